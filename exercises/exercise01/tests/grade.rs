@@ -1,0 +1,223 @@
+// Grading tests for chapter 01 — threads and shared state.
+//
+// Run them with `cargo test -p exercise01`. Each test names the book section to read
+// when it fails. The same file grades the reference solution (solutions/solution01),
+// so what passes there is exactly what is asked of you here.
+
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::thread;
+use std::time::Duration;
+
+use exercise01::fan_in::{Message, collect_from_producers};
+use exercise01::shared_counter::increment_from_threads;
+use exercise01::sleep_tasks::{run_on_threads, run_sequentially};
+use exercise01::spawn_join::spawn_and_join;
+use parking_lot::Mutex;
+
+/// Where to read when a test fails.
+fn read(section: &str) -> String {
+    format!("read the book, chapter 01, section \"{section}\" (book/src/ch01-threads.md)")
+}
+
+/// Runs `work` on its own thread and fails the test if it has not finished within
+/// `limit`, so a deadlock shows up as a message instead of a test that never ends.
+fn within<T: Send + 'static>(
+    limit: Duration,
+    what: &str,
+    section: &str,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> T {
+    let (done, finished) = mpsc::channel();
+    let worker = thread::spawn(move || {
+        let _ = done.send(work());
+    });
+    match finished.recv_timeout(limit) {
+        Ok(value) => value,
+        Err(_) if worker.is_finished() => match worker.join() {
+            // The work panicked (a `todo!()` does that): show its own message.
+            Err(panic) => std::panic::resume_unwind(panic),
+            Ok(()) => unreachable!("the work finished without sending its result"),
+        },
+        Err(_) => panic!(
+            "{what} did not finish within {limit:?}: is something waiting for ever? {}",
+            read(section)
+        ),
+    }
+}
+
+#[test]
+fn spawn_and_join_returns_every_answer_in_spawn_order() {
+    let section = "Spawning and joining";
+    let answers = within(Duration::from_secs(5), "spawn_and_join(8)", section, || {
+        spawn_and_join(8)
+    });
+    let squares: Vec<(usize, usize)> = answers.iter().map(|a| (a.index, a.square)).collect();
+    let expected: Vec<(usize, usize)> = (0..8).map(|i| (i, i * i)).collect();
+    assert_eq!(
+        squares,
+        expected,
+        "expected one (index, index²) answer per thread, in spawn order; {}",
+        read(section)
+    );
+}
+
+#[test]
+fn spawn_and_join_really_uses_other_threads() {
+    let section = "Spawning and joining";
+    let me = thread::current().id();
+    let answers = within(Duration::from_secs(5), "spawn_and_join(4)", section, || {
+        spawn_and_join(4)
+    });
+    let mut threads: Vec<_> = answers.iter().map(|a| a.thread).collect();
+    assert!(
+        !threads.contains(&me),
+        "the work ran on the test's own thread; spawn a thread per answer. {}",
+        read(section)
+    );
+    threads.sort_by_key(|id| format!("{id:?}"));
+    threads.dedup();
+    assert_eq!(
+        threads.len(),
+        4,
+        "expected 4 different threads, got {}; {}",
+        threads.len(),
+        read(section)
+    );
+}
+
+#[test]
+fn shared_counter_counts_every_increment() {
+    let section = "Sharing a counter";
+    let counter = Arc::new(Mutex::new(0_u64));
+    let shared = Arc::clone(&counter);
+    within(
+        Duration::from_secs(10),
+        "increment_from_threads",
+        section,
+        move || increment_from_threads(&shared, 8, 10_000),
+    );
+    assert_eq!(
+        *counter.lock(),
+        80_000,
+        "8 threads × 10,000 increments should count to 80,000: \
+         was the lock held for the whole read-add-write? {}",
+        read(section)
+    );
+}
+
+#[test]
+fn shared_counter_threads_are_joined_before_returning() {
+    let section = "Sharing a counter";
+    let counter = Arc::new(Mutex::new(0_u64));
+    let shared = Arc::clone(&counter);
+    within(
+        Duration::from_secs(10),
+        "increment_from_threads",
+        section,
+        move || {
+            increment_from_threads(&shared, 4, 1_000);
+            // When the function returns, every thread's clone of the Arc must be gone.
+            Arc::strong_count(&shared)
+        },
+    );
+    assert_eq!(
+        Arc::strong_count(&counter),
+        1,
+        "threads still hold the counter after increment_from_threads returned: join them. {}",
+        read(section)
+    );
+}
+
+#[test]
+fn fan_in_receives_every_message_once() {
+    let section = "Fan-in over a channel";
+    let mut messages = within(
+        Duration::from_secs(5),
+        "collect_from_producers",
+        section,
+        || collect_from_producers(5, 100),
+    );
+    assert_eq!(
+        messages.len(),
+        500,
+        "5 producers × 100 items should arrive as 500 messages; {}",
+        read(section)
+    );
+    messages.sort_by_key(|m| (m.producer, m.seq));
+    let expected: Vec<Message> = (0..5)
+        .flat_map(|producer| (0..100).map(move |seq| Message { producer, seq }))
+        .collect();
+    assert_eq!(
+        messages,
+        expected,
+        "a message was lost or duplicated; {}",
+        read(section)
+    );
+}
+
+#[test]
+fn fan_in_keeps_each_producers_order() {
+    let section = "Fan-in over a channel";
+    let messages = within(
+        Duration::from_secs(5),
+        "collect_from_producers",
+        section,
+        || collect_from_producers(3, 200),
+    );
+    for producer in 0..3 {
+        let seqs: Vec<usize> = messages
+            .iter()
+            .filter(|m| m.producer == producer)
+            .map(|m| m.seq)
+            .collect();
+        assert!(
+            seqs.windows(2).all(|pair| pair[0] < pair[1]),
+            "producer {producer}'s messages arrived out of order: one channel is FIFO per sender. {}",
+            read(section)
+        );
+    }
+}
+
+#[test]
+fn sleeps_in_a_row_add_up() {
+    let section = "Ten sleeps in the time of one";
+    let each = Duration::from_millis(20);
+    let took = within(
+        Duration::from_secs(5),
+        "run_sequentially",
+        section,
+        move || run_sequentially(10, each),
+    );
+    assert!(
+        took >= each * 10,
+        "10 sleeps of {each:?} one after another cannot take less than {:?}, took {took:?}; {}",
+        each * 10,
+        read(section)
+    );
+}
+
+#[test]
+fn sleeps_on_threads_overlap() {
+    let section = "Ten sleeps in the time of one";
+    let each = Duration::from_millis(100);
+    let took = within(
+        Duration::from_secs(5),
+        "run_on_threads",
+        section,
+        move || run_on_threads(10, each),
+    );
+    assert!(
+        took >= each,
+        "run_on_threads returned after {took:?}, before the sleeps of {each:?} ended: \
+         wait for every thread. {}",
+        read(section)
+    );
+    // Sleeping needs no CPU, so even a busy machine overlaps them: about 100 ms,
+    // far from the 1 s that one-after-another takes.
+    assert!(
+        took < each * 5,
+        "10 sleeps of {each:?} on 10 threads took {took:?}: they did not overlap. {}",
+        read(section)
+    );
+}

@@ -1,0 +1,29 @@
+//! Latency hiding: while one thread sleeps (waits for a disk, a network, a database),
+//! another can run. Ten 100 ms waits take one second in a row but about 100 ms side by side.
+
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// Runs `tasks` sleeps of `each`, one after another, and returns the wall time taken.
+pub fn run_sequentially(tasks: usize, each: Duration) -> Duration {
+    let start = Instant::now();
+    for _ in 0..tasks {
+        thread::sleep(each);
+    }
+    start.elapsed()
+}
+
+// ANCHOR: run_on_threads
+/// Runs `tasks` sleeps of `each`, one per thread, and returns the wall time taken
+/// once all of them have finished.
+pub fn run_on_threads(tasks: usize, each: Duration) -> Duration {
+    let start = Instant::now();
+    // A scope joins every thread it spawned before it returns.
+    thread::scope(|scope| {
+        for _ in 0..tasks {
+            scope.spawn(move || thread::sleep(each));
+        }
+    });
+    start.elapsed()
+}
+// ANCHOR_END: run_on_threads

@@ -1,0 +1,45 @@
+//! Spawning threads and joining them: the first half of every pool.
+//!
+//! `thread::spawn` hands back a `JoinHandle<T>`; `join()` waits for the thread and
+//! gives back its return value, so results travel home without any shared state.
+
+use std::thread::{self, ThreadId};
+
+/// What one spawned thread reports back when it is joined.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    /// The position the thread was spawned at (0-based).
+    pub index: usize,
+    /// The thread's work: `index * index`.
+    pub square: usize,
+    /// Which thread did the work, so callers can see it was not the caller's own.
+    pub thread: ThreadId,
+}
+
+// ANCHOR: spawn_and_join
+/// Spawns `n` threads, the i-th computing `i * i`, and joins them in spawn order.
+///
+/// A thread that panics is reported by `join` as an `Err`; here that would be a bug
+/// in this function, so it is passed on as a panic with the thread's index.
+pub fn spawn_and_join(n: usize) -> Vec<Answer> {
+    let handles: Vec<_> = (0..n)
+        .map(|index| {
+            thread::spawn(move || Answer {
+                index,
+                square: index * index,
+                thread: thread::current().id(),
+            })
+        })
+        .collect();
+
+    handles
+        .into_iter()
+        .enumerate()
+        .map(|(index, handle)| {
+            handle
+                .join()
+                .unwrap_or_else(|_| panic!("thread {index} panicked"))
+        })
+        .collect()
+}
+// ANCHOR_END: spawn_and_join
