@@ -5,7 +5,6 @@
 // so what passes there is exactly what is asked of you here.
 
 use std::sync::Arc;
-use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
@@ -13,42 +12,31 @@ use exercise01::fan_in::{Message, collect_from_producers};
 use exercise01::shared_counter::increment_from_threads;
 use exercise01::sleep_tasks::{run_on_threads, run_sequentially};
 use exercise01::spawn_join::spawn_and_join;
+use grading::{BookSection, within};
 use parking_lot::Mutex;
 
-/// Where to read when a test fails.
-fn read(section: &str) -> String {
-    format!("read the book, chapter 01, section \"{section}\" (book/src/ch01-threads.md)")
-}
+const CHAPTER: &str = "ch01-threads.md";
 
-/// Runs `work` on its own thread and fails the test if it has not finished within
-/// `limit`, so a deadlock shows up as a message instead of a test that never ends.
-fn within<T: Send + 'static>(
-    limit: Duration,
-    what: &str,
-    section: &str,
-    work: impl FnOnce() -> T + Send + 'static,
-) -> T {
-    let (done, finished) = mpsc::channel();
-    let worker = thread::spawn(move || {
-        let _ = done.send(work());
-    });
-    match finished.recv_timeout(limit) {
-        Ok(value) => value,
-        Err(_) if worker.is_finished() => match worker.join() {
-            // The work panicked (a `todo!()` does that): show its own message.
-            Err(panic) => std::panic::resume_unwind(panic),
-            Ok(()) => unreachable!("the work finished without sending its result"),
-        },
-        Err(_) => panic!(
-            "{what} did not finish within {limit:?}: is something waiting for ever? {}",
-            read(section)
-        ),
-    }
-}
+const SPAWNING: BookSection = BookSection {
+    chapter: CHAPTER,
+    heading: "Spawning and joining",
+};
+const SHARING: BookSection = BookSection {
+    chapter: CHAPTER,
+    heading: "Sharing a counter",
+};
+const FAN_IN: BookSection = BookSection {
+    chapter: CHAPTER,
+    heading: "Fan-in over a channel",
+};
+const SLEEPS: BookSection = BookSection {
+    chapter: CHAPTER,
+    heading: "Ten sleeps in the time of one",
+};
 
 #[test]
 fn spawn_and_join_returns_every_answer_in_spawn_order() {
-    let section = "Spawning and joining";
+    let section = SPAWNING;
     let answers = within(Duration::from_secs(5), "spawn_and_join(8)", section, || {
         spawn_and_join(8)
     });
@@ -58,13 +46,13 @@ fn spawn_and_join_returns_every_answer_in_spawn_order() {
         squares,
         expected,
         "expected one (index, index²) answer per thread, in spawn order; {}",
-        read(section)
+        section.hint()
     );
 }
 
 #[test]
 fn spawn_and_join_really_uses_other_threads() {
-    let section = "Spawning and joining";
+    let section = SPAWNING;
     let me = thread::current().id();
     let answers = within(Duration::from_secs(5), "spawn_and_join(4)", section, || {
         spawn_and_join(4)
@@ -73,7 +61,7 @@ fn spawn_and_join_really_uses_other_threads() {
     assert!(
         !threads.contains(&me),
         "the work ran on the test's own thread; spawn a thread per answer. {}",
-        read(section)
+        section.hint()
     );
     threads.sort_by_key(|id| format!("{id:?}"));
     threads.dedup();
@@ -82,13 +70,13 @@ fn spawn_and_join_really_uses_other_threads() {
         4,
         "expected 4 different threads, got {}; {}",
         threads.len(),
-        read(section)
+        section.hint()
     );
 }
 
 #[test]
 fn shared_counter_counts_every_increment() {
-    let section = "Sharing a counter";
+    let section = SHARING;
     let counter = Arc::new(Mutex::new(0_u64));
     let shared = Arc::clone(&counter);
     within(
@@ -102,13 +90,13 @@ fn shared_counter_counts_every_increment() {
         80_000,
         "8 threads × 10,000 increments should count to 80,000: \
          was the lock held for the whole read-add-write? {}",
-        read(section)
+        section.hint()
     );
 }
 
 #[test]
 fn shared_counter_threads_are_joined_before_returning() {
-    let section = "Sharing a counter";
+    let section = SHARING;
     let counter = Arc::new(Mutex::new(0_u64));
     let shared = Arc::clone(&counter);
     within(
@@ -125,13 +113,13 @@ fn shared_counter_threads_are_joined_before_returning() {
         Arc::strong_count(&counter),
         1,
         "threads still hold the counter after increment_from_threads returned: join them. {}",
-        read(section)
+        section.hint()
     );
 }
 
 #[test]
 fn fan_in_receives_every_message_once() {
-    let section = "Fan-in over a channel";
+    let section = FAN_IN;
     let mut messages = within(
         Duration::from_secs(5),
         "collect_from_producers",
@@ -142,7 +130,7 @@ fn fan_in_receives_every_message_once() {
         messages.len(),
         500,
         "5 producers × 100 items should arrive as 500 messages; {}",
-        read(section)
+        section.hint()
     );
     messages.sort_by_key(|m| (m.producer, m.seq));
     let expected: Vec<Message> = (0..5)
@@ -152,13 +140,13 @@ fn fan_in_receives_every_message_once() {
         messages,
         expected,
         "a message was lost or duplicated; {}",
-        read(section)
+        section.hint()
     );
 }
 
 #[test]
 fn fan_in_keeps_each_producers_order() {
-    let section = "Fan-in over a channel";
+    let section = FAN_IN;
     let messages = within(
         Duration::from_secs(5),
         "collect_from_producers",
@@ -174,14 +162,14 @@ fn fan_in_keeps_each_producers_order() {
         assert!(
             seqs.windows(2).all(|pair| pair[0] < pair[1]),
             "producer {producer}'s messages arrived out of order: one channel is FIFO per sender. {}",
-            read(section)
+            section.hint()
         );
     }
 }
 
 #[test]
 fn sleeps_in_a_row_add_up() {
-    let section = "Ten sleeps in the time of one";
+    let section = SLEEPS;
     let each = Duration::from_millis(20);
     let took = within(
         Duration::from_secs(5),
@@ -193,13 +181,13 @@ fn sleeps_in_a_row_add_up() {
         took >= each * 10,
         "10 sleeps of {each:?} one after another cannot take less than {:?}, took {took:?}; {}",
         each * 10,
-        read(section)
+        section.hint()
     );
 }
 
 #[test]
 fn sleeps_on_threads_overlap() {
-    let section = "Ten sleeps in the time of one";
+    let section = SLEEPS;
     let each = Duration::from_millis(100);
     let took = within(
         Duration::from_secs(5),
@@ -211,13 +199,13 @@ fn sleeps_on_threads_overlap() {
         took >= each,
         "run_on_threads returned after {took:?}, before the sleeps of {each:?} ended: \
          wait for every thread. {}",
-        read(section)
+        section.hint()
     );
     // Sleeping needs no CPU, so even a busy machine overlaps them: about 100 ms,
     // far from the 1 s that one-after-another takes.
     assert!(
         took < each * 5,
         "10 sleeps of {each:?} on 10 threads took {took:?}: they did not overlap. {}",
-        read(section)
+        section.hint()
     );
 }

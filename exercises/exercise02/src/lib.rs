@@ -1,1 +1,37 @@
+//! Chapter 02 exercise — the in-process dispatcher/worker pattern.
+//!
+//! Fill in every `todo!()`, then run `cargo test -p exercise02`. Each failing test
+//! names the section of `book/src/ch02-dispatcher-worker.md` that explains it.
+//! The modules without a `todo!()` (delays, events, parsing, the client) are given:
+//! they are plumbing, not the pattern.
+//!
+//!
+//! A dispatcher receives tasks and puts them on a queue; a fixed set of worker
+//! threads take the next task whenever they are free and send back a result. That
+//! is the whole pattern, and every later chapter is this crate with a different
+//! front door: ZeroMQ sockets (03, 04), a durable store (05), gRPC (06).
+//!
+//! - [`pool`]: the worker threads and their queue, generic over the job.
+//! - [`task`]: what the demo computes — `10 add 5` — and how it fails.
+//! - [`dispatcher`]: tasks in, results out, with simulated work on the pool.
+//! - [`event`]: what the dispatcher and workers report, for the demo to print.
+//! - [`demo`]: the story `cargo run --bin dispatcher_worker` tells.
+//! - [`protocol`], [`server`], [`client`]: the same dispatcher over TCP and JSON lines.
 
+// Until the bodies are written, their parameters and helpers go unused.
+#![allow(unused_variables, dead_code, unused_imports)]
+
+pub mod client;
+pub mod delay;
+pub mod demo;
+pub mod dispatcher;
+pub mod event;
+pub mod pool;
+pub mod protocol;
+pub mod server;
+pub mod task;
+
+pub use dispatcher::{DispatchError, Dispatcher, DispatcherConfig};
+pub use event::{Event, Role};
+pub use pool::{Job, PoolError, ThreadPool, WorkerId};
+pub use task::{Op, Task, TaskError, TaskId, TaskResult, TaskSpec};

@@ -1,0 +1,159 @@
+//! The dispatcher: takes tasks, queues them for the pool, and routes each result
+//! back to whoever asked.
+//!
+//! It owns the [`ThreadPool`] and adds what the pool does not know about: what a
+//! task is, the simulated work time, turning a panicking task into a failed result,
+//! and reporting [`Event`]s. The work itself is a [`Handler`] — arithmetic by
+//! default — just as a gRPC server's work is its servicer.
+
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::Arc;
+use std::thread;
+
+use crossbeam_channel::{Receiver, Sender, unbounded};
+
+use crate::delay::DelayRange;
+use crate::event::Event;
+use crate::pool::{PoolError, ThreadPool, WorkerEvent};
+use crate::task::{Task, TaskError, TaskResult};
+
+/// The work a dispatcher's workers do for one task.
+pub type Handler = Arc<dyn Fn(&Task) -> Result<i64, TaskError> + Send + Sync>;
+
+/// Where a dispatcher reports its [`Event`]s. Called from many threads at once.
+pub type EventSink = Arc<dyn Fn(&Event) + Send + Sync>;
+
+/// How to start a [`Dispatcher`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DispatcherConfig {
+    /// Number of worker threads.
+    pub workers: usize,
+    /// Simulated work time per task.
+    pub delay: DelayRange,
+    /// Seed for the simulated work times.
+    pub seed: u64,
+}
+
+impl Default for DispatcherConfig {
+    /// The original demo: 3 workers, 100–500 ms of simulated work per task.
+    fn default() -> Self {
+        Self {
+            workers: 3,
+            delay: DelayRange::DEMO,
+            seed: 0,
+        }
+    }
+}
+
+/// Why the dispatcher could not start or take a task.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DispatchError {
+    #[error("the dispatcher is shut down and takes no more tasks")]
+    ShutDown,
+    #[error("could not start the worker pool: {0}")]
+    Pool(PoolError),
+}
+
+impl From<PoolError> for DispatchError {
+    fn from(error: PoolError) -> Self {
+        match error {
+            PoolError::ShutDown => DispatchError::ShutDown,
+            other => DispatchError::Pool(other),
+        }
+    }
+}
+
+/// Tasks in, results out, on a pool of worker threads.
+pub struct Dispatcher {
+    pool: ThreadPool,
+    handler: Handler,
+    config: DispatcherConfig,
+    events: EventSink,
+    results_in: Sender<TaskResult>,
+    results_out: Receiver<TaskResult>,
+}
+
+impl Dispatcher {
+    /// Starts the workers; returns once all of them are running.
+    pub fn start(config: DispatcherConfig) -> Result<Self, DispatchError> {
+        Self::with_handler(config, Arc::new(Task::compute), Arc::new(|_: &Event| {}))
+    }
+
+    /// Starts the workers, reporting every [`Event`] to `events`.
+    pub fn with_events(config: DispatcherConfig, events: EventSink) -> Result<Self, DispatchError> {
+        Self::with_handler(config, Arc::new(Task::compute), events)
+    }
+
+    /// Starts the workers with custom work in place of arithmetic.
+    pub fn with_handler(
+        config: DispatcherConfig,
+        handler: Handler,
+        events: EventSink,
+    ) -> Result<Self, DispatchError> {
+        // 1. Report `Event::Starting { workers }`.
+        // 2. Build the pool with `ThreadPool::builder(config.workers).on_event(…)`,
+        //    turning each `WorkerEvent` into the matching `Event` (WorkerStarted,
+        //    WorkerCaughtPanic, WorkerStopping) for `events`.
+        // 3. Report `Event::AllStarted`, make the results channel, return the dispatcher.
+        todo!("start the dispatcher — book/src/ch02-dispatcher-worker.md, \"The dispatcher\"")
+    }
+
+    /// Queues `task`; its result arrives on [`Dispatcher::results`].
+    pub fn submit(&self, task: Task) -> Result<(), DispatchError> {
+        let results = self.results_in.clone();
+        self.submit_with(task, move |result| {
+            // Nobody listening for results is the caller's choice, not an error here.
+            let _ = results.send(result);
+        })
+    }
+
+    // ANCHOR: submit_with
+    /// Queues `task`; a worker calls `on_done` with its result. This is how the TCP
+    /// server sends each result back to the connection that asked.
+    pub fn submit_with<F>(&self, task: Task, on_done: F) -> Result<(), DispatchError>
+    where
+        F: FnOnce(TaskResult) + Send + 'static,
+    {
+        // Report `Event::Received(task.id)`, then `self.pool.execute` a job that:
+        // reports `Event::Processing`, sleeps `self.config.delay.pause_for(seed, id)`,
+        // runs `handler(&task)` inside `catch_unwind` (a panic becomes
+        // `TaskError::Panicked(message)` — `panic_message` helps), and calls
+        // `on_done` with the `TaskResult`. Clone the `Arc`s the job needs first.
+        todo!("queue a task — book/src/ch02-dispatcher-worker.md, \"The dispatcher\"")
+    }
+    // ANCHOR_END: submit_with
+
+    /// Where the results of [`Dispatcher::submit`] arrive, in the order they finish.
+    pub fn results(&self) -> &Receiver<TaskResult> {
+        &self.results_out
+    }
+
+    /// How many workers the dispatcher runs.
+    pub fn workers(&self) -> usize {
+        self.pool.size()
+    }
+
+    /// Finishes every queued task, then stops and joins the workers. Idempotent;
+    /// [`Dispatcher::submit`] afterwards returns [`DispatchError::ShutDown`].
+    pub fn shutdown(&mut self) {
+        if !self.pool.is_shut_down() {
+            self.pool.shutdown();
+            (self.events)(&Event::AllStopped);
+        }
+    }
+}
+
+impl Drop for Dispatcher {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// The text of a panic, whether it was raised with a `&str` or a `String`.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|text| (*text).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_owned())
+}

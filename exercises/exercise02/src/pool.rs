@@ -1,0 +1,189 @@
+//! A fixed-size pool of worker threads fed by one queue.
+//!
+//! This is the Rust Book's final-project `ThreadPool`, grown up for real use:
+//!
+//! - the queue is a crossbeam channel, whose receiver many threads can share, so a
+//!   worker takes the next job without holding any lock while the job runs;
+//! - a job that panics is caught, so one bad job never shrinks the pool;
+//! - shutting down (or dropping the pool) closes the queue, lets the workers drain
+//!   what was already queued, and joins every thread — nothing leaks.
+//!
+//! It knows nothing about tasks or results: a job is any closure. Chapters 03–06
+//! put their own work on this same pool.
+
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::Arc;
+use std::thread::{self, JoinHandle};
+
+use crossbeam_channel::{Receiver, Sender, unbounded};
+
+/// Which worker runs a job: `0..size`.
+pub type WorkerId = usize;
+
+// ANCHOR: job
+/// A unit of work for the pool. The worker's id is passed in so a job can say who ran it.
+pub type Job = Box<dyn FnOnce(WorkerId) + Send + 'static>;
+// ANCHOR_END: job
+
+/// What a worker thread reports about itself, through [`PoolBuilder::on_event`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkerEvent {
+    /// The worker's thread is running and waiting for jobs.
+    Started(WorkerId),
+    /// A job panicked; the worker caught it and carries on.
+    JobPanicked(WorkerId),
+    /// The queue is closed and empty: the worker is about to end.
+    Stopping(WorkerId),
+}
+
+type EventHook = Arc<dyn Fn(WorkerEvent) + Send + Sync>;
+
+/// Why the pool refused to start or to take a job.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PoolError {
+    #[error("a thread pool needs at least one worker")]
+    NoWorkers,
+    #[error("the pool has been shut down and takes no more jobs")]
+    ShutDown,
+    #[error("could not start worker thread {worker}: {reason}")]
+    Spawn { worker: WorkerId, reason: String },
+}
+
+/// Configures a [`ThreadPool`] before its threads start.
+pub struct PoolBuilder {
+    size: usize,
+    on_event: Option<EventHook>,
+}
+
+impl PoolBuilder {
+    /// Calls `hook` from each worker thread when it starts, stops, or catches a panic.
+    pub fn on_event(mut self, hook: impl Fn(WorkerEvent) + Send + Sync + 'static) -> Self {
+        self.on_event = Some(Arc::new(hook));
+        self
+    }
+
+    /// Starts the workers and returns once every one of them is running.
+    pub fn build(self) -> Result<ThreadPool, PoolError> {
+        // 1. Refuse a size of 0 with `PoolError::NoWorkers`.
+        // 2. Make the job queue: `crossbeam_channel::unbounded::<Job>()`. The pool keeps
+        //    the sender; every worker gets a clone of the receiver (crossbeam's
+        //    receivers can be shared — no `Arc<Mutex<_>>` needed).
+        // 3. Spawn `size` workers with `Worker::spawn`, passing each a clone of
+        //    `self.on_event` and of a "started" sender.
+        // 4. Wait until every worker has said it started, then return the pool.
+        todo!("start the workers — book/src/ch02-dispatcher-worker.md, \"The pool\"")
+    }
+}
+
+// ANCHOR: thread_pool
+/// A fixed number of worker threads taking jobs from one queue.
+pub struct ThreadPool {
+    workers: Vec<Worker>,
+    /// `None` once the pool is shut down: dropping the sender is what closes the queue.
+    queue: Option<Sender<Job>>,
+}
+// ANCHOR_END: thread_pool
+
+impl ThreadPool {
+    /// Starts a pool of `size` workers. `size` must be at least 1.
+    pub fn new(size: usize) -> Result<Self, PoolError> {
+        Self::builder(size).build()
+    }
+
+    /// A pool of `size` workers with options, e.g. [`PoolBuilder::on_event`].
+    pub fn builder(size: usize) -> PoolBuilder {
+        PoolBuilder {
+            size,
+            on_event: None,
+        }
+    }
+
+    /// How many workers the pool has.
+    pub fn size(&self) -> usize {
+        self.workers.len()
+    }
+
+    /// Whether [`ThreadPool::shutdown`] has been called.
+    pub fn is_shut_down(&self) -> bool {
+        self.queue.is_none()
+    }
+
+    /// How many jobs are waiting for a free worker.
+    pub fn queued(&self) -> usize {
+        self.queue.as_ref().map_or(0, Sender::len)
+    }
+
+    // ANCHOR: execute
+    /// Queues `job` for the next free worker. Never blocks: the queue is unbounded.
+    pub fn execute<F>(&self, job: F) -> Result<(), PoolError>
+    where
+        F: FnOnce(WorkerId) + Send + 'static,
+    {
+        // Box the job and send it on the queue. If the pool is shut down (no
+        // sender left) or the send fails, return `PoolError::ShutDown`.
+        todo!("queue a job — book/src/ch02-dispatcher-worker.md, \"The pool\"")
+    }
+    // ANCHOR_END: execute
+
+    // ANCHOR: shutdown
+    /// Closes the queue, lets the workers finish every job already queued, and joins
+    /// them. Calling it again does nothing; `execute` afterwards returns
+    /// [`PoolError::ShutDown`].
+    pub fn shutdown(&mut self) {
+        // Drop the sender (`self.queue.take()`): that closes the queue. Then join
+        // every worker's thread. Calling this twice must be harmless.
+        todo!(
+            "close the queue and join — book/src/ch02-dispatcher-worker.md, \"Graceful shutdown\""
+        )
+    }
+    // ANCHOR_END: shutdown
+}
+
+impl Drop for ThreadPool {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// One thread of the pool.
+struct Worker {
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Worker {
+    fn spawn(
+        id: WorkerId,
+        jobs: Receiver<Job>,
+        on_event: Option<EventHook>,
+        started: Sender<()>,
+    ) -> Result<Self, PoolError> {
+        let thread = thread::Builder::new()
+            .name(format!("worker-{id}"))
+            .spawn(move || run_worker(id, &jobs, on_event.as_deref(), &started))
+            .map_err(|error| PoolError::Spawn {
+                worker: id,
+                reason: error.to_string(),
+            })?;
+        Ok(Self {
+            thread: Some(thread),
+        })
+    }
+}
+
+// ANCHOR: worker_loop
+fn run_worker(
+    id: WorkerId,
+    jobs: &Receiver<Job>,
+    on_event: Option<&(dyn Fn(WorkerEvent) + Send + Sync)>,
+    started: &Sender<()>,
+) {
+    // Report `WorkerEvent::Started(id)` (through `on_event`, if there is one), then
+    // signal `started`. Take jobs with `jobs.recv()` until it fails (queue closed and
+    // empty) and run each as `job(id)` inside `std::panic::catch_unwind`, reporting
+    // `JobPanicked(id)` when one panics. Finally report `Stopping(id)`.
+    // Hold no lock while a job runs!
+    todo!(
+        "the worker loop — book/src/ch02-dispatcher-worker.md, \"Why no lock is held while a job runs\""
+    )
+}
+// ANCHOR_END: worker_loop

@@ -1,0 +1,226 @@
+//! Network mode: the dispatcher behind a TCP port, speaking JSON lines.
+//!
+//! Four kinds of thread, each owning what it touches, so no lock guards the work:
+//!
+//! - the **accept loop** (the caller's thread) takes connections;
+//! - per connection, a **reader** parses request lines and a **writer** sends the
+//!   replies back, so a slow client never holds up anyone else's results;
+//! - one **dispatch thread** owns the [`Dispatcher`] and feeds the pool.
+//!
+//! Graceful shutdown, the step the Rust Book's pool leaves out: a
+//! [`ShutdownHandle`] stops the accept loop, the readers stop taking requests,
+//! every task already queued still runs and its result is still written back,
+//! then the workers are joined.
+
+use std::io::{BufReader, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, Sender, unbounded};
+
+use crate::dispatcher::{DispatchError, Dispatcher, DispatcherConfig, EventSink};
+use crate::event::Event;
+use crate::protocol::{self, Frame, MAX_LINE_BYTES, Reply, RequestError};
+use crate::task::Task;
+
+/// A task on its way to the pool, with the connection its reply goes back to.
+type Intake = (Task, Sender<Reply>);
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("could not listen on {address}: {source}")]
+    Bind {
+        address: String,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Dispatch(#[from] DispatchError),
+    #[error("could not start a server thread: {0}")]
+    Thread(std::io::Error),
+}
+
+/// Stops a running [`Server`] from any thread (a Ctrl-C handler, a test).
+#[derive(Debug, Clone)]
+pub struct ShutdownHandle {
+    stopping: Arc<AtomicBool>,
+    address: SocketAddr,
+}
+
+impl ShutdownHandle {
+    /// Asks the server to stop. Returns at once; [`Server::run`] returns once every
+    /// queued task has been answered.
+    pub fn shutdown(&self) {
+        if !self.stopping.swap(true, Ordering::SeqCst) {
+            // `accept` blocks; a connection of our own wakes it to see the flag.
+            let _ = TcpStream::connect_timeout(&self.address, Duration::from_secs(1));
+        }
+    }
+}
+
+/// A bound, not yet running, network dispatcher.
+pub struct Server {
+    listener: TcpListener,
+    address: SocketAddr,
+    config: DispatcherConfig,
+    events: EventSink,
+    stopping: Arc<AtomicBool>,
+}
+
+impl Server {
+    /// Binds `address` (port 0 picks a free port) for a dispatcher with `config`.
+    pub fn bind(
+        address: impl ToSocketAddrs + std::fmt::Display,
+        config: DispatcherConfig,
+        events: EventSink,
+    ) -> Result<Self, ServerError> {
+        let bind_error = |source| ServerError::Bind {
+            address: address.to_string(),
+            source,
+        };
+        let listener = TcpListener::bind(&address).map_err(bind_error)?;
+        let address = listener.local_addr().map_err(bind_error)?;
+        Ok(Self {
+            listener,
+            address,
+            config,
+            events,
+            stopping: Arc::new(AtomicBool::new(false)),
+        })
+    }
+
+    /// The address the server listens on, with the real port if 0 was asked for.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// A handle that stops the server from another thread.
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        ShutdownHandle {
+            stopping: Arc::clone(&self.stopping),
+            address: self.address,
+        }
+    }
+
+    // ANCHOR: run
+    /// Serves until [`ShutdownHandle::shutdown`], then drains and returns.
+    pub fn run(self) -> Result<(), ServerError> {
+        // 1. Start a `Dispatcher` and move it into a "dispatch" thread running
+        //    `dispatch(dispatcher, &tasks)`, fed by an `unbounded::<Intake>()` channel.
+        // 2. Report `Event::Listening(address)`.
+        // 3. Accept connections with `self.listener.incoming()`; stop when
+        //    `self.stopping` is set (the shutdown handle wakes `accept` for you). Open a
+        //    `Connection` per client with a clone of the intake sender.
+        // 4. On shutdown: report `Event::StopAccepting`, drop your intake sender,
+        //    `stop_reading()` every connection, join them, then join the dispatch thread.
+        todo!(
+            "serve and shut down gracefully — book/src/ch02-dispatcher-worker.md, \"Graceful shutdown\""
+        )
+    }
+    // ANCHOR_END: run
+}
+
+/// The dispatch thread: sole owner of the dispatcher, so submitting takes no lock.
+fn dispatch(mut dispatcher: Dispatcher, tasks: &Receiver<Intake>) {
+    for (task, reply_to) in tasks {
+        let refused = reply_to.clone();
+        let submitted = dispatcher.submit_with(task, move |result| {
+            // The client may have gone; its result has nowhere to go, which is fine.
+            let _ = reply_to.send(Reply::from(&result));
+        });
+        if let Err(error) = submitted {
+            let _ = refused.send(Reply::from(&RequestError {
+                id: Some(task.id),
+                message: error.to_string(),
+            }));
+        }
+    }
+    dispatcher.shutdown();
+}
+
+/// The two threads serving one client.
+struct Connection {
+    /// A second handle on the socket, to end the reader from outside.
+    control: TcpStream,
+    reader: JoinHandle<()>,
+    writer: JoinHandle<()>,
+}
+
+impl Connection {
+    fn open(stream: TcpStream, intake: Sender<Intake>) -> std::io::Result<Self> {
+        let control = stream.try_clone()?;
+        let write_half = stream.try_clone()?;
+        let (replies, outbox) = unbounded();
+        let writer = thread::Builder::new()
+            .name("connection-writer".to_owned())
+            .spawn(move || write_replies(write_half, &outbox))?;
+        let reader = thread::Builder::new()
+            .name("connection-reader".to_owned())
+            .spawn(move || read_requests(stream, &intake, &replies))?;
+        Ok(Self {
+            control,
+            reader,
+            writer,
+        })
+    }
+
+    fn is_finished(&self) -> bool {
+        self.reader.is_finished() && self.writer.is_finished()
+    }
+
+    fn stop_reading(&self) {
+        // Wakes a reader blocked in `read` with end-of-stream. The client may
+        // already be gone, in which case there is nothing to stop.
+        let _ = self.control.shutdown(Shutdown::Read);
+    }
+
+    fn join(self) {
+        let _ = self.reader.join();
+        let _ = self.writer.join();
+    }
+}
+
+// ANCHOR: read_requests
+fn read_requests(stream: TcpStream, intake: &Sender<Intake>, replies: &Sender<Reply>) {
+    let mut reader = BufReader::new(stream);
+    let refuse = |message: String| {
+        let _ = replies.send(Reply::from(&RequestError { id: None, message }));
+    };
+    // A read error means the client is gone: stop reading, answer what is queued.
+    while let Ok(Some(frame)) = protocol::read_frame(&mut reader, MAX_LINE_BYTES) {
+        match frame {
+            Frame::Line(line) if line.trim().is_empty() => {}
+            Frame::Line(line) => match protocol::parse_request(&line) {
+                Ok(task) => {
+                    if intake.send((task, replies.clone())).is_err() {
+                        refuse(format!(
+                            "task {} refused: the server is shutting down",
+                            task.id
+                        ));
+                    }
+                }
+                Err(error) => {
+                    let _ = replies.send(Reply::from(&error));
+                }
+            },
+            Frame::TooLong => refuse(format!(
+                "request line longer than {MAX_LINE_BYTES} bytes; skipped"
+            )),
+            Frame::NotText => refuse("request line is not UTF-8 text; skipped".to_owned()),
+        }
+    }
+}
+// ANCHOR_END: read_requests
+
+fn write_replies(mut stream: TcpStream, outbox: &Receiver<Reply>) {
+    for reply in outbox {
+        if stream.write_all(reply.to_line().as_bytes()).is_err() {
+            // The client went away; the remaining replies are dropped with the channel.
+            break;
+        }
+    }
+    let _ = stream.shutdown(Shutdown::Write);
+}
