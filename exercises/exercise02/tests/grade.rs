@@ -484,7 +484,7 @@ fn dispatcher_tells_the_story_in_order() {
         dispatcher.shutdown();
         events.try_iter().collect::<Vec<Event>>()
     });
-    let position = |wanted: &dyn Fn(&Event) -> bool| events.iter().position(|e| wanted(e));
+    let position = |wanted: &dyn Fn(&Event) -> bool| events.iter().position(wanted);
     let all_started = position(&|e| *e == Event::AllStarted);
     let received = position(&|e| *e == Event::Received(1));
     let processing = position(&|e| matches!(e, Event::Processing { task, .. } if task.id == 1));
