@@ -6,6 +6,7 @@
 // file grades the reference solution (solutions/solution03), so passing here
 // means matching it.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
@@ -61,7 +62,7 @@ struct Running {
     publisher: String,
     stopper: StopHandle,
     events: Receiver<Event>,
-    thread: Option<JoinHandle<Result<Summary, PipelineError>>>,
+    thread: RefCell<Option<JoinHandle<Result<Summary, PipelineError>>>>,
 }
 
 impl Running {
@@ -78,13 +79,13 @@ impl Running {
             publisher: pipeline.publisher_endpoint().to_owned(),
             stopper: pipeline.stop_handle(),
             events: unbounded().1,
-            thread: None,
+            thread: RefCell::new(None),
         }
     }
 
     fn run(mut self, (pipeline, events): (Pipeline, Receiver<Event>)) -> Self {
         self.events = events;
-        self.thread = Some(thread::spawn(move || pipeline.run()));
+        self.thread = RefCell::new(Some(thread::spawn(move || pipeline.run())));
         self
     }
 
@@ -102,15 +103,23 @@ impl Running {
     /// Fails the test with the pipeline's own panic if it has one (a `todo!()`),
     /// else with `message`.
     fn fail(&self, message: &str) -> ! {
-        if self.thread.as_ref().is_some_and(JoinHandle::is_finished) {
-            panic!("{message}; the pipeline had already stopped (see its panic above, if any)");
-        }
+        self.check();
         panic!("{message}");
     }
 
+    /// Re-raises the pipeline's panic if its thread has ended with one.
+    fn check(&self) {
+        let mut thread = self.thread.borrow_mut();
+        if thread.as_ref().is_some_and(JoinHandle::is_finished)
+            && let Some(Err(panic)) = thread.take().map(JoinHandle::join)
+        {
+            std::panic::resume_unwind(panic);
+        }
+    }
+
     /// Waits for the pipeline to return (after a DIE), re-raising its panic.
-    fn join(mut self) -> Summary {
-        let thread = self.thread.take().expect("the pipeline was started");
+    fn join(self) -> Summary {
+        let thread = self.thread.take().expect("the pipeline is running");
         match thread.join() {
             Ok(result) => result.expect("run() returns Ok"),
             Err(panic) => std::panic::resume_unwind(panic),
@@ -131,7 +140,7 @@ impl Running {
 impl Drop for Running {
     fn drop(&mut self) {
         self.stopper.stop();
-        if let Some(thread) = self.thread.take() {
+        if let Some(thread) = self.thread.get_mut().take() {
             let _ = thread.join();
         }
     }
@@ -252,6 +261,7 @@ fn a_naive_subscriber_shows_the_prefix_bug_but_producers_get_only_their_own() {
             if naive.poll(zmq::POLLIN, 50).expect("polls") > 0 {
                 break;
             }
+            running.check();
             if Instant::now() > deadline {
                 running.fail("the naive subscriber never got a welcome for '1'");
             }
@@ -260,7 +270,17 @@ fn a_naive_subscriber_shows_the_prefix_bug_but_producers_get_only_their_own() {
         let one = running.producer("1");
         let ten = running.producer("10");
         let tasks = |base: u64| -> Vec<(u64, Work)> {
-            (0..5).map(|i| (base + i, Work::Add { a: base as i64, b: i as i64 })).collect()
+            (0..5)
+                .map(|i| {
+                    (
+                        base + i,
+                        Work::Add {
+                            a: base as i64,
+                            b: i as i64,
+                        },
+                    )
+                })
+                .collect()
         };
         let one_replies = one
             .run(&tasks(100), PATIENCE, |_| {})
@@ -273,7 +293,11 @@ fn a_naive_subscriber_shows_the_prefix_bug_but_producers_get_only_their_own() {
         // the naive SUB shares the same PUB: it has it all, or will in a moment.
         let ten_frame = topic("10").frame();
         let mut naive_topics: Vec<Vec<u8>> = Vec::new();
-        while naive_topics.iter().filter(|frame| **frame == ten_frame).count() < 5
+        while naive_topics
+            .iter()
+            .filter(|frame| **frame == ten_frame)
+            .count()
+            < 5
             && naive.poll(zmq::POLLIN, 2_000).expect("polls") > 0
         {
             let frames = naive.recv_multipart(0).expect("receives");
@@ -294,7 +318,9 @@ fn a_naive_subscriber_shows_the_prefix_bug_but_producers_get_only_their_own() {
         PREFIX.hint()
     );
     let expect = |base: i64| -> BTreeMap<u64, Result<i64, String>> {
-        (0..5).map(|i| (base as u64 + i, Ok(base + i as i64))).collect()
+        (0..5)
+            .map(|i| (base as u64 + i, Ok(base + i as i64)))
+            .collect()
     };
     assert_eq!(
         (one, ten),
@@ -330,7 +356,15 @@ fn ten_producers_on_ten_topics_get_exactly_their_hundred_results() {
                     )
                     .map_err(|error| format!("producer '{n}' could not connect: {error}"))?;
                     let tasks: Vec<(u64, Work)> = (0..10)
-                        .map(|i| (n * 100 + i, Work::Multiply { a: n as i64, b: i as i64 }))
+                        .map(|i| {
+                            (
+                                n * 100 + i,
+                                Work::Multiply {
+                                    a: n as i64,
+                                    b: i as i64,
+                                },
+                            )
+                        })
                         .collect();
                     let replies = producer
                         .run(&tasks, PATIENCE, |_| {})
@@ -380,38 +414,39 @@ fn ten_producers_on_ten_topics_get_exactly_their_hundred_results() {
 
 #[test]
 fn a_producer_is_subscribed_before_connect_returns() {
-    let (joined_before_return, reply) = within(LIMIT, "connect, then one task", SLOW_JOINER, || {
-        // Producers connect before the pipeline runs: their HELLOs wait in the
-        // bound socket, and the first welcomes may go out before the subscription
-        // is live. `connect` must keep asking until one arrives.
-        let bound = bind(2);
-        let running = Running::around(&bound.0);
-        let (context, collector, publisher) = (
-            running.context.clone(),
-            running.collector.clone(),
-            running.publisher.clone(),
-        );
-        let early = thread::spawn(move || {
-            Producer::connect(&context, &collector, &publisher, topic("early"), PATIENCE)
+    let (joined_before_return, reply) =
+        within(LIMIT, "connect, then one task", SLOW_JOINER, || {
+            // Producers connect before the pipeline runs: their HELLOs wait in the
+            // bound socket, and the first welcomes may go out before the subscription
+            // is live. `connect` must keep asking until one arrives.
+            let bound = bind(2);
+            let running = Running::around(&bound.0);
+            let (context, collector, publisher) = (
+                running.context.clone(),
+                running.collector.clone(),
+                running.publisher.clone(),
+            );
+            let early = thread::spawn(move || {
+                Producer::connect(&context, &collector, &publisher, topic("early"), PATIENCE)
+            });
+            thread::sleep(Duration::from_millis(200));
+            let running = running.run(bound);
+            let early = match early.join() {
+                Ok(result) => result
+                    .unwrap_or_else(|error| running.fail(&format!("producer 'early': {error}"))),
+                Err(panic) => std::panic::resume_unwind(panic),
+            };
+            let joined = running
+                .recorded()
+                .iter()
+                .any(|event| *event == Event::ProducerJoined(topic("early")));
+            early
+                .submit(1, Work::Add { a: 1, b: 1 })
+                .expect("pushes a task");
+            let reply = early.next_reply(PATIENCE).expect("receives");
+            running.stop();
+            (joined, reply)
         });
-        thread::sleep(Duration::from_millis(200));
-        let running = running.run(bound);
-        let early = match early.join() {
-            Ok(result) => result
-                .unwrap_or_else(|error| running.fail(&format!("producer 'early': {error}"))),
-            Err(panic) => std::panic::resume_unwind(panic),
-        };
-        let joined = running
-            .recorded()
-            .iter()
-            .any(|event| *event == Event::ProducerJoined(topic("early")));
-        early
-            .submit(1, Work::Add { a: 1, b: 1 })
-            .expect("pushes a task");
-        let reply = early.next_reply(PATIENCE).expect("receives");
-        running.stop();
-        (joined, reply)
-    });
     assert!(
         joined_before_return,
         "Producer::connect returned before the pipeline had seen its HELLO: results \
@@ -433,7 +468,11 @@ fn parse_message_refuses_every_kind_of_malformed_message() {
     let parsed = within(LIMIT, "parsing good and bad messages", MALFORMED, || {
         let garbage: Vec<u8> = (0..1 << 20).map(|i: u32| (i % 251) as u8).collect();
         [
-            vec![protocol::task_message(&topic("t"), 1, Work::Add { a: 1, b: 2 })],
+            vec![protocol::task_message(
+                &topic("t"),
+                1,
+                Work::Add { a: 1, b: 2 },
+            )],
             vec![protocol::hello_message(&topic("t"))],
             vec![protocol::die_message()],
             vec![b"[\"DIE\"]".to_vec(), b"extra".to_vec(), b"frames".to_vec()],
@@ -445,13 +484,28 @@ fn parse_message_refuses_every_kind_of_malformed_message() {
         ]
         .map(|frames| protocol::parse_message(&frames))
     });
-    let [task, hello, die, parts, not_json, unknown, huge, command, empty] = parsed;
+    let [
+        task,
+        hello,
+        die,
+        parts,
+        not_json,
+        unknown,
+        huge,
+        command,
+        empty,
+    ] = parsed;
     assert!(
         matches!(&task, Ok(Request::Do(request)) if request.topic == topic("t") && request.info.id == 1),
         "a DO message should parse as Request::Do, got {task:?}; {}",
         MALFORMED.hint()
     );
-    assert_eq!(hello, Ok(Request::Hello(topic("t"))), "{}", MALFORMED.hint());
+    assert_eq!(
+        hello,
+        Ok(Request::Hello(topic("t"))),
+        "{}",
+        MALFORMED.hint()
+    );
     assert_eq!(die, Ok(Request::Die), "{}", MALFORMED.hint());
     for (what, result) in [
         ("3 frames", &parts),
@@ -484,45 +538,56 @@ fn parse_message_refuses_every_kind_of_malformed_message() {
 
 #[test]
 fn malformed_messages_never_stop_the_pipeline_or_lose_a_task() {
-    let (replies, rejected, summary) = within(LIMIT, "garbage between good tasks", MALFORMED, || {
-        let running = Running::start(2);
-        let producer = running.producer("m");
-        let raw = running.context.socket(zmq::PUSH).expect("a PUSH socket");
-        raw.set_linger(1_000).expect("sets linger");
-        raw.connect(&running.collector).expect("connects");
-        let send = |frames: Vec<Vec<u8>>| raw.send_multipart(frames, 0).expect("sends");
-        for id in 1..=5 {
-            if id == 3 {
-                send(vec![b"one".to_vec(), b"two".to_vec(), b"three".to_vec()]);
-                send(vec![b"{not JSON".to_vec()]);
-                send(vec![
-                    br#"["DO", {"topic": "m", "info": {"id": 7, "kind": "explode"}}]"#.to_vec(),
-                ]);
-                send(vec![vec![0xff; 1 << 20]]);
-                send(vec![
+    let (replies, rejected, summary) = within(
+        LIMIT,
+        "garbage between good tasks",
+        MALFORMED,
+        || {
+            let running = Running::start(2);
+            let producer = running.producer("m");
+            let raw = running.context.socket(zmq::PUSH).expect("a PUSH socket");
+            raw.set_linger(1_000).expect("sets linger");
+            raw.connect(&running.collector).expect("connects");
+            let send = |frames: Vec<Vec<u8>>| raw.send_multipart(frames, 0).expect("sends");
+            for id in 1..=5 {
+                if id == 3 {
+                    send(vec![b"one".to_vec(), b"two".to_vec(), b"three".to_vec()]);
+                    send(vec![b"{not JSON".to_vec()]);
+                    send(vec![
+                        br#"["DO", {"topic": "m", "info": {"id": 7, "kind": "explode"}}]"#.to_vec(),
+                    ]);
+                    send(vec![vec![0xff; 1 << 20]]);
+                    send(vec![
                     br#"["DO", {"topic": "m", "info": {"id": 8, "kind": "add", "a": "ten", "b": 1}}]"#
                         .to_vec(),
                 ]);
-                send(vec![b"42".to_vec()]);
-                send(vec![br#"["FLY"]"#.to_vec()]);
+                    send(vec![b"42".to_vec()]);
+                    send(vec![br#"["FLY"]"#.to_vec()]);
+                }
+                producer
+                    .submit(
+                        id,
+                        Work::Multiply {
+                            a: id as i64,
+                            b: 10,
+                        },
+                    )
+                    .expect("pushes a task");
             }
-            producer
-                .submit(id, Work::Multiply { a: id as i64, b: 10 })
-                .expect("pushes a task");
-        }
-        let replies = producer
-            .collect(7, PATIENCE, |_| {})
-            .unwrap_or_else(|error| running.fail(&format!("producer 'm': {error}")));
-        // On the raw socket's own connection, DIE comes after all its garbage.
-        send(vec![protocol::die_message()]);
-        let events = running.events.clone();
-        let summary = running.join();
-        let rejected = events
-            .try_iter()
-            .filter(|event| matches!(event, Event::Rejected(_)))
-            .count();
-        (values(&replies), rejected, summary)
-    });
+            let replies = producer
+                .collect(7, PATIENCE, |_| {})
+                .unwrap_or_else(|error| running.fail(&format!("producer 'm': {error}")));
+            // On the raw socket's own connection, DIE comes after all its garbage.
+            send(vec![protocol::die_message()]);
+            let events = running.events.clone();
+            let summary = running.join();
+            let rejected = events
+                .try_iter()
+                .filter(|event| matches!(event, Event::Rejected(_)))
+                .count();
+            (values(&replies), rejected, summary)
+        },
+    );
     let good: Vec<(u64, i64)> = replies
         .iter()
         .filter_map(|(id, outcome)| Some((*id, *outcome.as_ref().ok()?)))
@@ -602,7 +667,9 @@ fn the_stop_handle_drains_like_die() {
         let mut received = 0;
         let deadline = Instant::now() + PATIENCE;
         while received < 6 && Instant::now() < deadline {
-            if let Ok(Event::Received { .. }) = running.events.recv_timeout(Duration::from_millis(20)) {
+            if let Ok(Event::Received { .. }) =
+                running.events.recv_timeout(Duration::from_millis(20))
+            {
                 received += 1;
             }
         }
@@ -621,5 +688,10 @@ fn the_stop_handle_drains_like_die() {
         "every task taken before stop() must still be run and published; {}",
         SHUTDOWN.hint()
     );
-    assert_eq!(summary.stopped_by, StopReason::Stopped, "{}", SHUTDOWN.hint());
+    assert_eq!(
+        summary.stopped_by,
+        StopReason::Stopped,
+        "{}",
+        SHUTDOWN.hint()
+    );
 }
