@@ -14,7 +14,12 @@ pub fn wait_for(pause: Duration) {
 /// Counts the primes below `limit` by trial division: deliberately plain, CPU-bound
 /// work with no memory traffic, so it scales with cores and nothing else.
 pub fn count_primes(limit: u64) -> u64 {
-    let is_prime = |n: u64| n >= 2 && (2..).take_while(|d| d * d <= n).all(|d| !n.is_multiple_of(d));
+    let is_prime = |n: u64| {
+        n >= 2
+            && (2..)
+                .take_while(|d| d * d <= n)
+                .all(|d| !n.is_multiple_of(d))
+    };
     (0..limit).filter(|&n| is_prime(n)).count() as u64
 }
 // ANCHOR_END: count_primes
