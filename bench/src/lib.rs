@@ -5,6 +5,7 @@
 //! Speed goals are checked here and only here — never as timed assertions in tests,
 //! which would fail at random on a busy, shared machine.
 
+pub mod ch01;
 pub mod ch02;
 pub mod python;
 pub mod report;

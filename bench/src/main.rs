@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use bench::{BenchError, ch02, report::Report};
+use bench::{BenchError, ch01, ch02, report::Report};
 use clap::{Parser, ValueEnum};
 
 /// Measures a chapter's code against a Python peer of the original design, in the
@@ -22,6 +22,8 @@ struct Cli {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Chapter {
+    /// Threads: sleeps in a row vs side by side, a locked counter.
+    Ch01,
     /// In-process pool vs queue.Queue + threading.
     Ch02,
     /// Every chapter in turn.
@@ -34,8 +36,9 @@ fn main() -> ExitCode {
         eprintln!("note: this is a debug build; measure with `cargo run --release --bin bench`");
     }
     let runs: Vec<fn(bool) -> Result<Report, BenchError>> = match cli.chapter {
+        Chapter::Ch01 => vec![ch01::run],
         Chapter::Ch02 => vec![ch02::run],
-        Chapter::All => vec![ch02::run],
+        Chapter::All => vec![ch01::run, ch02::run],
     };
     for run in runs {
         match run(cli.quick) {
