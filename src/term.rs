@@ -22,15 +22,49 @@ const WORKER_COLORS: [Color; 6] = [
     Color::BrightYellow,
 ];
 
-/// The `[Role]` tag, in the role's colour when colours are on.
-pub fn tag(role: Role) -> String {
-    let text = format!("[{role}]");
-    let painted = match role {
-        Role::Dispatcher => text.cyan().bold(),
-        Role::Client => text.bright_white().bold(),
-        Role::Worker(id) => text.color(WORKER_COLORS[id % WORKER_COLORS.len()]),
+/// Who speaks on a line, by kind: every chapter's roles map onto these, so a
+/// coordinator, a relay, a worker and a client look the same in every demo.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Voice {
+    /// Takes work in: a dispatcher, a collector.
+    Coordinator,
+    /// Passes results on: a publisher.
+    Relay,
+    /// Asks for work: a client, a producer.
+    Client,
+    /// Does the work; each worker gets its own colour.
+    Worker(usize),
+}
+
+/// `[label]`, in the voice's colour when colours are on.
+pub fn paint_tag(label: &str, voice: Voice) -> String {
+    let text = format!("[{label}]");
+    let painted = match voice {
+        Voice::Coordinator => text.cyan().bold(),
+        Voice::Relay => text.bright_blue().bold(),
+        Voice::Client => text.bright_white().bold(),
+        Voice::Worker(id) => text.color(WORKER_COLORS[id % WORKER_COLORS.len()]),
     };
     painted.to_string()
+}
+
+/// Prints `[label] message` as one line; safe to call from many threads at once.
+pub fn print_tagged(label: &str, voice: Voice, message: &str) {
+    let _ = writeln!(
+        std::io::stdout().lock(),
+        "{} {message}",
+        paint_tag(label, voice)
+    );
+}
+
+/// The `[Role]` tag, in the role's colour when colours are on.
+pub fn tag(role: Role) -> String {
+    let voice = match role {
+        Role::Dispatcher => Voice::Coordinator,
+        Role::Client => Voice::Client,
+        Role::Worker(id) => Voice::Worker(id),
+    };
+    paint_tag(&role.to_string(), voice)
 }
 
 /// Prints `[Role] message` as one line; safe to call from many threads at once.

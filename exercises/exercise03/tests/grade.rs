@@ -333,13 +333,16 @@ fn a_naive_subscriber_shows_the_prefix_bug_but_producers_get_only_their_own() {
 
 // ------------------------------------------------------------- the pipeline
 
+/// One producer's topic number, its replies, and how many more arrived after them.
+type ProducerRun = Result<(u64, Vec<Reply>, usize), String>;
+
 #[test]
 fn ten_producers_on_ten_topics_get_exactly_their_hundred_results() {
     // The original's functional test: 10 producers × 10 tasks, topics "1".."10"
     // (so "1" is a prefix of "10"), all at once.
     let results = within(LIMIT, "10 producers × 10 tasks", PIPELINE, || {
         let running = Running::start(4);
-        let producers: Vec<JoinHandle<Result<(u64, Vec<Reply>, usize), String>>> = (1..=10u64)
+        let producers: Vec<JoinHandle<ProducerRun>> = (1..=10u64)
             .map(|n| {
                 let (context, collector, publisher) = (
                     running.context.clone(),
