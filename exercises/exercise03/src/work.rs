@@ -7,17 +7,17 @@
 //! for ever.
 
 use std::fmt;
-use std::thread;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use solution02::work::{count_primes, wait_for};
 use solution02::{Op, TaskError, TaskSpec};
 
 /// The longest a `sleep` task may ask for.
 pub const MAX_SLEEP_MS: u64 = 10_000;
 
-/// The largest bound a `primes` task may ask for (about 50 ms of sieving).
-pub const MAX_PRIMES_BELOW: u64 = 10_000_000;
+/// The largest bound a `primes` task may ask for: under a second of work.
+pub const MAX_PRIMES_BELOW: u64 = 1_000_000;
 
 // ANCHOR: work
 /// One task's work, as it travels: `{"kind": "add", "a": 10, "b": 5}`,
@@ -84,8 +84,8 @@ impl Work {
         // - the four arithmetic kinds: chapter 02's `Op::apply(a, b)`, its error
         //   converted with `?` (`WorkError` has a `From<TaskError>`);
         // - `Sleep`: refuse more than `MAX_SLEEP_MS` with `WorkError::SleepTooLong`, else
-        //   `thread::sleep` and return the milliseconds slept;
-        // - `Primes`: refuse more than `MAX_PRIMES_BELOW`, else `count_primes_below` (given).
+        //   `wait_for` (chapter 02's) and return the milliseconds slept;
+        // - `Primes`: refuse more than `MAX_PRIMES_BELOW`, else chapter 02's `count_primes`.
         todo!(
             "run one task's work — book/src/ch03-zeromq-pipeline.md, \"A closed set of task kinds\""
         )
@@ -104,24 +104,4 @@ impl fmt::Display for Work {
             Work::Primes { below } => write!(f, "primes below {below}"),
         }
     }
-}
-
-/// How many primes are smaller than `bound`: a sieve of Eratosthenes.
-pub fn count_primes_below(bound: u64) -> u64 {
-    let bound = bound as usize;
-    if bound < 3 {
-        return 0;
-    }
-    let mut composite = vec![false; bound];
-    let mut count = 0;
-    for n in 2..bound {
-        if composite[n] {
-            continue;
-        }
-        count += 1;
-        for multiple in (n.saturating_mul(n)..bound).step_by(n) {
-            composite[multiple] = true;
-        }
-    }
-    count
 }

@@ -7,17 +7,17 @@
 //! for ever.
 
 use std::fmt;
-use std::thread;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use solution02::work::{count_primes, wait_for};
 use solution02::{Op, TaskError, TaskSpec};
 
 /// The longest a `sleep` task may ask for.
 pub const MAX_SLEEP_MS: u64 = 10_000;
 
-/// The largest bound a `primes` task may ask for (about 50 ms of sieving).
-pub const MAX_PRIMES_BELOW: u64 = 10_000_000;
+/// The largest bound a `primes` task may ask for: under a second of work.
+pub const MAX_PRIMES_BELOW: u64 = 1_000_000;
 
 // ANCHOR: work
 /// One task's work, as it travels: `{"kind": "add", "a": 10, "b": 5}`,
@@ -87,13 +87,13 @@ impl Work {
             Work::Divide { a, b } => Ok(Op::Divide.apply(a, b)?),
             Work::Sleep { ms } if ms > MAX_SLEEP_MS => Err(WorkError::SleepTooLong(ms)),
             Work::Sleep { ms } => {
-                thread::sleep(Duration::from_millis(ms));
+                wait_for(Duration::from_millis(ms));
                 Ok(ms as i64)
             }
             Work::Primes { below } if below > MAX_PRIMES_BELOW => {
                 Err(WorkError::PrimesTooLarge(below))
             }
-            Work::Primes { below } => Ok(count_primes_below(below) as i64),
+            Work::Primes { below } => Ok(count_primes(below) as i64),
         }
     }
     // ANCHOR_END: run
@@ -110,24 +110,4 @@ impl fmt::Display for Work {
             Work::Primes { below } => write!(f, "primes below {below}"),
         }
     }
-}
-
-/// How many primes are smaller than `bound`: a sieve of Eratosthenes.
-pub fn count_primes_below(bound: u64) -> u64 {
-    let bound = bound as usize;
-    if bound < 3 {
-        return 0;
-    }
-    let mut composite = vec![false; bound];
-    let mut count = 0;
-    for n in 2..bound {
-        if composite[n] {
-            continue;
-        }
-        count += 1;
-        for multiple in (n.saturating_mul(n)..bound).step_by(n) {
-            composite[multiple] = true;
-        }
-    }
-    count
 }
