@@ -17,8 +17,13 @@ use crate::report::{Report, Target};
 use crate::timing::rate;
 
 const RUNS: usize = 3;
-const WORKERS: usize = 4;
 const PATIENCE: Duration = Duration::from_secs(30);
+
+/// One worker per core: trivial tasks gain nothing from more threads than cores,
+/// only context switches. Both pipelines get the same number.
+fn workers() -> usize {
+    thread::available_parallelism().map_or(2, usize::from)
+}
 
 fn failed(error: impl std::fmt::Display) -> BenchError {
     BenchError::Rust(error.to_string())
@@ -55,7 +60,7 @@ fn drive(
 /// The Rust pipeline on free ports, driven by [`drive`], then stopped.
 fn rust_pipeline(tasks: usize) -> Result<Duration, BenchError> {
     let pipeline =
-        Pipeline::bind(&PipelineConfig::any_port(WORKERS), event::silent()).map_err(failed)?;
+        Pipeline::bind(&PipelineConfig::any_port(workers()), event::silent()).map_err(failed)?;
     let context = pipeline.context().clone();
     let (collector, publisher) = (
         pipeline.collector_endpoint().to_owned(),
@@ -86,7 +91,7 @@ impl Drop for Peer {
 fn python_pipeline(python: &Python, tasks: usize) -> Result<Duration, BenchError> {
     let child = python
         .command(&peer("ch03_pyzmq_pipeline.py"))
-        .arg(WORKERS.to_string())
+        .arg(workers().to_string())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .spawn()
@@ -172,12 +177,12 @@ pub fn run(quick: bool) -> Result<Report, BenchError> {
     let py = rate(python_tasks, python_pipeline(&python, python_tasks)?);
     let bare = rate(messages, bare_push_pull(messages)?);
     report.measure(
-        format!("trivial tasks/s, Rust pipeline, {WORKERS} workers"),
+        format!("trivial tasks/s, Rust pipeline, {} workers", workers()),
         rust,
         "tasks/s",
     );
     report.measure(
-        format!("trivial tasks/s, pyzmq pipeline, {WORKERS} threads"),
+        format!("trivial tasks/s, pyzmq pipeline, {} threads", workers()),
         py,
         "tasks/s",
     );

@@ -7,6 +7,7 @@
 //! topic is never a prefix of another's, and the prefix match becomes an exact one.
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -24,10 +25,11 @@ pub const MAX_TOPIC_BYTES: usize = 255;
 pub const UNADDRESSED_FRAME: &[u8] = &[TERMINATOR];
 
 // ANCHOR: topic
-/// A producer's topic: 1 to 255 bytes of text without a NUL.
+/// A producer's topic: 1 to 255 bytes of text without a NUL. Shared, not copied:
+/// every task carries its topic through the pool, so a clone must be cheap.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-pub struct Topic(String);
+pub struct Topic(Arc<str>);
 // ANCHOR_END: topic
 
 /// Why a topic name was refused.
@@ -52,7 +54,7 @@ impl Topic {
         } else if name.as_bytes().contains(&TERMINATOR) {
             Err(TopicError::ContainsNul)
         } else {
-            Ok(Self(name))
+            Ok(Self(name.into()))
         }
     }
 
@@ -109,6 +111,6 @@ impl TryFrom<String> for Topic {
 
 impl From<Topic> for String {
     fn from(topic: Topic) -> Self {
-        topic.0
+        topic.0.to_string()
     }
 }

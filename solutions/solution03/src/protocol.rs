@@ -99,6 +99,12 @@ pub fn parse_message(frames: &[Vec<u8>]) -> Result<Request, Rejection> {
             frame.len()
         )));
     }
+    // The fast path, for the well-formed tasks that are nearly all of the traffic:
+    // straight into the typed request, no JSON tree in between.
+    if let Ok((DO, request)) = serde_json::from_slice::<(&str, TaskRequest)>(frame) {
+        return Ok(Request::Do(request));
+    }
+    // Anything else is read as a tree, to say precisely what is wrong with it.
     let message: Value = serde_json::from_slice(frame)
         .map_err(|error| Rejection::unaddressed(format!("invalid JSON: {error}")))?;
 
@@ -271,7 +277,14 @@ pub fn parse_notice(frames: &[Vec<u8>]) -> Result<(Option<Topic>, Notice), Notic
     let [topic, body] = frames else {
         return Err(NoticeError::FrameCount(frames.len()));
     };
-    let notice =
-        serde_json::from_slice(body).map_err(|error| NoticeError::Body(error.to_string()))?;
+    let body_error = |error: serde_json::Error| NoticeError::Body(error.to_string());
+    // Results are the common case: read one directly (an untagged enum would
+    // buffer every body first). A welcome reads as an empty reply, so look again.
+    let reply: Reply = serde_json::from_slice(body).map_err(body_error)?;
+    let notice = if reply.id.is_none() && reply.value.is_none() && reply.error.is_none() {
+        serde_json::from_slice(body).map_err(body_error)?
+    } else {
+        Notice::Reply(reply)
+    };
     Ok((Topic::from_frame(topic), notice))
 }
