@@ -4,8 +4,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Parser;
-use solution03::pipeline::{DEFAULT_COLLECTOR, DEFAULT_PUBLISHER};
 use solution03::{Event, EventSink, Pipeline, PipelineConfig, Role};
+use workbook::endpoints::Endpoints;
 use workbook::term::{self, Voice};
 
 /// The pyzero-dtq design on chapter 02's pool: producers PUSH tasks to the
@@ -20,13 +20,8 @@ struct Cli {
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=1024))]
     workers: u16,
 
-    /// Where the collector's PULL socket listens for tasks.
-    #[arg(long, value_name = "ENDPOINT", default_value = DEFAULT_COLLECTOR)]
-    collector: String,
-
-    /// Where the publisher's PUB socket sends results.
-    #[arg(long, value_name = "ENDPOINT", default_value = DEFAULT_PUBLISHER)]
-    publisher: String,
+    #[command(flatten)]
+    endpoints: Endpoints,
 
     /// Plain output (also when NO_COLOR is set or output is not a terminal).
     #[arg(long)]
@@ -45,8 +40,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     term::configure_colors(cli.no_color);
     let config = PipelineConfig {
-        collector: cli.collector,
-        publisher: cli.publisher,
+        collector: cli.endpoints.collector,
+        publisher: cli.endpoints.publisher,
         workers: usize::from(cli.workers),
     };
     match serve(&config) {

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 use solution02::demo;
-use solution03::pipeline::{DEFAULT_COLLECTOR, DEFAULT_PUBLISHER};
 use solution03::{Producer, Topic, Work};
+use workbook::endpoints::Endpoints;
 use workbook::term::{self, Voice};
 
 /// A producer for `zmq_pipeline`: subscribes to its topic, confirms the
@@ -40,13 +40,8 @@ struct Cli {
     #[arg(long, value_name = "SECONDS", default_value_t = 10)]
     timeout: u64,
 
-    /// The pipeline's collector (PULL) endpoint.
-    #[arg(long, value_name = "ENDPOINT", default_value = DEFAULT_COLLECTOR)]
-    collector: String,
-
-    /// The pipeline's publisher (PUB) endpoint.
-    #[arg(long, value_name = "ENDPOINT", default_value = DEFAULT_PUBLISHER)]
-    publisher: String,
+    #[command(flatten)]
+    endpoints: Endpoints,
 
     /// Plain output (also when NO_COLOR is set or output is not a terminal).
     #[arg(long)]
@@ -89,8 +84,8 @@ fn produce(cli: &Cli) -> Result<(), String> {
     let context = zmq::Context::new();
     let producer = Producer::connect(
         &context,
-        &cli.collector,
-        &cli.publisher,
+        &cli.endpoints.collector,
+        &cli.endpoints.publisher,
         cli.topic.clone(),
         timeout,
     )

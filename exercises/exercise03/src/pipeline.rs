@@ -17,7 +17,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 
 use crossbeam_channel::unbounded;
-use solution02::pool::WorkerEvent;
 use solution02::{PoolError, ThreadPool};
 
 use crate::collector;
@@ -173,8 +172,8 @@ impl Pipeline {
     /// Serves until `["DIE"]` or [`StopHandle::stop`], then drains and returns.
     pub fn run(self) -> Result<Summary, PipelineError> {
         // 1. Report `Event::Starting`, build chapter 02's pool with
-        //    `ThreadPool::builder(self.workers).on_event(…)` (map each `WorkerEvent` to
-        //    our `Event`).
+        //    `ThreadPool::builder(self.workers).on_event(…)`, passing each `WorkerEvent`
+        //    on as `Event::Worker`.
         // 2. Make the results channel and move the PUB socket into a "publisher" thread
         //    running `publisher::publish`. Report `Event::Listening`.
         // 3. Run `collector::collect` on this thread with the PULL socket.

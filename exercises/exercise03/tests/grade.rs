@@ -19,6 +19,7 @@ use exercise03::{
     StopReason, Summary, Topic, Work, WorkError,
 };
 use grading::{BookSection, within};
+use solution02::pool::WorkerEvent;
 use solution02::{Op, TaskError};
 
 const CHAPTER: &str = "ch03-zeromq-pipeline.md";
@@ -124,6 +125,17 @@ impl Running {
             Ok(result) => result.expect("run() returns Ok"),
             Err(panic) => std::panic::resume_unwind(panic),
         }
+    }
+
+    /// Waits for the pipeline to return, and counts the events it reported that
+    /// match `wanted`.
+    fn join_counting(self, wanted: impl Fn(&Event) -> bool) -> (Summary, usize) {
+        let events = self.events.clone();
+        let summary = self.join();
+        (
+            summary,
+            events.try_iter().filter(|event| wanted(event)).count(),
+        )
     }
 
     /// Stops the pipeline with its stop handle and waits for it.
@@ -582,12 +594,8 @@ fn malformed_messages_never_stop_the_pipeline_or_lose_a_task() {
                 .unwrap_or_else(|error| running.fail(&format!("producer 'm': {error}")));
             // On the raw socket's own connection, DIE comes after all its garbage.
             send(vec![protocol::die_message()]);
-            let events = running.events.clone();
-            let summary = running.join();
-            let rejected = events
-                .try_iter()
-                .filter(|event| matches!(event, Event::Rejected(_)))
-                .count();
+            let (summary, rejected) =
+                running.join_counting(|event| matches!(event, Event::Rejected(_)));
             (values(&replies), rejected, summary)
         },
     );
@@ -619,27 +627,29 @@ fn malformed_messages_never_stop_the_pipeline_or_lose_a_task() {
 
 // ---------------------------------------------------------------- shutdown
 
+/// Pushes tasks 1..=count, each a 50 ms sleep: slow enough to still be queued
+/// when the pipeline is told to stop.
+fn push_sleeps(producer: &Producer, count: u64) {
+    for id in 1..=count {
+        producer
+            .submit(id, Work::Sleep { ms: 50 })
+            .expect("pushes a task");
+    }
+}
+
 #[test]
 fn die_finishes_and_publishes_every_queued_task_then_joins() {
     let (replies, summary, stopping) = within(LIMIT, "8 slow tasks then DIE", SHUTDOWN, || {
         let running = Running::start(2);
         let producer = running.producer("drain");
-        for id in 1..=8 {
-            producer
-                .submit(id, Work::Sleep { ms: 50 })
-                .expect("pushes a task");
-        }
+        push_sleeps(&producer, 8);
         // Same connection, so DIE arrives after all 8 — long before they have run.
         producer.stop_pipeline().expect("pushes DIE");
         let replies = producer
             .collect(8, PATIENCE, |_| {})
             .unwrap_or_else(|error| running.fail(&format!("after DIE: {error}")));
-        let events = running.events.clone();
-        let summary = running.join();
-        let stopping = events
-            .try_iter()
-            .filter(|event| matches!(event, Event::WorkerStopping(_)))
-            .count();
+        let (summary, stopping) =
+            running.join_counting(|event| matches!(event, Event::Worker(WorkerEvent::Stopping(_))));
         (values(&replies), summary, stopping)
     });
     assert_eq!(
@@ -661,11 +671,7 @@ fn the_stop_handle_drains_like_die() {
     let (replies, summary) = within(LIMIT, "6 slow tasks then stop()", SHUTDOWN, || {
         let running = Running::start(2);
         let producer = running.producer("ctrl-c");
-        for id in 1..=6 {
-            producer
-                .submit(id, Work::Sleep { ms: 50 })
-                .expect("pushes a task");
-        }
+        push_sleeps(&producer, 6);
         // Stop as soon as the collector has taken all six, before they have run.
         let mut received = 0;
         let deadline = Instant::now() + PATIENCE;

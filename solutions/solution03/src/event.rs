@@ -6,6 +6,7 @@
 use std::fmt;
 use std::sync::Arc;
 
+use solution02::pool::WorkerEvent;
 use solution02::{TaskId, WorkerId};
 
 use crate::protocol::Rejection;
@@ -53,7 +54,8 @@ pub enum Event {
     Starting {
         workers: usize,
     },
-    WorkerStarted(WorkerId),
+    /// What chapter 02's pool reports about a worker, passed on as it is.
+    Worker(WorkerEvent),
     Listening {
         collector: String,
         publisher: String,
@@ -75,8 +77,6 @@ pub enum Event {
         id: TaskId,
     },
     StopRequested(StopReason),
-    WorkerCaughtPanic(WorkerId),
-    WorkerStopping(WorkerId),
     WorkersDrained,
     PublisherClosed {
         published: u64,
@@ -87,10 +87,12 @@ impl Event {
     /// Who the event is about.
     pub fn role(&self) -> Role {
         match self {
-            Event::WorkerStarted(worker)
-            | Event::Processing { worker, .. }
-            | Event::WorkerCaughtPanic(worker)
-            | Event::WorkerStopping(worker) => Role::Worker(*worker),
+            Event::Worker(
+                WorkerEvent::Started(worker)
+                | WorkerEvent::JobPanicked(worker)
+                | WorkerEvent::Stopping(worker),
+            )
+            | Event::Processing { worker, .. } => Role::Worker(*worker),
             Event::Published { .. } | Event::PublisherClosed { .. } => Role::Publisher,
             _ => Role::Collector,
         }
@@ -100,7 +102,11 @@ impl Event {
     pub fn message(&self) -> String {
         match self {
             Event::Starting { workers } => format!("Starting {workers} workers..."),
-            Event::WorkerStarted(_) => "Started".to_owned(),
+            Event::Worker(WorkerEvent::Started(_)) => "Started".to_owned(),
+            Event::Worker(WorkerEvent::JobPanicked(_)) => {
+                "Caught a panicking job; still serving".to_owned()
+            }
+            Event::Worker(WorkerEvent::Stopping(_)) => "Shutting down".to_owned(),
             Event::Listening {
                 collector,
                 publisher,
@@ -123,8 +129,6 @@ impl Event {
             Event::StopRequested(StopReason::Stopped) => {
                 "Stopping: no new tasks, finishing queued ones".to_owned()
             }
-            Event::WorkerCaughtPanic(_) => "Caught a panicking job; still serving".to_owned(),
-            Event::WorkerStopping(_) => "Shutting down".to_owned(),
             Event::WorkersDrained => "All workers finished and joined".to_owned(),
             Event::PublisherClosed { published } => {
                 format!("Published {published} messages; socket closed")

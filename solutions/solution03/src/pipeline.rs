@@ -17,7 +17,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 
 use crossbeam_channel::unbounded;
-use solution02::pool::WorkerEvent;
 use solution02::{PoolError, ThreadPool};
 
 use crate::collector;
@@ -178,13 +177,7 @@ impl Pipeline {
         });
         let worker_events = Arc::clone(&events);
         let mut pool = ThreadPool::builder(self.workers)
-            .on_event(move |event| {
-                worker_events(&match event {
-                    WorkerEvent::Started(id) => Event::WorkerStarted(id),
-                    WorkerEvent::JobPanicked(id) => Event::WorkerCaughtPanic(id),
-                    WorkerEvent::Stopping(id) => Event::WorkerStopping(id),
-                })
-            })
+            .on_event(move |event| worker_events(&Event::Worker(event)))
             .build()?;
 
         let (outbox, publications) = unbounded();
