@@ -27,6 +27,34 @@ capture ch02-own-tasks.txt target/release/dispatcher_worker --workers 2 "6 divid
 capture ch02-bad-task.txt target/release/dispatcher_worker "6 pow 0" || true
 capture ch02-help.txt target/release/dispatcher_worker --help
 
+# Network mode: a server on a free port, a client, a malformed line, then Ctrl-C.
+network() {
+  local log address
+  log=$(mktemp)
+  target/release/dispatcher_worker --listen 127.0.0.1:0 --seed 7 > "$log" 2>&1 &
+  local server=$!
+  until grep -q "Listening on" "$log"; do sleep 0.1; done
+  address=$(sed -n 's/.*Listening on //p' "$log")
+  echo "\$ dispatcher_worker --connect $address \"6 divide 0\" \"12 multiply 12\""
+  target/release/dispatcher_worker --connect "$address" "6 divide 0" "12 multiply 12"
+  echo "\$ # any TCP client sending the line: not json"
+  python3 -c "
+import socket, sys
+host, port = sys.argv[1].rsplit(':', 1)
+with socket.create_connection((host, int(port))) as s:
+    s.sendall(b'not json\\n')
+    print(s.makefile().readline(), end='')" "$address"
+  kill -INT "$server"
+  wait "$server"
+  echo
+  echo "(the server's own output, ended with Ctrl-C)"
+  sed "s/127.0.0.1:[0-9]*/$address/" "$log"
+  rm -f "$log"
+}
+network > "$out/ch02-network.txt"
+echo "wrote $out/ch02-network.txt"
+
 if [[ "${1:-}" == "--bench" ]]; then
+  capture ch01-bench.txt target/release/bench ch01
   capture ch02-bench.txt target/release/bench ch02
 fi

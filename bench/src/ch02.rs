@@ -46,7 +46,7 @@ impl Sizes {
                 sleep_tasks: 30,
                 sleep: Duration::from_millis(100),
                 prime_tasks: 8,
-                prime_limit: 200_000,
+                prime_limit: 500_000,
                 python_prime_limit: 20_000,
             }
         }
