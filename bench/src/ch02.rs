@@ -59,8 +59,9 @@ fn failed(error: impl std::fmt::Display) -> BenchError {
 
 // ANCHOR: pool_jobs
 /// Starts a pool of `workers`, queues `jobs` jobs made by `make_job`, and waits
-/// until every one has run: start-up, queueing, running and joining, all timed.
-fn on_pool<F>(
+/// until every one has run — start-up, queueing, running and joining, all timed.
+/// Returns the best of [`RUNS`] runs.
+fn timed<F>(
     workers: usize,
     jobs: usize,
     make_job: impl Fn(usize) -> F,
@@ -68,13 +69,17 @@ fn on_pool<F>(
 where
     F: FnOnce(WorkerId) + Send + 'static,
 {
-    let start = Instant::now();
-    let mut pool = ThreadPool::new(workers).map_err(failed)?;
-    for job in 0..jobs {
-        pool.execute(make_job(job)).map_err(failed)?;
+    let mut best = Duration::MAX;
+    for _ in 0..RUNS {
+        let start = Instant::now();
+        let mut pool = ThreadPool::new(workers).map_err(failed)?;
+        for job in 0..jobs {
+            pool.execute(make_job(job)).map_err(failed)?;
+        }
+        pool.shutdown();
+        best = best.min(start.elapsed());
     }
-    pool.shutdown();
-    Ok(start.elapsed())
+    Ok(best)
 }
 // ANCHOR_END: pool_jobs
 
@@ -100,20 +105,6 @@ fn bare_channel(items: usize, consumers: usize) {
     for handle in handles {
         let _ = handle.join();
     }
-}
-
-/// The best of [`RUNS`] runs of [`on_pool`].
-fn timed<F>(
-    workers: usize,
-    jobs: usize,
-    make_job: impl Fn(usize) -> F,
-) -> Result<Duration, BenchError>
-where
-    F: FnOnce(WorkerId) + Send + 'static,
-{
-    (0..RUNS).try_fold(Duration::MAX, |best, _| {
-        Ok(best.min(on_pool(workers, jobs, &make_job)?))
-    })
 }
 
 /// Runs the Python peer in `mode` with `numbers` (repeat count appended) and

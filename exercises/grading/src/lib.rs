@@ -10,6 +10,20 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
+/// A chapter of the book, by its file under `book/src/`.
+#[derive(Debug, Clone, Copy)]
+pub struct Chapter(pub &'static str);
+
+impl Chapter {
+    /// One of the chapter's sections, by its heading exactly as written.
+    pub const fn section(&self, heading: &'static str) -> BookSection {
+        BookSection {
+            chapter: self.0,
+            heading,
+        }
+    }
+}
+
 /// Where a failing test sends the learner: a chapter file and one of its sections.
 #[derive(Debug, Clone, Copy)]
 pub struct BookSection {
