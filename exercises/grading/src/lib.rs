@@ -55,10 +55,14 @@ pub fn within<T: Send + 'static>(
     work: impl FnOnce() -> T + Send + 'static,
 ) -> T {
     let (done, finished) = mpsc::channel();
-    let worker = thread::spawn(move || {
-        // The receiver may have given up already; then nobody needs the value.
-        let _ = done.send(work());
-    });
+    // Named after the work, so a panic message says what was running.
+    let worker = thread::Builder::new()
+        .name(what.to_owned())
+        .spawn(move || {
+            // The receiver may have given up already; then nobody needs the value.
+            let _ = done.send(work());
+        })
+        .expect("the test can start a thread");
     match finished.recv_timeout(limit) {
         Ok(value) => value,
         Err(mpsc::RecvTimeoutError::Disconnected) => match worker.join() {
