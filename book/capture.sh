@@ -15,9 +15,18 @@ export NO_COLOR=1
 
 cargo build --quiet --release --bins
 
+# The command line as a reader would type it: arguments with spaces in quotes.
+show() {
+  local line='$' arg
+  for arg in "$@"; do
+    if [[ $arg =~ [^A-Za-z0-9_./:=,+-] ]]; then line+=" \"$arg\""; else line+=" $arg"; fi
+  done
+  echo "$line"
+}
+
 capture() { # capture FILE COMMAND... : the command line, then its output
   local file=$1; shift
-  { echo "\$ $*"; "$@" 2>&1; } | sed "s|target/release/||" > "$out/$file"
+  { show "$@"; "$@" 2>&1; } | sed "s|target/release/||" > "$out/$file"
   echo "wrote $out/$file"
 }
 
@@ -27,6 +36,33 @@ capture ch02-own-tasks.txt target/release/dispatcher_worker --workers 2 "6 divid
 capture ch02-bad-task.txt target/release/dispatcher_worker "6 pow 0" || true
 capture ch02-help.txt target/release/dispatcher_worker --help
 
+# Network mode: a server on a free port, a client, a malformed line, then Ctrl-C.
+network() {
+  local log address
+  log=$(mktemp)
+  target/release/dispatcher_worker --listen 127.0.0.1:0 --seed 7 > "$log" 2>&1 &
+  local server=$!
+  until grep -q "Listening on" "$log"; do sleep 0.1; done
+  address=$(sed -n 's/.*Listening on //p' "$log")
+  echo "\$ dispatcher_worker --connect $address \"6 divide 0\" \"12 multiply 12\""
+  target/release/dispatcher_worker --connect "$address" "6 divide 0" "12 multiply 12"
+  echo "\$ # any TCP client sending the line: not json"
+  python3 -c "
+import socket, sys
+host, port = sys.argv[1].rsplit(':', 1)
+with socket.create_connection((host, int(port))) as s:
+    s.sendall(b'not json\\n')
+    print(s.makefile().readline(), end='')" "$address"
+  kill -INT "$server"
+  wait "$server"
+  echo
+  echo "(the server's own output, ended with Ctrl-C)"
+  sed "s/127.0.0.1:[0-9]*/$address/" "$log"
+  rm -f "$log"
+}
+network > "$out/ch02-network.txt"
+echo "wrote $out/ch02-network.txt"
+
 # --- chapter 03 ---------------------------------------------------------------
 # A pipeline in the background on the default ports, producers one after another
 # (so the story reads in order), then a DIE; the pipeline's own log is captured too.
@@ -35,7 +71,7 @@ capture_pipeline_session() {
   pipeline_log=$(mktemp)
   target/release/zmq_pipeline --workers 3 > "$pipeline_log" 2>&1 &
   local pipeline=$!
-  sleep 0.5
+  until grep -q "Pulling tasks on" "$pipeline_log"; do sleep 0.1; done
   capture ch03-producer-1.txt target/release/zmq_producer --topic 1 --tasks 4
   capture ch03-producer-10.txt target/release/zmq_producer --topic 10 --tasks 3 --kind sleep
   capture ch03-die.txt target/release/zmq_producer --tasks 0 --die
@@ -50,6 +86,7 @@ capture ch03-pipeline-help.txt target/release/zmq_pipeline --help
 capture ch03-producer-help.txt target/release/zmq_producer --help
 
 if [[ "${1:-}" == "--bench" ]]; then
+  capture ch01-bench.txt target/release/bench ch01
   capture ch02-bench.txt target/release/bench ch02
   capture ch03-bench.txt target/release/bench ch03
 fi

@@ -18,35 +18,17 @@ use exercise03::{
     Event, EventSink, Pipeline, PipelineConfig, PipelineError, Producer, Reply, StopHandle,
     StopReason, Summary, Topic, Work, WorkError,
 };
-use grading::{BookSection, within};
+use grading::{BookSection, Chapter, within};
 use solution02::pool::WorkerEvent;
 use solution02::{Op, TaskError};
 
-const CHAPTER: &str = "ch03-zeromq-pipeline.md";
-const KINDS: BookSection = BookSection {
-    chapter: CHAPTER,
-    heading: "A closed set of task kinds",
-};
-const PREFIX: BookSection = BookSection {
-    chapter: CHAPTER,
-    heading: "Trap 1: topics match by prefix",
-};
-const SLOW_JOINER: BookSection = BookSection {
-    chapter: CHAPTER,
-    heading: "Trap 2: the slow joiner",
-};
-const MALFORMED: BookSection = BookSection {
-    chapter: CHAPTER,
-    heading: "Bad messages get error results",
-};
-const PIPELINE: BookSection = BookSection {
-    chapter: CHAPTER,
-    heading: "The collector feeds the pool",
-};
-const SHUTDOWN: BookSection = BookSection {
-    chapter: CHAPTER,
-    heading: "Shutting down without losing a task",
-};
+const BOOK: Chapter = Chapter("ch03-zeromq-pipeline.md");
+const KINDS: BookSection = BOOK.section("A closed set of task kinds");
+const PREFIX: BookSection = BOOK.section("Trap 1: topics match by prefix");
+const SLOW_JOINER: BookSection = BOOK.section("Trap 2: the slow joiner");
+const MALFORMED: BookSection = BOOK.section("Bad messages get error results");
+const PIPELINE: BookSection = BOOK.section("The collector feeds the pool");
+const SHUTDOWN: BookSection = BOOK.section("Shutting down without losing a task");
 
 const LIMIT: Duration = Duration::from_secs(10);
 /// How long a producer waits for its welcome, and for each next result.
