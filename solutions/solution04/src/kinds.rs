@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use solution02::Op;
+pub use solution02::Op;
 
 use crate::protocol::{Assignment, ErrorType, ResultReport, TaskFailure};
 
