@@ -238,11 +238,9 @@ fn worker_frames_are_understood() {
     );
     assert_eq!(
         failed,
-        Ok(WorkerMessage::Result(ResultReport::failed(TaskFailure::new(
-            "t2",
-            ErrorType::FunctionExecutionFailure,
-            "boom"
-        )))),
+        Ok(WorkerMessage::Result(ResultReport::failed(
+            TaskFailure::new("t2", ErrorType::FunctionExecutionFailure, "boom")
+        ))),
         "a FAILED result carries an error object; {}",
         PROTOCOL.hint()
     );
@@ -293,10 +291,18 @@ fn the_closed_set_of_kinds_runs() {
         KINDS.hint()
     );
     let cases = [
-        ("arithmetic", json!({"a": 7, "op": "multiply", "b": 8}), json!(56)),
+        (
+            "arithmetic",
+            json!({"a": 7, "op": "multiply", "b": 8}),
+            json!(56),
+        ),
         ("primes", json!({"n": 100}), json!(25)),
         ("sleep", json!({"ms": 1}), json!(1)),
-        ("echo", json!({"data": {"x": [1, "two"]}}), json!({"x": [1, "two"]})),
+        (
+            "echo",
+            json!({"data": {"x": [1, "two"]}}),
+            json!({"x": [1, "two"]}),
+        ),
     ];
     for (kind, args, expected) in cases {
         let report = kinds::execute(&assignment(kind, args.clone()));
@@ -322,7 +328,10 @@ fn a_failing_task_and_an_unknown_kind_are_different_failures() {
         "a task that runs and fails is FunctionExecutionFailure with its message; {}",
         KINDS.hint()
     );
-    let by_zero = kinds::execute(&assignment("arithmetic", json!({"a": 1, "op": "divide", "b": 0})));
+    let by_zero = kinds::execute(&assignment(
+        "arithmetic",
+        json!({"a": 1, "op": "divide", "b": 0}),
+    ));
     assert_eq!(
         by_zero.error.as_ref().map(|e| e.error_type),
         Some(ErrorType::FunctionExecutionFailure),
@@ -443,7 +452,10 @@ fn the_deadline_fails_a_task_and_a_late_result_never_overwrites_it() {
         "Task exceeded deadline of 2s (took 2.41s)",
     );
     assert_eq!(
-        expired.iter().map(|e| e.failure.clone()).collect::<Vec<_>>(),
+        expired
+            .iter()
+            .map(|e| e.failure.clone())
+            .collect::<Vec<_>>(),
         vec![failure.clone()],
         "a task RUNNING past its deadline fails with WorkerFailureError and the original's \
          message; {}",
@@ -458,7 +470,13 @@ fn the_deadline_fails_a_task_and_a_late_result_never_overwrites_it() {
     );
     let late = table.accept_result(ResultReport::completed(&task_id, json!(5000)));
     assert!(
-        matches!(late, Err(ResultRefused::NotRunning { status: TaskStatus::Failed, .. })),
+        matches!(
+            late,
+            Err(ResultRefused::NotRunning {
+                status: TaskStatus::Failed,
+                ..
+            })
+        ),
         "a result arriving after the deadline must be refused, got {late:?}; {}",
         DEADLINES.hint()
     );
@@ -492,7 +510,8 @@ fn the_dispatcher_answers_every_frame_and_survives_garbage() {
             .send_multipart([b"REQUEST_TASK".as_slice(), b"two".as_slice()], 0)
             .expect("sends");
         answers.push(String::from_utf8_lossy(&worker.recv_bytes(0).expect("answer")).into_owned());
-        let result = format!(r#"RESULT:{{"task_id": "{task_id}", "status": "COMPLETED", "result": 3}}"#);
+        let result =
+            format!(r#"RESULT:{{"task_id": "{task_id}", "status": "COMPLETED", "result": 3}}"#);
         answers.push(ask(&worker, result.as_bytes()));
         answers.push(ask(&worker, result.as_bytes()));
         let status = client.status(&task_id).expect("status");
@@ -523,7 +542,11 @@ fn the_dispatcher_answers_every_frame_and_survives_garbage() {
     expect(5, "ERROR", "a frame that is not UTF-8");
     expect(6, "ERROR", "a message of two frames");
     expect(7, "RESULT_RECEIVED", "a result for the RUNNING task");
-    expect(8, "ERROR", "a second result for a task that is no longer RUNNING");
+    expect(
+        8,
+        "ERROR",
+        "a second result for a task that is no longer RUNNING",
+    );
     assert_eq!(
         (status.status, status.result),
         (TaskStatus::Completed, Some(json!(3))),
@@ -601,7 +624,8 @@ fn a_worker_completes_tasks_and_reports_failures() {
     let echoed = reports[2].result.as_ref().and_then(Value::as_str);
     assert!(
         reports[2].status == TaskStatus::Completed
-            && echoed.is_some_and(|text| text.len() == 1024 * 1024 && text.bytes().all(|b| b == b'x')),
+            && echoed
+                .is_some_and(|text| text.len() == 1024 * 1024 && text.bytes().all(|b| b == b'x')),
         "a 1 MiB result must round-trip intact, got status {} and {} bytes; {}",
         reports[2].status,
         echoed.map_or(0, str::len),
@@ -633,29 +657,34 @@ fn most_at_once(events: &[Event]) -> usize {
 
 #[test]
 fn a_worker_runs_as_many_tasks_at_once_as_it_has_processes() {
-    let (three, two) = within(LIMIT, "sleeping tasks on 3 and 2 processes", CAPACITY, || {
-        let run = |processes: usize, tasks: usize| {
-            let (events, log) = recording();
-            let dispatcher = RunningDispatcher::start(Duration::from_secs(5), events);
-            let mut client = dispatcher.client();
-            let ids: Vec<String> = (0..tasks)
-                .map(|_| client.submit("sleep", json!({"ms": 100})).expect("submits"))
-                .collect();
-            let worker = RunningWorker::start(&dispatcher.workers, processes, quiet());
-            for id in &ids {
-                assert_eq!(
-                    wait(&mut client, id).status,
-                    TaskStatus::Completed,
-                    "every sleep task completes; {}",
-                    CAPACITY.hint()
-                );
-            }
-            drop(worker);
-            dispatcher.shut_down();
-            most_at_once(&log.try_iter().collect::<Vec<_>>())
-        };
-        (run(3, 3), run(2, 6))
-    });
+    let (three, two) = within(
+        LIMIT,
+        "sleeping tasks on 3 and 2 processes",
+        CAPACITY,
+        || {
+            let run = |processes: usize, tasks: usize| {
+                let (events, log) = recording();
+                let dispatcher = RunningDispatcher::start(Duration::from_secs(5), events);
+                let mut client = dispatcher.client();
+                let ids: Vec<String> = (0..tasks)
+                    .map(|_| client.submit("sleep", json!({"ms": 100})).expect("submits"))
+                    .collect();
+                let worker = RunningWorker::start(&dispatcher.workers, processes, quiet());
+                for id in &ids {
+                    assert_eq!(
+                        wait(&mut client, id).status,
+                        TaskStatus::Completed,
+                        "every sleep task completes; {}",
+                        CAPACITY.hint()
+                    );
+                }
+                drop(worker);
+                dispatcher.shut_down();
+                most_at_once(&log.try_iter().collect::<Vec<_>>())
+            };
+            (run(3, 3), run(2, 6))
+        },
+    );
     assert_eq!(
         three,
         3,
@@ -692,7 +721,9 @@ fn a_stuck_task_fails_at_its_deadline_and_the_worker_carries_on() {
     assert!(
         stuck.status == TaskStatus::Failed
             && failure.error_type == ErrorType::WorkerFailureError
-            && failure.message.starts_with("Task exceeded deadline of 0.3s (took 0.")
+            && failure
+                .message
+                .starts_with("Task exceeded deadline of 0.3s (took 0.")
             && failure.message.ends_with("s)"),
         "a task RUNNING past a 0.3 s deadline fails with WorkerFailureError and \
          \"Task exceeded deadline of 0.3s (took X.XXs)\", got {stuck:?}; {}",
