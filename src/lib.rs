@@ -2,6 +2,9 @@
 //! when nobody is looking.
 //!
 //! The binaries in `src/bin/` are thin command lines over the solution crates; the
-//! only thing they share is how a line looks on a terminal, which lives here.
+//! only thing they share is how a line looks on a terminal, which lives in [`term`].
+//! [`verify`] and [`book_check`] are the maintainers' checks behind `cargo run --bin verify`.
 
+pub mod book_check;
 pub mod term;
+pub mod verify;

@@ -1,1 +1,53 @@
-fn main() {}
+//! `bench CHAPTER`: prints a chapter's "Measure it" table. Run it in release mode:
+//! `cargo run --release --bin bench -- ch02`.
+
+use std::process::ExitCode;
+
+use bench::{BenchError, ch01, ch02, report::Report};
+use clap::{Parser, ValueEnum};
+
+/// Measures a chapter's code against a Python peer of the original design, in the
+/// same run, and prints the ratios next to the goals.
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Cli {
+    /// Which chapter's measurements to run.
+    #[arg(value_enum)]
+    chapter: Chapter,
+
+    /// Smaller sizes, for a quick look (the ratios are noisier).
+    #[arg(long)]
+    quick: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Chapter {
+    /// Threads: sleeps in a row vs side by side, a locked counter.
+    Ch01,
+    /// In-process pool vs queue.Queue + threading.
+    Ch02,
+    /// Every chapter in turn.
+    All,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if cfg!(debug_assertions) {
+        eprintln!("note: this is a debug build; measure with `cargo run --release --bin bench`");
+    }
+    let runs: Vec<fn(bool) -> Result<Report, BenchError>> = match cli.chapter {
+        Chapter::Ch01 => vec![ch01::run],
+        Chapter::Ch02 => vec![ch02::run],
+        Chapter::All => vec![ch01::run, ch02::run],
+    };
+    for run in runs {
+        match run(cli.quick) {
+            Ok(report) => println!("{report}"),
+            Err(error) => {
+                eprintln!("error: {error}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    ExitCode::SUCCESS
+}

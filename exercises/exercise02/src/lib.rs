@@ -17,6 +17,7 @@
 //! - [`event`]: what the dispatcher and workers report, for the demo to print.
 //! - [`demo`]: the story `cargo run --bin dispatcher_worker` tells.
 //! - [`protocol`], [`server`], [`client`]: the same dispatcher over TCP and JSON lines.
+//! - [`work`]: stand-in workloads (waiting, computing) for measurements.
 
 // Until the bodies are written, their parameters and helpers go unused.
 #![allow(unused_variables, dead_code, unused_imports)]
@@ -30,6 +31,7 @@ pub mod pool;
 pub mod protocol;
 pub mod server;
 pub mod task;
+pub mod work;
 
 pub use dispatcher::{DispatchError, Dispatcher, DispatcherConfig};
 pub use event::{Event, Role};

@@ -11,6 +11,7 @@
 //! - [`event`]: what the dispatcher and workers report, for the demo to print.
 //! - [`demo`]: the story `cargo run --bin dispatcher_worker` tells.
 //! - [`protocol`], [`server`], [`client`]: the same dispatcher over TCP and JSON lines.
+//! - [`work`]: stand-in workloads (waiting, computing) for measurements.
 
 pub mod client;
 pub mod delay;
@@ -21,6 +22,7 @@ pub mod pool;
 pub mod protocol;
 pub mod server;
 pub mod task;
+pub mod work;
 
 pub use dispatcher::{DispatchError, Dispatcher, DispatcherConfig};
 pub use event::{Event, Role};

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Regenerates every piece of program output the book shows, from real runs, so no
+# output in the book is ever typed by hand.
+#
+#   book/capture.sh          demo output only (a few seconds)
+#   book/capture.sh --bench  also the "Measure it" tables (several minutes; run it
+#                            on an otherwise idle machine)
+#
+# Each chapter's section below writes into book/src/generated/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=book/src/generated
+mkdir -p "$out"
+export NO_COLOR=1
+
+cargo build --quiet --release --bins
+
+capture() { # capture FILE COMMAND... : the command line, then its output
+  local file=$1; shift
+  { echo "\$ $*"; "$@" 2>&1; } | sed "s|target/release/||" > "$out/$file"
+  echo "wrote $out/$file"
+}
+
+# --- chapter 02 ---------------------------------------------------------------
+capture ch02-demo.txt target/release/dispatcher_worker
+capture ch02-own-tasks.txt target/release/dispatcher_worker --workers 2 "6 divide 0" "2 add 2" "9223372036854775807 multiply 2"
+capture ch02-bad-task.txt target/release/dispatcher_worker "6 pow 0" || true
+capture ch02-help.txt target/release/dispatcher_worker --help
+
+# Network mode: a server on a free port, a client, a malformed line, then Ctrl-C.
+network() {
+  local log address
+  log=$(mktemp)
+  target/release/dispatcher_worker --listen 127.0.0.1:0 --seed 7 > "$log" 2>&1 &
+  local server=$!
+  until grep -q "Listening on" "$log"; do sleep 0.1; done
+  address=$(sed -n 's/.*Listening on //p' "$log")
+  echo "\$ dispatcher_worker --connect $address \"6 divide 0\" \"12 multiply 12\""
+  target/release/dispatcher_worker --connect "$address" "6 divide 0" "12 multiply 12"
+  echo "\$ # any TCP client sending the line: not json"
+  python3 -c "
+import socket, sys
+host, port = sys.argv[1].rsplit(':', 1)
+with socket.create_connection((host, int(port))) as s:
+    s.sendall(b'not json\\n')
+    print(s.makefile().readline(), end='')" "$address"
+  kill -INT "$server"
+  wait "$server"
+  echo
+  echo "(the server's own output, ended with Ctrl-C)"
+  sed "s/127.0.0.1:[0-9]*/$address/" "$log"
+  rm -f "$log"
+}
+network > "$out/ch02-network.txt"
+echo "wrote $out/ch02-network.txt"
+
+if [[ "${1:-}" == "--bench" ]]; then
+  capture ch01-bench.txt target/release/bench ch01
+  capture ch02-bench.txt target/release/bench ch02
+fi
