@@ -14,7 +14,7 @@ use crate::client::{ClientReply, ClientRequest};
 use crate::connection::millis;
 use crate::event::{Event, EventSink};
 use crate::protocol::{
-    DispatcherReply, MAX_FRAME_BYTES, ProtocolError, WorkerMessage, single_text_frame,
+    DispatcherReply, HARD_FRAME_LIMIT, ProtocolError, WorkerMessage, single_text_frame,
 };
 use crate::stop::{STOP_CHECK, Stopper};
 use crate::store::TaskTable;
@@ -189,7 +189,7 @@ fn bind_rep(
     socket.set_linger(0).map_err(bind_error)?;
     // A peer sending more than this is disconnected by libzmq before we buffer it.
     socket
-        .set_maxmsgsize(i64::try_from(MAX_FRAME_BYTES).unwrap_or(i64::MAX))
+        .set_maxmsgsize(i64::try_from(HARD_FRAME_LIMIT).unwrap_or(i64::MAX))
         .map_err(bind_error)?;
     socket.bind(endpoint).map_err(bind_error)?;
     let bound = socket

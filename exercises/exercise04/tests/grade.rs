@@ -506,6 +506,8 @@ fn the_dispatcher_answers_every_frame_and_survives_garbage() {
         answers.push(ask(&worker, b"REQUEST_TASK {oops"));
         answers.push(ask(&worker, b"RESULT:{\"task_id\": "));
         answers.push(ask(&worker, &[0xff, 0xfe, 0x00]));
+        let oversized = vec![b'x'; exercise04::protocol::MAX_FRAME_BYTES + 1];
+        answers.push(ask(&worker, &oversized));
         worker
             .send_multipart([b"REQUEST_TASK".as_slice(), b"two".as_slice()], 0)
             .expect("sends");

@@ -27,9 +27,13 @@ use serde_json::Value;
 /// A task's id, chosen by the dispatcher when the task is submitted.
 pub type TaskId = String;
 
-/// The largest frame a dispatcher reads. libzmq drops a peer that sends more, so a
-/// single client cannot make the dispatcher buffer without limit.
-pub const MAX_FRAME_BYTES: usize = 64 * 1024 * 1024;
+/// The largest frame the dispatcher accepts; a larger one is answered with an error.
+pub const MAX_FRAME_BYTES: usize = 16 * 1024 * 1024;
+
+/// The largest message libzmq will even receive for the dispatcher: a peer sending
+/// more is disconnected before it is buffered, so no client can make the
+/// dispatcher allocate without limit. Between the two limits, the sender is told.
+pub const HARD_FRAME_LIMIT: usize = 4 * MAX_FRAME_BYTES;
 
 /// What a worker asks for work with.
 pub const REQUEST_TASK: &str = "REQUEST_TASK";
@@ -185,6 +189,8 @@ pub enum WorkerMessage {
 pub enum ProtocolError {
     #[error("frame is not UTF-8 text")]
     NotText,
+    #[error("frame of {0} bytes is larger than the limit of {MAX_FRAME_BYTES} bytes")]
+    TooLarge(usize),
     #[error("expected one frame per message, got {0}")]
     MultiPart(usize),
     #[error("unknown request {0:?}: expected REQUEST_TASK or RESULT:{{…}}")]
@@ -220,6 +226,7 @@ pub fn quote(text: &str) -> String {
 /// Reads a single-part message as text.
 pub fn single_text_frame(parts: &[Vec<u8>]) -> Result<&str, ProtocolError> {
     match parts {
+        [frame] if frame.len() > MAX_FRAME_BYTES => Err(ProtocolError::TooLarge(frame.len())),
         [frame] => std::str::from_utf8(frame).map_err(|_| ProtocolError::NotText),
         _ => Err(ProtocolError::MultiPart(parts.len())),
     }
