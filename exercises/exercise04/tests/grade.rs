@@ -542,10 +542,11 @@ fn the_dispatcher_answers_every_frame_and_survives_garbage() {
     expect(3, "ERROR_OCCURED", "a request for work with malformed JSON");
     expect(4, "ERROR", "a result with malformed JSON");
     expect(5, "ERROR", "a frame that is not UTF-8");
-    expect(6, "ERROR", "a message of two frames");
-    expect(7, "RESULT_RECEIVED", "a result for the RUNNING task");
+    expect(6, "ERROR", "a frame larger than MAX_FRAME_BYTES");
+    expect(7, "ERROR", "a message of two frames");
+    expect(8, "RESULT_RECEIVED", "a result for the RUNNING task");
     expect(
-        8,
+        9,
         "ERROR",
         "a second result for a task that is no longer RUNNING",
     );
