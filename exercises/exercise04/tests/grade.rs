@@ -128,10 +128,10 @@ impl RunningDispatcher {
     /// Stops the dispatcher and passes on its panic, if it had one.
     fn shut_down(mut self) {
         self.stop.stop();
-        if let Some(thread) = self.thread.take() {
-            if let Err(panic) = thread.join() {
-                std::panic::resume_unwind(panic);
-            }
+        if let Some(thread) = self.thread.take()
+            && let Err(panic) = thread.join()
+        {
+            std::panic::resume_unwind(panic);
         }
     }
 }
@@ -169,13 +169,12 @@ impl RunningWorker {
 impl Drop for RunningWorker {
     fn drop(&mut self) {
         self.stop.stop();
-        if let Some(thread) = self.thread.take() {
-            // Only rethrow when the test itself is not already failing.
-            if let Err(panic) = thread.join() {
-                if !thread::panicking() {
-                    std::panic::resume_unwind(panic);
-                }
-            }
+        // Only rethrow when the test itself is not already failing.
+        if let Some(thread) = self.thread.take()
+            && let Err(panic) = thread.join()
+            && !thread::panicking()
+        {
+            std::panic::resume_unwind(panic);
         }
     }
 }

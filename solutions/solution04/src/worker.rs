@@ -130,12 +130,12 @@ impl Worker {
             while let Ok(report) = self.finished.try_recv() {
                 self.report(report, stop)?;
             }
-            if self.running < self.config.processes {
-                if let Asked::Got(assignment) = self.ask_for_task(stop)? {
-                    self.start_task(assignment);
-                    // Free threads left? Ask again at once.
-                    continue;
-                }
+            if self.running < self.config.processes
+                && let Asked::Got(assignment) = self.ask_for_task(stop)?
+            {
+                self.start_task(assignment);
+                // Free threads left? Ask again at once.
+                continue;
             }
             // Full, or nothing to do: wait for a task to finish, or until it is
             // time to ask again.
