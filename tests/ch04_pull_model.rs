@@ -1,11 +1,17 @@
 //! End to end: chapter 04's `pull_dispatcher`, `pull_worker` and `pull_client` as
 //! real processes on free loopback ports — failures, parallelism, a 1 MiB result,
 //! a worker killed mid-task, a dispatcher restarted, and garbage on the wire.
+//!
+//! And a worker written in Python with pyzmq from the book's protocol section
+//! alone: the protocol really is language-neutral. That test makes its own venv
+//! under target/ and installs pyzmq from PyPI; if that fails, the test fails and
+//! says why — it is never skipped.
 
 mod common;
 
 use std::time::{Duration, Instant};
 
+use bench::python::{Python, peer};
 use common::{Running, run, start};
 use serde_json::{Value, json};
 use solution04::{Client, ErrorType, TaskReport, TaskStatus};
@@ -294,4 +300,59 @@ fn the_binaries_explain_themselves() {
     }
     let (code, _, stderr) = run(WORKER, &["0"]);
     assert_eq!(code, Some(2), "0 processes must be refused: {stderr}");
+}
+
+#[test]
+fn a_python_worker_completes_tasks_against_the_rust_dispatcher() {
+    let python = Python::venv(&["pyzmq"]).unwrap_or_else(|error| {
+        panic!("this test needs a venv with pyzmq from PyPI under target/: {error}")
+    });
+    let dispatcher = Dispatcher::start("5");
+    let (workers, clients) = (dispatcher.workers.as_str(), dispatcher.clients.as_str());
+
+    let script = peer("pull_worker.py");
+    let executable = python.executable().display().to_string();
+    let script = script.display().to_string();
+    let mut worker = start(
+        &executable,
+        &["-u", &script, "2", workers, "--timeout", "1"],
+    );
+    worker.expect_line(LIMIT, |line| line.contains("asking"));
+
+    let mut client = Client::connect(clients, Duration::from_secs(5)).expect("connects");
+    let mut submit =
+        |kind: &str, args: serde_json::Value| client.submit(kind, args).expect("submits");
+    let sum = submit("arithmetic", json!({"a": 10, "op": "add", "b": 5}));
+    let raised = submit("fail", json!({"message": "raised in Python"}));
+    let unknown = submit("pickle", json!({"payload": "gASV"}));
+    let primes = submit("primes", json!({"n": 1000}));
+    let big = "y".repeat(100_000);
+    let echo = submit("echo", json!({ "data": big }));
+
+    let mut report = |id: &str| {
+        client
+            .wait_for(id, Duration::from_millis(20), LIMIT)
+            .expect("the Python worker finishes the task")
+    };
+    let sum = report(&sum);
+    assert_eq!(
+        (sum.status, sum.result),
+        (TaskStatus::Completed, Some(json!(15)))
+    );
+    let raised = report(&raised);
+    let failure = raised.error.expect("an error object");
+    assert_eq!(
+        (failure.error_type, failure.message.as_str()),
+        (ErrorType::FunctionExecutionFailure, "raised in Python")
+    );
+    let unknown = report(&unknown);
+    assert_eq!(
+        unknown.error.map(|e| e.error_type),
+        Some(ErrorType::SerializationError)
+    );
+    assert_eq!(report(&primes).result, Some(json!(168)));
+    assert_eq!(report(&echo).result, Some(json!(big)));
+
+    worker.interrupt();
+    worker.wait(LIMIT);
 }
