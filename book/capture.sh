@@ -15,9 +15,18 @@ export NO_COLOR=1
 
 cargo build --quiet --release --bins
 
+# The command line as a reader would type it: arguments with spaces in quotes.
+show() {
+  local line='$' arg
+  for arg in "$@"; do
+    if [[ $arg =~ [^A-Za-z0-9_./:=,+-] ]]; then line+=" \"$arg\""; else line+=" $arg"; fi
+  done
+  echo "$line"
+}
+
 capture() { # capture FILE COMMAND... : the command line, then its output
   local file=$1; shift
-  { echo "\$ $*"; "$@" 2>&1; } | sed "s|target/release/||" > "$out/$file"
+  { show "$@"; "$@" 2>&1; } | sed "s|target/release/||" > "$out/$file"
   echo "wrote $out/$file"
 }
 
