@@ -19,7 +19,9 @@ cargo build --quiet --release --bins
 show() {
   local line='$' arg
   for arg in "$@"; do
-    if [[ $arg =~ [^A-Za-z0-9_./:=,+-] ]]; then line+=" \"$arg\""; else line+=" $arg"; fi
+    if [[ $arg == *\"* ]]; then line+=" '$arg'" # JSON: single quotes, as typed
+    elif [[ $arg =~ [^A-Za-z0-9_./:=,+-] ]]; then line+=" \"$arg\""
+    else line+=" $arg"; fi
   done
   echo "$line"
 }
@@ -78,9 +80,7 @@ pull_session() {
   target/release/pull_worker 3 "$workers" > "$wlog" 2>&1 &
   local worker=$!
   client() {
-    local arg shown=""
-    for arg in "$@"; do case $arg in *[\ \{\"]*) shown+=" '$arg'" ;; *) shown+=" $arg" ;; esac; done
-    echo "\$ pull_client$shown"
+    show pull_client "$@"
     target/release/pull_client --endpoint "$clients" "$@" 2>&1 || true
   }
   client submit arithmetic '{"a": 10, "op": "add", "b": 5}' --wait
@@ -103,7 +103,7 @@ pull_session | sed -E 's/[0-9a-f]{8,}-([0-9]+)/t\1/g' > "$out/ch04-session.txt"
 echo "wrote $out/ch04-session.txt"
 capture ch04-worker-help.txt target/release/pull_worker --help
 # What the compiler says to two threads sharing one socket (the build must fail).
-{ echo "\$ cargo build -p solution04 --example shared_socket --features show-compile-error"
+{ show cargo build -p solution04 --example shared_socket --features show-compile-error
   cargo build --quiet -p solution04 --example shared_socket --features show-compile-error 2>&1 \
     | sed -E "s|/[^ ]*/registry/src/[^/]*/|~/.cargo/registry/src/…/|; s|/rustc/[0-9a-f]*/|/rustc/…/|" || true
 } > "$out/ch04-shared-socket.txt"

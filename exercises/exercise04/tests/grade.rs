@@ -20,38 +20,17 @@ use exercise04::{
     Client, ClientError, Dispatcher, DispatcherConfig, Event, EventSink, Stopper, TaskReport,
     Worker, WorkerConfig,
 };
-use grading::{BookSection, within};
+use grading::{BookSection, Chapter, within};
 use serde_json::{Value, json};
 
-const CHAPTER: &str = "ch04-pull-model.md";
-const PROTOCOL: BookSection = BookSection {
-    chapter: CHAPTER,
-    heading: "The wire protocol",
-};
-const KINDS: BookSection = BookSection {
-    chapter: CHAPTER,
-    heading: "Task kinds, not shipped code",
-};
-const STATES: BookSection = BookSection {
-    chapter: CHAPTER,
-    heading: "Task states",
-};
-const DEADLINES: BookSection = BookSection {
-    chapter: CHAPTER,
-    heading: "Deadlines",
-};
-const OWNER: BookSection = BookSection {
-    chapter: CHAPTER,
-    heading: "One owner, no locks",
-};
-const CAPACITY: BookSection = BookSection {
-    chapter: CHAPTER,
-    heading: "Asking only with capacity",
-};
-const RESTART: BookSection = BookSection {
-    chapter: CHAPTER,
-    heading: "Surviving a dispatcher restart",
-};
+const BOOK: Chapter = Chapter("ch04-pull-model.md");
+const PROTOCOL: BookSection = BOOK.section("The wire protocol");
+const KINDS: BookSection = BOOK.section("Task kinds, not shipped code");
+const STATES: BookSection = BOOK.section("Task states");
+const DEADLINES: BookSection = BOOK.section("Deadlines");
+const OWNER: BookSection = BOOK.section("One owner, no locks");
+const CAPACITY: BookSection = BOOK.section("Asking only with capacity");
+const RESTART: BookSection = BOOK.section("Surviving a dispatcher restart");
 
 const LIMIT: Duration = Duration::from_secs(10);
 const ANY_PORT: &str = "tcp://127.0.0.1:*";
