@@ -4,6 +4,7 @@ use std::io::{IsTerminal, Write};
 
 use colored::{Color, Colorize};
 use solution02::{Event, Role};
+use solution04::Speaker;
 
 /// Colours on only when stdout is a terminal, `NO_COLOR` is unset or empty
 /// (<https://no-color.org>), and the user did not pass `--no-color`.
@@ -76,4 +77,17 @@ pub fn print_line(role: Role, message: &str) {
 /// Prints one dispatcher event.
 pub fn print_event(event: &Event) {
     print_line(event.role(), &event.message());
+}
+
+/// Prints one event of chapter 04's pull model: the dispatcher like chapter 02's,
+/// the worker process in blue, each of its pool threads in its worker colour.
+pub fn print_pull_event(event: &solution04::Event) {
+    let speaker = event.speaker();
+    let text = format!("[{speaker}]");
+    let painted = match speaker {
+        Speaker::Dispatcher => text.cyan().bold(),
+        Speaker::Worker => text.bright_blue().bold(),
+        Speaker::Thread(id) => text.color(WORKER_COLORS[id % WORKER_COLORS.len()]),
+    };
+    let _ = writeln!(std::io::stdout().lock(), "{painted} {}", event.message());
 }

@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use bench::{BenchError, ch01, ch02, ch03, report::Report};
+use bench::{BenchError, ch01, ch02, ch03, ch04, report::Report};
 use clap::{Parser, ValueEnum};
 
 /// Measures a chapter's code against a Python peer of the original design, in the
@@ -28,6 +28,8 @@ enum Chapter {
     Ch02,
     /// ZeroMQ pipeline vs the same design on pyzmq, and the bare PUSH/PULL ceiling.
     Ch03,
+    /// ZeroMQ pull model vs a pyzmq dispatcher and workers of the original design.
+    Ch04,
     /// Every chapter in turn.
     All,
 }
@@ -41,7 +43,8 @@ fn main() -> ExitCode {
         Chapter::Ch01 => vec![ch01::run],
         Chapter::Ch02 => vec![ch02::run],
         Chapter::Ch03 => vec![ch03::run],
-        Chapter::All => vec![ch01::run, ch02::run, ch03::run],
+        Chapter::Ch04 => vec![ch04::run],
+        Chapter::All => vec![ch01::run, ch02::run, ch03::run, ch04::run],
     };
     for run in runs {
         match run(cli.quick) {
