@@ -8,7 +8,7 @@ use clap::{Parser, ValueEnum};
 use serde_json::json;
 use solution05::dispatcher::DEFAULT_ENDPOINT;
 use solution05::{Client, NewTask};
-use workbook::seconds;
+use workbook::{exit, seconds};
 
 /// Queues COUNT tasks, each counting the primes up to LIMIT with ALGORITHM, and
 /// prints their ids (one a line). With --wait, waits for each and prints its
@@ -57,14 +57,7 @@ Examples:
   add_task 10 50000 --wait             and print each result";
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match run(&cli) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("error: {message}");
-            ExitCode::FAILURE
-        }
-    }
+    exit::exit_with(run(&Cli::parse()))
 }
 
 fn run(cli: &Cli) -> Result<(), String> {

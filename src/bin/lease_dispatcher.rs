@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use clap::Parser;
 use solution05::dispatcher::DEFAULT_ENDPOINT;
-use solution05::{Dispatcher, DispatcherConfig, EventSink, Stopper};
-use workbook::{seconds, term};
+use solution05::{Dispatcher, DispatcherConfig, EventSink};
+use workbook::{exit, seconds, term};
 
 /// The lease dispatcher: keeps every task in a SQLite file, leases tasks to
 /// registered workers by capability, takes them back from workers that stop
@@ -62,20 +62,8 @@ fn main() -> ExitCode {
     config.dead_after = cli.dead_after;
     config.monitor_every = cli.monitor_every;
     let events: EventSink = Arc::new(term::print_lease_event);
-    let outcome = Dispatcher::bind(config, events)
-        .map_err(|e| e.to_string())
-        .and_then(|dispatcher| {
-            let stop = Stopper::new();
-            let stopper = stop.clone();
-            ctrlc::set_handler(move || stopper.stop())
-                .map_err(|error| format!("could not install the Ctrl-C handler: {error}"))?;
-            dispatcher.run(&stop).map_err(|e| e.to_string())
-        });
-    match outcome {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("error: {message}");
-            ExitCode::FAILURE
-        }
-    }
+    exit::until_ctrl_c(|stop| {
+        let dispatcher = Dispatcher::bind(config, events).map_err(|e| e.to_string())?;
+        dispatcher.run(stop).map_err(|e| e.to_string())
+    })
 }

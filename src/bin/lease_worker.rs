@@ -9,8 +9,8 @@ use std::time::Duration;
 use clap::Parser;
 use solution05::dispatcher::DEFAULT_ENDPOINT;
 use solution05::kinds::KINDS;
-use solution05::{Backoff, EventSink, Stopper, Worker, WorkerConfig};
-use workbook::{seconds, term};
+use solution05::{Backoff, EventSink, Worker, WorkerConfig};
+use workbook::{exit, seconds, term};
 
 /// A lease worker: registers with the task kinds it runs, asks for work while a
 /// thread is free, sends heartbeats naming the leases it holds, and caches each
@@ -91,20 +91,8 @@ fn main() -> ExitCode {
         config.cache_dir = dir;
     }
     let events: EventSink = Arc::new(term::print_lease_event);
-    let outcome = Worker::start(config, events)
-        .map_err(|e| e.to_string())
-        .and_then(|worker| {
-            let stop = Stopper::new();
-            let stopper = stop.clone();
-            ctrlc::set_handler(move || stopper.stop())
-                .map_err(|error| format!("could not install the Ctrl-C handler: {error}"))?;
-            worker.run(&stop).map_err(|e| e.to_string())
-        });
-    match outcome {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("error: {message}");
-            ExitCode::FAILURE
-        }
-    }
+    exit::until_ctrl_c(|stop| {
+        let worker = Worker::start(config, events).map_err(|e| e.to_string())?;
+        worker.run(stop).map_err(|e| e.to_string())
+    })
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::Parser;
 use solution05::dispatcher::DEFAULT_ENDPOINT;
 use solution05::{Client, Stats};
-use workbook::seconds;
+use workbook::{exit, seconds};
 
 /// Prints the queue's tasks per status and its workers. `--task ID` prints one
 /// task's state as JSON (with why it waits, if it does); `--health` prints the
@@ -44,17 +44,7 @@ Examples:
   stats --health        exit status 0 when the dispatcher answers";
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match run(&cli) {
-        Ok(output) => {
-            println!("{output}");
-            ExitCode::SUCCESS
-        }
-        Err(message) => {
-            eprintln!("error: {message}");
-            ExitCode::FAILURE
-        }
-    }
+    exit::print_or_fail(run(&Cli::parse()))
 }
 
 fn run(cli: &Cli) -> Result<String, String> {

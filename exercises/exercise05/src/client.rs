@@ -14,48 +14,39 @@ use crate::store::{NewTask, Stats, TaskId, TaskStatus, TaskView};
 /// Why a client call failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
-    #[error("task {0} not found")]
-    NotFound(TaskId),
-    #[error("the dispatcher refused: {0}")]
-    Refused(String),
-    #[error(transparent)]
-    Connection(#[from] ConnectionError),
-    #[error("the dispatcher's answer makes no sense: {0}")]
-    BadReply(#[from] ProtocolError),
-    #[error("unexpected answer {0:?}")]
-    Unexpected(String),
     #[error("task {task_id} still {status} after {waited:?}")]
     NotFinished {
         task_id: TaskId,
         status: TaskStatus,
         waited: Duration,
     },
+    #[error("task {0} not found")]
+    NotFound(TaskId),
+    #[error("the dispatcher refused: {0}")]
+    Refused(String),
+    #[error("unexpected answer {0:?}")]
+    Unexpected(String),
+    #[error("the dispatcher's answer makes no sense: {0}")]
+    BadReply(#[from] ProtocolError),
+    #[error(transparent)]
+    Connection(#[from] ConnectionError),
 }
 
-/// A connection to a lease dispatcher, for clients.
-pub struct Client {
-    connection: Connection,
-    stop: Stopper,
-}
+/// A connection to a lease dispatcher, for clients. Nothing stops a call but
+/// its timeout, so there is no stop flag to share.
+pub struct Client(Connection);
 
 impl Client {
     /// Connects to `endpoint`; each call gives up after `timeout` without an answer.
     pub fn connect(endpoint: &str, timeout: Duration) -> Result<Self, ClientError> {
-        let patience = Patience {
-            timeout,
-            attempts: Some(1),
-        };
-        let connection = Connection::open(&zmq::Context::new(), endpoint, patience, |_| {})?;
-        Ok(Self {
-            connection,
-            stop: Stopper::new(),
-        })
+        let connection = connect_once(&zmq::Context::new(), endpoint, timeout)?;
+        Ok(Self(connection))
     }
 
     /// One request, one answer; `NOT_FOUND` and `ERROR` become errors.
     fn call(&mut self, request: &Request) -> Result<Reply, ClientError> {
         let frame = request.to_frame();
-        let answer = self.connection.exchange(frame.as_bytes(), &self.stop)?;
+        let answer = self.0.exchange(frame.as_bytes(), &Stopper::new())?;
         match Reply::parse(&String::from_utf8_lossy(&answer))? {
             Reply::NotFound(task_id) => Err(ClientError::NotFound(task_id)),
             Reply::Error(reason) | Reply::RequestFailed(reason) => {
@@ -105,19 +96,35 @@ impl Client {
         limit: Duration,
     ) -> Result<TaskView, ClientError> {
         let start = Instant::now();
-        loop {
-            let view = self.status(task_id)?;
-            if view.status.is_final() {
-                return Ok(view);
-            }
-            if start.elapsed() >= limit {
+        let mut view = self.status(task_id)?;
+        while !view.status.is_final() {
+            let waited = start.elapsed();
+            if waited >= limit {
+                let status = view.status;
                 return Err(ClientError::NotFinished {
                     task_id,
-                    status: view.status,
-                    waited: start.elapsed(),
+                    status,
+                    waited,
                 });
             }
             thread::sleep(every);
+            view = self.status(task_id)?;
         }
+        Ok(view)
     }
+}
+
+/// A REQ connection that gives up after one unanswered request (`NoAnswer`),
+/// leaving it to the caller whether and when to try again: a client reports the
+/// failure, a worker backs off.
+pub fn connect_once(
+    context: &zmq::Context,
+    endpoint: &str,
+    timeout: Duration,
+) -> Result<Connection, ConnectionError> {
+    let patience = Patience {
+        timeout,
+        attempts: Some(1),
+    };
+    Connection::open(context, endpoint, patience, |_| {})
 }

@@ -14,9 +14,10 @@ use std::time::{Duration, Instant, SystemTime};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, unbounded};
 use solution02::{PoolError, ThreadPool};
-use solution04::connection::{Connection, ConnectionError, Patience};
+use solution04::connection::{Connection, ConnectionError};
 
 use crate::cache::{CacheError, DEFAULT_CACHE_TTL, Found, ResultCache};
+use crate::client::connect_once;
 use crate::event::{Event, EventSink};
 use crate::kinds::{self, DecodeError, check_capabilities};
 use crate::protocol::{
@@ -293,12 +294,8 @@ impl Worker {
     }
 }
 
-/// A REQ connection that gives up after one unanswered request: the worker
-/// decides itself when to try again (with backoff), instead of blocking.
+/// The worker decides itself when to try again (with backoff), instead of
+/// blocking in a Lazy Pirate loop: one attempt per request.
 fn connect(context: &zmq::Context, config: &WorkerConfig) -> Result<Connection, ConnectionError> {
-    let patience = Patience {
-        timeout: config.request_timeout,
-        attempts: Some(1),
-    };
-    Connection::open(context, &config.endpoint, patience, |_| {})
+    connect_once(context, &config.endpoint, config.request_timeout)
 }

@@ -13,15 +13,17 @@ use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crossbeam_channel::{Receiver, unbounded};
 use exercise05::cache::ResultCache;
+use exercise05::client::connect_once;
 use exercise05::kinds;
 use exercise05::protocol::{Heartbeat, HeldLease, LeasedResult, Registration, Request};
 use exercise05::store::{ErrorType, TaskFailure};
 use exercise05::{
-    Backoff, Client, Dispatcher, DispatcherConfig, Event, EventSink, Lease, NewTask, Outcome,
-    Recorded, Stopper, Store, StoreConfig, StoreError, TaskStatus, TaskView, Worker, WorkerConfig,
+    Backoff, Client, Connection, Dispatcher, DispatcherConfig, Event, EventSink, Lease, NewTask,
+    Outcome, Recorded, Stopper, Store, StoreConfig, StoreError, TaskStatus, TaskView, Worker,
+    WorkerConfig,
 };
+use grading::background::{Background, recorder};
 use grading::{BookSection, Chapter, within};
 use serde_json::{Value, json};
 
@@ -99,14 +101,6 @@ fn add(a: i64, b: i64) -> NewTask {
 
 fn claim(store: &mut Store, worker: &str, now: SystemTime) -> Option<Lease> {
     store.claim(worker, now).expect("claim works")
-}
-
-fn recording() -> (EventSink, Receiver<Event>) {
-    let (sender, receiver) = unbounded();
-    let sink: EventSink = Arc::new(move |event: &Event| {
-        let _ = sender.send(event.clone());
-    });
-    (sink, receiver)
 }
 
 fn quiet() -> EventSink {
@@ -669,13 +663,6 @@ fn the_result_cache_keeps_results_until_removed_and_drops_expired_ones() {
 
 // -------------------------------------------------------------- dispatcher
 
-/// A dispatcher on its own thread, on a free port and a database in `dir`.
-struct RunningDispatcher {
-    endpoint: String,
-    stop: Stopper,
-    thread: Option<JoinHandle<()>>,
-}
-
 fn dispatcher_config(endpoint: &str, db: &Path) -> DispatcherConfig {
     let mut config = DispatcherConfig::new(endpoint, db);
     config.store.lease = Duration::from_secs(3);
@@ -684,59 +671,33 @@ fn dispatcher_config(endpoint: &str, db: &Path) -> DispatcherConfig {
     config
 }
 
-impl RunningDispatcher {
-    fn start(config: DispatcherConfig, events: EventSink) -> Self {
-        // A port just released may take a moment to be free again.
-        let mut tries = 0;
-        let dispatcher = loop {
-            match Dispatcher::bind(config.clone(), EventSink::clone(&events)) {
-                Ok(dispatcher) => break dispatcher,
-                Err(_) if tries < 50 => {
-                    tries += 1;
-                    thread::sleep(Duration::from_millis(20));
-                }
-                Err(error) => panic!("the dispatcher could not start: {error}"),
-            }
-        };
-        let endpoint = dispatcher.endpoint().to_owned();
-        let stop = Stopper::new();
-        let stopper = stop.clone();
-        let thread = thread::spawn(move || {
-            dispatcher
-                .run(&stopper)
-                .expect("the dispatcher serves until stopped");
-        });
-        Self {
-            endpoint,
-            stop,
-            thread: Some(thread),
+/// Binds a dispatcher and serves it on a thread of its own; returns its endpoint.
+/// Binding is retried a little: a port just released may not be free at once.
+fn serve(config: DispatcherConfig, events: EventSink) -> (String, Background) {
+    let bound = (0..50).find_map(|_| {
+        let attempt = Dispatcher::bind(config.clone(), EventSink::clone(&events));
+        if attempt.is_err() {
+            thread::sleep(Duration::from_millis(20));
         }
-    }
-
-    fn client(&self) -> Client {
-        Client::connect(&self.endpoint, Duration::from_secs(3)).expect("a client connects")
-    }
-
-    fn shut_down(mut self) {
-        self.stop.stop();
-        if let Some(thread) = self.thread.take()
-            && let Err(panic) = thread.join()
-        {
-            std::panic::resume_unwind(panic);
-        }
-    }
+        attempt.ok()
+    });
+    let dispatcher =
+        bound.unwrap_or_else(|| panic!("no dispatcher could bind {}", config.endpoint));
+    let endpoint = dispatcher.endpoint().to_owned();
+    let stop = Stopper::new();
+    let stopper = stop.clone();
+    let running = Background::spawn(
+        move || stop.stop(),
+        move || {
+            let served = dispatcher.run(&stopper);
+            served.expect("the dispatcher serves until stopped");
+        },
+    );
+    (endpoint, running)
 }
 
-impl Drop for RunningDispatcher {
-    fn drop(&mut self) {
-        self.stop.stop();
-    }
-}
-
-/// A worker on its own thread, with short intervals.
-struct RunningWorker {
-    stop: Stopper,
-    thread: Option<JoinHandle<()>>,
+fn client(endpoint: &str) -> Client {
+    Client::connect(endpoint, Duration::from_secs(3)).expect("a client connects")
 }
 
 fn worker_config(endpoint: &str, id: &str, capabilities: &[&str], cache: &Path) -> WorkerConfig {
@@ -752,47 +713,35 @@ fn worker_config(endpoint: &str, id: &str, capabilities: &[&str], cache: &Path) 
     config
 }
 
-impl RunningWorker {
-    fn start(config: WorkerConfig, events: EventSink) -> Self {
-        let worker = Worker::start(config, events).expect("the worker starts");
-        let stop = Stopper::new();
-        let stopper = stop.clone();
-        let thread = thread::spawn(move || {
-            worker.run(&stopper).expect("the worker runs until stopped");
-        });
-        Self {
-            stop,
-            thread: Some(thread),
-        }
+/// Starts a worker on a thread of its own.
+fn work(config: WorkerConfig, events: EventSink) -> Background {
+    let worker = Worker::start(config, events).expect("the worker starts");
+    let stop = Stopper::new();
+    let stopper = stop.clone();
+    Background::spawn(
+        move || stop.stop(),
+        move || {
+            let worked = worker.run(&stopper);
+            worked.expect("the worker runs until stopped");
+        },
+    )
+}
+
+/// Sends each frame as a peer speaking the protocol by hand would, and collects
+/// the answers; a missing answer fails the test.
+fn frames_to(peer: &mut Connection, frames: &[&[u8]]) -> Vec<String> {
+    let stop = Stopper::new();
+    let mut answers = Vec::new();
+    for frame in frames {
+        let answer = peer.exchange(frame, &stop);
+        let answer = answer.expect("the dispatcher answers every frame within 3 s");
+        answers.push(String::from_utf8_lossy(&answer).into_owned());
     }
+    answers
 }
 
-impl Drop for RunningWorker {
-    fn drop(&mut self) {
-        self.stop.stop();
-        if let Some(thread) = self.thread.take()
-            && let Err(panic) = thread.join()
-            && !thread::panicking()
-        {
-            std::panic::resume_unwind(panic);
-        }
-    }
-}
-
-fn raw_socket(endpoint: &str) -> zmq::Socket {
-    let socket = zmq::Context::new().socket(zmq::REQ).expect("a socket");
-    socket.set_linger(0).expect("linger");
-    socket.set_rcvtimeo(3000).expect("a receive timeout");
-    socket.connect(endpoint).expect("connects");
-    socket
-}
-
-fn ask(socket: &zmq::Socket, frame: &[u8]) -> String {
-    socket.send(frame, 0).expect("sends");
-    let answer = socket
-        .recv_bytes(0)
-        .expect("the dispatcher answers every frame within 3 s");
-    String::from_utf8_lossy(&answer).into_owned()
+fn raw_peer(endpoint: &str) -> Connection {
+    connect_once(&zmq::Context::new(), endpoint, Duration::from_secs(3)).expect("connects")
 }
 
 fn wait(client: &mut Client, task_id: i64) -> TaskView {
@@ -806,10 +755,11 @@ fn the_dispatcher_answers_garbage_with_errors_and_lives_on() {
     let dir = TempDir::new("garbage");
     let db = dir.join("tasks.db");
     let answers = within(LIMIT, "a dispatcher and raw frames", PROTOCOL, move || {
-        let dispatcher = RunningDispatcher::start(dispatcher_config(ANY_PORT, &db), quiet());
-        let raw = raw_socket(&dispatcher.endpoint);
-        let mut answers = Vec::new();
-        for frame in [
+        let (endpoint, dispatcher) = serve(dispatcher_config(ANY_PORT, &db), quiet());
+        let mut raw = raw_peer(&endpoint);
+        let mut answers = frames_to(
+            &mut raw,
+            &[
             b"HELLO".as_slice(),
             b"REQUEST_TASK {oops",
             b"RESULT:{\"task_id\": ",
@@ -823,60 +773,49 @@ fn the_dispatcher_answers_garbage_with_errors_and_lives_on() {
             br#"SUBMIT {"kind": "add", "args": {"a": 1, "b": 2}}"#,
             br#"REQUEST_TASK {"worker_id": "w1"}"#,
             br#"RESULT:{"task_id": 1, "lease_token": "forged", "status": "COMPLETED", "result": 0}"#,
-            b"HEALTH",
-        ] {
-            answers.push(ask(&raw, frame));
-        }
+                b"HEALTH",
+            ],
+        );
         let lease: Value = serde_json::from_str(&answers[11]).unwrap_or(Value::Null);
         let token = lease["lease_token"].as_str().unwrap_or_default().to_owned();
         let result = format!(
             r#"RESULT:{{"task_id": 1, "lease_token": "{token}", "status": "COMPLETED", "result": 3}}"#
         );
-        answers.push(ask(&raw, result.as_bytes()));
-        answers.push(ask(&raw, result.as_bytes()));
+        answers.extend(frames_to(&mut raw, &[result.as_bytes(), result.as_bytes()]));
         dispatcher.shut_down();
         answers
     });
-    let expect = |index: usize, wanted: &str, why: &str| {
+    let wanted = [
+        ("ERROR ", "an unknown command"),
+        ("ERROR_OCCURED ", "a request for work with malformed JSON"),
+        ("ERROR ", "a result with malformed JSON"),
+        ("ERROR ", "a frame that is not UTF-8"),
+        (
+            "UNKNOWN_WORKER nobody",
+            "a request from a worker that never registered",
+        ),
+        ("ERROR ", "a capability that is not a kind"),
+        ("ERROR ", "a task of an unknown kind"),
+        ("ERROR ", "a task with missing arguments"),
+        ("NOT_FOUND 999", "the status of an unknown task"),
+        ("REGISTERED", "a good registration"),
+        ("SUBMITTED 1", "a good task"),
+        ("{", "a request for work, with a task to hand out"),
+        ("ERROR ", "a result with a token that is not the lease's"),
+        ("HEALTHY ", "a health check"),
+        ("RESULT_RECEIVED", "the lease's result"),
+        (
+            "RESULT_RECEIVED",
+            "the same result again (a resend is fine)",
+        ),
+    ];
+    for ((wanted, why), answer) in wanted.iter().zip(&answers) {
         assert!(
-            answers[index].starts_with(wanted),
-            "{why}: expected an answer starting with {wanted:?}, got {:?}; {}",
-            answers[index],
+            answer.starts_with(wanted),
+            "{why}: the answer should start with {wanted:?}, got {answer:?}; {}",
             PROTOCOL.hint()
         );
-    };
-    expect(0, "ERROR ", "an unknown command");
-    expect(
-        1,
-        "ERROR_OCCURED ",
-        "a request for work with malformed JSON",
-    );
-    expect(2, "ERROR ", "a result with malformed JSON");
-    expect(3, "ERROR ", "a frame that is not UTF-8");
-    expect(
-        4,
-        "UNKNOWN_WORKER nobody",
-        "a request from a worker that never registered",
-    );
-    expect(5, "ERROR ", "a capability that is not a kind");
-    expect(6, "ERROR ", "a task of an unknown kind");
-    expect(7, "ERROR ", "a task with missing arguments");
-    expect(8, "NOT_FOUND 999", "the status of an unknown task");
-    expect(9, "REGISTERED", "a good registration");
-    expect(10, "SUBMITTED 1", "a good task");
-    expect(11, "{", "a request for work, with a task to hand out");
-    expect(
-        12,
-        "ERROR ",
-        "a result with a token that is not the lease's",
-    );
-    expect(13, "HEALTHY ", "a health check");
-    expect(14, "RESULT_RECEIVED", "the lease's result");
-    expect(
-        15,
-        "RESULT_RECEIVED",
-        "the same result again (a resend is fine)",
-    );
+    }
 }
 
 #[test]
@@ -888,14 +827,14 @@ fn workers_complete_tasks_and_a_task_nobody_can_run_waits() {
         "a dispatcher and two workers",
         CAPABILITIES,
         move || {
-            let dispatcher = RunningDispatcher::start(dispatcher_config(ANY_PORT, &db), quiet());
-            let mut client = dispatcher.client();
-            let _adder = RunningWorker::start(
-                worker_config(&dispatcher.endpoint, "adder", &["add", "primes"], &cache_a),
+            let (endpoint, _dispatcher) = serve(dispatcher_config(ANY_PORT, &db), quiet());
+            let mut client = client(&endpoint);
+            let _adder = work(
+                worker_config(&endpoint, "adder", &["add", "primes"], &cache_a),
                 quiet(),
             );
-            let _divider = RunningWorker::start(
-                worker_config(&dispatcher.endpoint, "divider", &["divide"], &cache_b),
+            let _divider = work(
+                worker_config(&endpoint, "divider", &["divide"], &cache_b),
                 quiet(),
             );
             let tasks = [
@@ -981,20 +920,23 @@ fn workers_complete_tasks_and_a_task_nobody_can_run_waits() {
 fn a_silent_workers_task_is_leased_again_and_completed_by_another() {
     let dir = TempDir::new("silent");
     let (db, cache) = (dir.join("tasks.db"), dir.join("cache"));
-    let (events, log) = recording();
+    let (events, log) = recorder::<Event>();
     let outcome = within(LIMIT, "a worker that goes silent", HEARTBEATS, move || {
-        let dispatcher = RunningDispatcher::start(dispatcher_config(ANY_PORT, &db), events);
-        let mut client = dispatcher.client();
+        let (endpoint, _dispatcher) = serve(dispatcher_config(ANY_PORT, &db), events);
+        let mut client = client(&endpoint);
         let task = client.submit(&add(20, 22)).expect("submits");
         // A worker that takes the task and is never heard of again (killed).
-        let doomed = raw_socket(&dispatcher.endpoint);
-        ask(
-            &doomed,
-            br#"REGISTER {"worker_id": "doomed", "capabilities": ["add"]}"#,
+        let mut doomed = raw_peer(&endpoint);
+        let answers = frames_to(
+            &mut doomed,
+            &[
+                br#"REGISTER {"worker_id": "doomed", "capabilities": ["add"]}"#,
+                br#"REQUEST_TASK {"worker_id": "doomed"}"#,
+            ],
         );
-        let taken = ask(&doomed, br#"REQUEST_TASK {"worker_id": "doomed"}"#);
-        let _rescuer = RunningWorker::start(
-            worker_config(&dispatcher.endpoint, "rescuer", &["add"], &cache),
+        let taken = answers[1].clone();
+        let _rescuer = work(
+            worker_config(&endpoint, "rescuer", &["add"], &cache),
             quiet(),
         );
         (taken, wait(&mut client, task))
@@ -1031,15 +973,14 @@ fn a_silent_workers_task_is_leased_again_and_completed_by_another() {
 fn a_result_finished_while_the_dispatcher_is_down_is_delivered_after_its_restart() {
     let dir = TempDir::new("down");
     let (db, cache) = (dir.join("tasks.db"), dir.join("cache"));
-    let (events, log) = recording();
+    let (events, log) = recorder::<Event>();
     let outcome = within(LIMIT, "a dispatcher restart", CACHE, move || {
-        let first = RunningDispatcher::start(dispatcher_config(ANY_PORT, &db), quiet());
-        let endpoint = first.endpoint.clone();
-        let mut client = first.client();
+        let (endpoint, first) = serve(dispatcher_config(ANY_PORT, &db), quiet());
+        let mut client = client(&endpoint);
         let task = client
             .submit(&NewTask::new("sleep", json!({"ms": 600})))
             .expect("submits");
-        let worker = RunningWorker::start(
+        let worker = work(
             worker_config(&endpoint, "patient", &["sleep"], &cache),
             events,
         );
@@ -1060,8 +1001,8 @@ fn a_result_finished_while_the_dispatcher_is_down_is_delivered_after_its_restart
             }
             thread::sleep(Duration::from_millis(10));
         }
-        let second = RunningDispatcher::start(dispatcher_config(&endpoint, &db), quiet());
-        let view = wait(&mut second.client(), task);
+        let (_, _second) = serve(dispatcher_config(&endpoint, &db), quiet());
+        let view = wait(&mut client, task);
         drop(worker);
         let left = std::fs::read_dir(&cache).map(|d| d.count()).unwrap_or(99);
         (cached, view, left)
