@@ -8,7 +8,7 @@
 // (solutions/solution05), so passing here means matching it.
 
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -24,6 +24,7 @@ use exercise05::{
     WorkerConfig,
 };
 use grading::background::{Background, recorder};
+use grading::temp::TempDir;
 use grading::{BookSection, Chapter, within};
 use serde_json::{Value, json};
 
@@ -41,35 +42,6 @@ const LIMIT: Duration = Duration::from_secs(10);
 const ANY_PORT: &str = "tcp://127.0.0.1:*";
 
 // ------------------------------------------------------------------- helpers
-
-/// A folder under the system's temporary directory, unique to this test, removed
-/// when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(what: &str) -> Self {
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_nanos();
-        let path = std::env::temp_dir().join(format!(
-            "workbook-ch05-{what}-{}-{nanos}",
-            std::process::id()
-        ));
-        std::fs::create_dir_all(&path).expect("a temporary folder");
-        Self(path)
-    }
-
-    fn join(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// A fixed moment, so lease arithmetic in the tests is exact.
 fn t0() -> SystemTime {
@@ -180,7 +152,7 @@ fn a_claim_leases_the_oldest_task_the_worker_can_run() {
 
 #[test]
 fn two_connections_racing_for_1000_tasks_claim_each_once() {
-    let dir = TempDir::new("race");
+    let dir = TempDir::new("ch05-race");
     let db = dir.join("tasks.db");
     let mut store = Store::open(&db, config(120, 5)).expect("opens");
     for n in 0..1000 {
@@ -439,7 +411,7 @@ fn a_dead_workers_tasks_go_back_to_the_queue() {
 
 #[test]
 fn the_queue_survives_closing_and_reopening_the_file() {
-    let dir = TempDir::new("reopen");
+    let dir = TempDir::new("ch05-reopen");
     let db = dir.join("tasks.db");
     let (task, lease) = within(LIMIT, "a store on a file", DURABLE, {
         let db = db.clone();
@@ -620,7 +592,7 @@ fn leased_result(task_id: i64, token: &str, value: Value) -> LeasedResult {
 
 #[test]
 fn the_result_cache_keeps_results_until_removed_and_drops_expired_ones() {
-    let dir = TempDir::new("cache");
+    let dir = TempDir::new("ch05-cache");
     let cache = ResultCache::open(dir.join("cache"), Duration::from_secs(3600)).expect("opens");
     let first = leased_result(1, "aa", json!(1));
     let second = leased_result(2, "bb", json!(2));
@@ -752,7 +724,7 @@ fn wait(client: &mut Client, task_id: i64) -> TaskView {
 
 #[test]
 fn the_dispatcher_answers_garbage_with_errors_and_lives_on() {
-    let dir = TempDir::new("garbage");
+    let dir = TempDir::new("ch05-garbage");
     let db = dir.join("tasks.db");
     let answers = within(LIMIT, "a dispatcher and raw frames", PROTOCOL, move || {
         let (endpoint, dispatcher) = serve(dispatcher_config(ANY_PORT, &db), quiet());
@@ -820,7 +792,7 @@ fn the_dispatcher_answers_garbage_with_errors_and_lives_on() {
 
 #[test]
 fn workers_complete_tasks_and_a_task_nobody_can_run_waits() {
-    let dir = TempDir::new("workers");
+    let dir = TempDir::new("ch05-workers");
     let (db, cache_a, cache_b) = (dir.join("tasks.db"), dir.join("a"), dir.join("b"));
     let outcome = within(
         LIMIT,
@@ -918,7 +890,7 @@ fn workers_complete_tasks_and_a_task_nobody_can_run_waits() {
 
 #[test]
 fn a_silent_workers_task_is_leased_again_and_completed_by_another() {
-    let dir = TempDir::new("silent");
+    let dir = TempDir::new("ch05-silent");
     let (db, cache) = (dir.join("tasks.db"), dir.join("cache"));
     let (events, log) = recorder::<Event>();
     let outcome = within(LIMIT, "a worker that goes silent", HEARTBEATS, move || {
@@ -971,7 +943,7 @@ fn a_silent_workers_task_is_leased_again_and_completed_by_another() {
 
 #[test]
 fn a_result_finished_while_the_dispatcher_is_down_is_delivered_after_its_restart() {
-    let dir = TempDir::new("down");
+    let dir = TempDir::new("ch05-down");
     let (db, cache) = (dir.join("tasks.db"), dir.join("cache"));
     let (events, log) = recorder::<Event>();
     let outcome = within(LIMIT, "a dispatcher restart", CACHE, move || {
