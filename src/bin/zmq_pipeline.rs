@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::Parser;
-use solution03::pipeline::IN_FLIGHT_PER_WORKER;
+use solution03::pipeline::DEFAULT_MAX_IN_FLIGHT;
 use solution03::{Event, EventSink, Pipeline, PipelineConfig, Role};
 use workbook::endpoints::Endpoints;
 use workbook::term::{self, Voice};
@@ -24,9 +24,11 @@ struct Cli {
     workers: u16,
 
     /// Most tasks accepted and not yet published at once; beyond it the pipeline
-    /// stops reading and producers' sends block [default: 4 × workers].
-    #[arg(long, value_name = "TASKS", value_parser = clap::value_parser!(u32).range(1..))]
-    max_in_flight: Option<u32>,
+    /// stops reading and producers' sends block. Lower means a shorter graceful
+    /// stop, but tiny tasks flow slower.
+    #[arg(long, value_name = "TASKS", default_value_t = DEFAULT_MAX_IN_FLIGHT as u32,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    max_in_flight: u32,
 
     #[command(flatten)]
     endpoints: Endpoints,
@@ -47,16 +49,11 @@ Then, in another terminal:
 fn main() -> ExitCode {
     let cli = Cli::parse();
     term::configure_colors(cli.no_color);
-    let workers = usize::from(cli.workers);
     let config = PipelineConfig {
         collector: cli.endpoints.collector,
         publisher: cli.endpoints.publisher,
-        workers,
-        max_in_flight: cli
-            .max_in_flight
-            .map_or(workers * IN_FLIGHT_PER_WORKER, |limit| {
-                usize::try_from(limit).unwrap_or(usize::MAX)
-            }),
+        workers: usize::from(cli.workers),
+        max_in_flight: usize::try_from(cli.max_in_flight).unwrap_or(usize::MAX),
     };
     match serve(&config) {
         Ok(()) => ExitCode::SUCCESS,

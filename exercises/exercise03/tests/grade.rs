@@ -651,6 +651,16 @@ fn push_sleeps(producer: &mut Producer, count: u64) {
     }
 }
 
+fn assert_stopped_by_handle(summary: &Summary) {
+    assert_eq!(
+        summary.stopped_by,
+        StopReason::Stopped,
+        "run() should return after stop() with StopReason::Stopped, got {:?}; {}",
+        summary.stopped_by,
+        SHUTDOWN.hint()
+    );
+}
+
 #[test]
 fn die_finishes_and_publishes_every_queued_task_then_joins() {
     let (replies, summary, stopping) = within(LIMIT, "8 slow tasks then DIE", SHUTDOWN, || {
@@ -711,13 +721,7 @@ fn the_stop_handle_drains_like_die() {
         "every task taken before stop() must still be run and published; {}",
         SHUTDOWN.hint()
     );
-    assert_eq!(
-        summary.stopped_by,
-        StopReason::Stopped,
-        "run() should return after stop() with StopReason::Stopped, got {:?}; {}",
-        summary.stopped_by,
-        SHUTDOWN.hint()
-    );
+    assert_stopped_by_handle(&summary);
 }
 
 #[test]
@@ -758,13 +762,7 @@ fn stopping_refuses_the_tasks_still_waiting_in_the_socket() {
          pipeline stopped, must each get the error {STOPPING:?} so nobody waits for ever; {}",
         SHUTDOWN.hint()
     );
-    assert_eq!(
-        summary.stopped_by,
-        StopReason::Stopped,
-        "run() should return after stop() with StopReason::Stopped, got {:?}; {}",
-        summary.stopped_by,
-        SHUTDOWN.hint()
-    );
+    assert_stopped_by_handle(&summary);
 }
 
 // ------------------------------------------------------------ back-pressure
