@@ -76,7 +76,7 @@ capture_pipeline_session() {
   until grep -q "Pulling tasks on" "$pipeline_log"; do sleep 0.1; done
   capture ch03-producer-1.txt target/release/zmq_producer --topic 1 --tasks 4
   capture ch03-producer-10.txt target/release/zmq_producer --topic 10 --tasks 3 --kind sleep
-  capture ch03-die.txt target/release/zmq_producer --tasks 0 --die
+  capture ch03-die.txt target/release/zmq_producer --topic stopper --tasks 0 --die
   wait "$pipeline"
   { echo "\$ zmq_pipeline --workers 3"; cat "$pipeline_log"; } > "$out/ch03-pipeline.txt"
   rm -f "$pipeline_log"
@@ -84,8 +84,6 @@ capture_pipeline_session() {
 }
 capture_pipeline_session
 capture ch03-no-pipeline.txt target/release/zmq_producer --topic 7 --tasks 1 --timeout 1 || true
-capture ch03-pipeline-help.txt target/release/zmq_pipeline --help
-capture ch03-producer-help.txt target/release/zmq_producer --help
 # --- chapter 04 ---------------------------------------------------------------
 # A dispatcher and a 3-thread worker on free ports; a client submits a sum, a
 # raising task, a kind the worker does not run, a task that overruns the 2 s
@@ -119,6 +117,7 @@ pull_session() {
   echo "(the worker's output)"
   sed "s|$workers|tcp://127.0.0.1:5556|" "$wlog"
   rm -f "$dlog" "$wlog"
+}
 pull_session | sed -E 's/[0-9a-f]{8,}-([0-9]+)/t\1/g' > "$out/ch04-session.txt"
 echo "wrote $out/ch04-session.txt"
 capture ch04-worker-help.txt target/release/pull_worker --help
