@@ -132,10 +132,10 @@ pub async fn list_services(channel: &Channel) -> Result<Vec<String>, ClientError
         .await?
         .into_inner();
     let mut names = Vec::new();
-    if let Some(answer) = answers.message().await? {
-        if let Some(MessageResponse::ListServicesResponse(list)) = answer.message_response {
-            names.extend(list.service.into_iter().map(|service| service.name));
-        }
+    if let Some(answer) = answers.message().await?
+        && let Some(MessageResponse::ListServicesResponse(list)) = answer.message_response
+    {
+        names.extend(list.service.into_iter().map(|service| service.name));
     }
     names.sort();
     Ok(names)
