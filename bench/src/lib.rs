@@ -7,6 +7,7 @@
 
 pub mod ch01;
 pub mod ch02;
+pub mod ch06;
 pub mod python;
 pub mod report;
 pub mod timing;

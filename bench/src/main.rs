@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use bench::{BenchError, ch01, ch02, report::Report};
+use bench::{BenchError, ch01, ch02, ch06, report::Report};
 use clap::{Parser, ValueEnum};
 
 /// Measures a chapter's code against a Python peer of the original design, in the
@@ -26,6 +26,8 @@ enum Chapter {
     Ch01,
     /// In-process pool vs queue.Queue + threading.
     Ch02,
+    /// tonic on the pool vs grpcio's ThreadPoolExecutor vs bare tonic.
+    Ch06,
     /// Every chapter in turn.
     All,
 }
@@ -38,7 +40,8 @@ fn main() -> ExitCode {
     let runs: Vec<fn(bool) -> Result<Report, BenchError>> = match cli.chapter {
         Chapter::Ch01 => vec![ch01::run],
         Chapter::Ch02 => vec![ch02::run],
-        Chapter::All => vec![ch01::run, ch02::run],
+        Chapter::Ch06 => vec![ch06::run],
+        Chapter::All => vec![ch01::run, ch02::run, ch06::run],
     };
     for run in runs {
         match run(cli.quick) {
