@@ -233,6 +233,7 @@ fn help_lists_every_option() {
         "--max-workers",
         "--max-concurrent-rpcs",
         "--max-message-bytes",
+        "--io-threads",
         "--quiet",
         "--no-color",
     ] {

@@ -26,6 +26,10 @@ struct Cli {
     #[arg(long, value_name = "M", value_parser = clap::value_parser!(u32).range(1..))]
     max_concurrent_rpcs: Option<u32>,
 
+    /// tokio threads for the network side (the handlers run on the workers).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+    io_threads: u16,
+
     /// Refuse requests larger than this many bytes.
     #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_MESSAGE_BYTES)]
     max_message_bytes: usize,
@@ -61,6 +65,7 @@ fn main() -> ExitCode {
             max_workers: usize::from(cli.max_workers),
             max_concurrent_rpcs: cli.max_concurrent_rpcs.map(|m| m as usize),
         },
+        io_threads: usize::from(cli.io_threads),
         max_message_bytes: cli.max_message_bytes,
     };
 

@@ -33,6 +33,10 @@ pub struct ServerConfig {
     /// Where to listen, e.g. `127.0.0.1:50051`; port 0 picks a free port.
     pub address: String,
     pub executor: ExecutorConfig,
+    /// tokio threads doing the network side: accepting, decoding, answering. The
+    /// handlers' work is on the pool, so these only move bytes; one is plenty on
+    /// a small machine, as grpcio polls its completion queue from one thread.
+    pub io_threads: usize,
     /// Requests larger than this are refused with `OUT_OF_RANGE`.
     pub max_message_bytes: usize,
 }
@@ -42,6 +46,7 @@ impl Default for ServerConfig {
         Self {
             address: "127.0.0.1:50051".to_owned(),
             executor: ExecutorConfig::default(),
+            io_threads: 1,
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
         }
     }
@@ -101,6 +106,7 @@ impl GrpcServer {
 
         let executor = Executor::new(config.executor, Arc::clone(&events))?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(config.io_threads.max(1))
             .enable_all()
             .thread_name("grpc-runtime")
             .build()
