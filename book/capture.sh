@@ -15,9 +15,20 @@ export NO_COLOR=1
 
 cargo build --quiet --release --bins
 
+# The command line as a reader would type it: arguments with spaces in quotes.
+show() {
+  local line='$' arg
+  for arg in "$@"; do
+    if [[ $arg == *\"* ]]; then line+=" '$arg'" # JSON: single quotes, as typed
+    elif [[ $arg =~ [^A-Za-z0-9_./:=,+-] ]]; then line+=" \"$arg\""
+    else line+=" $arg"; fi
+  done
+  echo "$line"
+}
+
 capture() { # capture FILE COMMAND... : the command line, then its output
   local file=$1; shift
-  { echo "\$ $*"; "$@" 2>&1; } | sed "s|target/release/||" > "$out/$file"
+  { show "$@"; "$@" 2>&1; } | sed "s|target/release/||" > "$out/$file"
   echo "wrote $out/$file"
 }
 
@@ -54,6 +65,69 @@ with socket.create_connection((host, int(port))) as s:
 network > "$out/ch02-network.txt"
 echo "wrote $out/ch02-network.txt"
 
+# --- chapter 03 ---------------------------------------------------------------
+# A pipeline in the background on the default ports, producers one after another
+# (so the story reads in order), then a DIE; the pipeline's own log is captured too.
+capture_pipeline_session() {
+  local pipeline_log
+  pipeline_log=$(mktemp)
+  target/release/zmq_pipeline --workers 3 > "$pipeline_log" 2>&1 &
+  local pipeline=$!
+  until grep -q "Pulling tasks on" "$pipeline_log"; do sleep 0.1; done
+  capture ch03-producer-1.txt target/release/zmq_producer --topic 1 --tasks 4
+  capture ch03-producer-10.txt target/release/zmq_producer --topic 10 --tasks 3 --kind sleep
+  capture ch03-die.txt target/release/zmq_producer --tasks 0 --die
+  wait "$pipeline"
+  { echo "\$ zmq_pipeline --workers 3"; cat "$pipeline_log"; } > "$out/ch03-pipeline.txt"
+  rm -f "$pipeline_log"
+  echo "wrote $out/ch03-pipeline.txt"
+}
+capture_pipeline_session
+capture ch03-no-pipeline.txt target/release/zmq_producer --topic 7 --tasks 1 --timeout 1 || true
+capture ch03-pipeline-help.txt target/release/zmq_pipeline --help
+capture ch03-producer-help.txt target/release/zmq_producer --help
+# --- chapter 04 ---------------------------------------------------------------
+# A dispatcher and a 3-thread worker on free ports; a client submits a sum, a
+# raising task, a kind the worker does not run, a task that overruns the 2 s
+# deadline, and asks about an id that does not exist. Then both logs.
+pull_session() {
+  local dlog wlog workers clients
+  dlog=$(mktemp); wlog=$(mktemp)
+  target/release/pull_dispatcher --workers 'tcp://127.0.0.1:*' --clients 'tcp://127.0.0.1:*' > "$dlog" 2>&1 &
+  local dispatcher=$!
+  until grep -q "Workers ask on" "$dlog"; do sleep 0.1; done
+  workers=$(grep -o 'tcp://[0-9.:]*' "$dlog" | sed -n 1p)
+  clients=$(grep -o 'tcp://[0-9.:]*' "$dlog" | sed -n 2p)
+  target/release/pull_worker 3 "$workers" > "$wlog" 2>&1 &
+  local worker=$!
+  client() {
+    show pull_client "$@"
+    target/release/pull_client --endpoint "$clients" "$@" 2>&1 || true
+  }
+  client submit arithmetic '{"a": 10, "op": "add", "b": 5}' --wait
+  client submit fail '{"message": "raised on purpose"}' --wait
+  client submit pickle '{"payload": "gASVKAAAAAAAAAB9lC4="}' --wait
+  client submit sleep '{"ms": 3000}' --wait
+  client status no-such-task
+  sleep 1.2 # the overdue task's late result arrives and is refused
+  kill -INT "$worker" "$dispatcher"
+  wait "$worker" "$dispatcher" || true
+  echo
+  echo "(the dispatcher's output)"
+  sed "s|$workers|tcp://127.0.0.1:5556|; s|$clients|tcp://127.0.0.1:5555|" "$dlog"
+  echo
+  echo "(the worker's output)"
+  sed "s|$workers|tcp://127.0.0.1:5556|" "$wlog"
+  rm -f "$dlog" "$wlog"
+pull_session | sed -E 's/[0-9a-f]{8,}-([0-9]+)/t\1/g' > "$out/ch04-session.txt"
+echo "wrote $out/ch04-session.txt"
+capture ch04-worker-help.txt target/release/pull_worker --help
+# What the compiler says to two threads sharing one socket (the build must fail).
+{ show cargo build -p solution04 --example shared_socket --features show-compile-error
+  cargo build --quiet -p solution04 --example shared_socket --features show-compile-error 2>&1 \
+    | sed -E "s|/[^ ]*/registry/src/[^/]*/|~/.cargo/registry/src/…/|; s|/rustc/[0-9a-f]*/|/rustc/…/|" || true
+} > "$out/ch04-shared-socket.txt"
+echo "wrote $out/ch04-shared-socket.txt"
 # --- chapter 06 ---------------------------------------------------------------
 # Starts grpc_server with ARGS on a free port in the background; sets $server and
 # $address, and the log file $log.
@@ -118,5 +192,7 @@ capture ch06-server-help.txt target/release/grpc_server --help
 if [[ "${1:-}" == "--bench" ]]; then
   capture ch01-bench.txt target/release/bench ch01
   capture ch02-bench.txt target/release/bench ch02
+  capture ch03-bench.txt target/release/bench ch03
+  capture ch04-bench.txt target/release/bench ch04
   capture ch06-bench.txt target/release/bench ch06
 fi

@@ -4,6 +4,7 @@ use std::io::{IsTerminal, Write};
 
 use colored::{Color, Colorize};
 use solution02::{Event, Role};
+use solution04::Speaker;
 
 /// Colours on only when stdout is a terminal, `NO_COLOR` is unset or empty
 /// (<https://no-color.org>), and the user did not pass `--no-color`.
@@ -22,15 +23,49 @@ const WORKER_COLORS: [Color; 6] = [
     Color::BrightYellow,
 ];
 
-/// The `[Role]` tag, in the role's colour when colours are on.
-pub fn tag(role: Role) -> String {
-    let text = format!("[{role}]");
-    let painted = match role {
-        Role::Dispatcher => text.cyan().bold(),
-        Role::Client => text.bright_white().bold(),
-        Role::Worker(id) => text.color(WORKER_COLORS[id % WORKER_COLORS.len()]),
+/// Who speaks on a line, by kind: every chapter's roles map onto these, so a
+/// coordinator, a relay, a worker and a client look the same in every demo.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Voice {
+    /// Takes work in: a dispatcher, a collector.
+    Coordinator,
+    /// Passes results on: a publisher.
+    Relay,
+    /// Asks for work: a client, a producer.
+    Client,
+    /// Does the work; each worker gets its own colour.
+    Worker(usize),
+}
+
+/// `[label]`, in the voice's colour when colours are on.
+pub fn paint_tag(label: &str, voice: Voice) -> String {
+    let text = format!("[{label}]");
+    let painted = match voice {
+        Voice::Coordinator => text.cyan().bold(),
+        Voice::Relay => text.bright_blue().bold(),
+        Voice::Client => text.bright_white().bold(),
+        Voice::Worker(id) => text.color(WORKER_COLORS[id % WORKER_COLORS.len()]),
     };
     painted.to_string()
+}
+
+/// Prints `[label] message` as one line; safe to call from many threads at once.
+pub fn print_tagged(label: &str, voice: Voice, message: &str) {
+    let _ = writeln!(
+        std::io::stdout().lock(),
+        "{} {message}",
+        paint_tag(label, voice)
+    );
+}
+
+/// The `[Role]` tag, in the role's colour when colours are on.
+pub fn tag(role: Role) -> String {
+    let voice = match role {
+        Role::Dispatcher => Voice::Coordinator,
+        Role::Client => Voice::Client,
+        Role::Worker(id) => Voice::Worker(id),
+    };
+    paint_tag(&role.to_string(), voice)
 }
 
 /// Prints `[Role] message` as one line; safe to call from many threads at once.
@@ -42,4 +77,17 @@ pub fn print_line(role: Role, message: &str) {
 /// Prints one dispatcher event.
 pub fn print_event(event: &Event) {
     print_line(event.role(), &event.message());
+}
+
+/// Prints one event of chapter 04's pull model: the dispatcher like chapter 02's,
+/// the worker process in blue, each of its pool threads in its worker colour.
+pub fn print_pull_event(event: &solution04::Event) {
+    let speaker = event.speaker();
+    let text = format!("[{speaker}]");
+    let painted = match speaker {
+        Speaker::Dispatcher => text.cyan().bold(),
+        Speaker::Worker => text.bright_blue().bold(),
+        Speaker::Thread(id) => text.color(WORKER_COLORS[id % WORKER_COLORS.len()]),
+    };
+    let _ = writeln!(std::io::stdout().lock(), "{painted} {}", event.message());
 }

@@ -79,7 +79,13 @@ fn tasks_given_as_arguments_run_and_failures_are_results() {
 fn random_tasks_are_added_with_tasks_n() {
     let (code, stdout, _) = run(BIN, &["--delay-ms", "0", "--tasks", "7", "--seed", "3"]);
     assert_eq!(code, Some(0));
-    assert_eq!(stdout.matches("Got result: Task").count(), 7, "{stdout}");
+    // The demo's five tasks, then seven random ones.
+    assert_eq!(stdout.matches("Got result: Task").count(), 12, "{stdout}");
+    assert!(stdout.contains("Got result: Task 1 = 15"), "{stdout}");
+
+    let (code, stdout, _) = run(BIN, &["--delay-ms", "0", "--tasks", "2", "1 add 1"]);
+    assert_eq!(code, Some(0));
+    assert_eq!(stdout.matches("Got result: Task").count(), 3, "{stdout}");
 }
 
 #[test]
@@ -234,7 +240,8 @@ fn network_mode_survives_bad_input() {
 
 #[test]
 fn ctrl_c_finishes_queued_tasks_before_exiting() {
-    // One worker, 200 ms per task: five tasks are still queued when Ctrl-C arrives.
+    // One worker, 200 ms per task: when Ctrl-C arrives one task is running and four
+    // are still queued.
     let (mut server, address) = serve(&["--workers", "1", "--delay-ms", "200"]);
     let mut stream = TcpStream::connect(&address).expect("connects");
     stream

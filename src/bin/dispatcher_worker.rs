@@ -27,7 +27,7 @@ struct Cli {
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=1024))]
     workers: u16,
 
-    /// Extra random tasks to run after the others.
+    /// Random tasks to add after the others (the demo's five, or your TASKs).
     #[arg(
         long = "tasks",
         value_name = "N",
@@ -36,7 +36,7 @@ struct Cli {
     )]
     extra_tasks: usize,
 
-    /// Seed for the random tasks and simulated work times (same seed, same run).
+    /// Seed for the random tasks and each task's simulated work time.
     #[arg(long, default_value_t = 2024)]
     seed: u64,
 
@@ -78,7 +78,7 @@ fn main() -> ExitCode {
     let outcome = if let Some(address) = &cli.listen {
         serve(address, config, events)
     } else {
-        let mut specs = if cli.tasks.is_empty() && cli.extra_tasks == 0 {
+        let mut specs = if cli.tasks.is_empty() {
             demo::DEMO_TASKS.to_vec()
         } else {
             cli.tasks.clone()

@@ -12,27 +12,15 @@ use exercise01::fan_in::{Message, collect_from_producers};
 use exercise01::shared_counter::increment_from_threads;
 use exercise01::sleep_tasks::{run_on_threads, run_sequentially};
 use exercise01::spawn_join::spawn_and_join;
-use grading::{BookSection, within};
+use grading::{BookSection, Chapter, within};
 use parking_lot::Mutex;
 
-const CHAPTER: &str = "ch01-threads.md";
+const BOOK: Chapter = Chapter("ch01-threads.md");
 
-const SPAWNING: BookSection = BookSection {
-    chapter: CHAPTER,
-    heading: "Spawning and joining",
-};
-const SHARING: BookSection = BookSection {
-    chapter: CHAPTER,
-    heading: "Sharing a counter",
-};
-const FAN_IN: BookSection = BookSection {
-    chapter: CHAPTER,
-    heading: "Fan-in over a channel",
-};
-const SLEEPS: BookSection = BookSection {
-    chapter: CHAPTER,
-    heading: "Ten sleeps in the time of one",
-};
+const SPAWNING: BookSection = BOOK.section("Spawning and joining");
+const SHARING: BookSection = BOOK.section("Sharing a counter");
+const FAN_IN: BookSection = BOOK.section("Fan-in over a channel");
+const SLEEPS: BookSection = BOOK.section("Ten sleeps in the time of one");
 
 #[test]
 fn spawn_and_join_returns_every_answer_in_spawn_order() {
@@ -74,46 +62,41 @@ fn spawn_and_join_really_uses_other_threads() {
     );
 }
 
-#[test]
-fn shared_counter_counts_every_increment() {
-    let section = SHARING;
+/// Runs `increment_from_threads` on a fresh counter under a time limit and hands
+/// the counter back.
+fn count_on_threads(threads: usize, increments: u64) -> Arc<Mutex<u64>> {
     let counter = Arc::new(Mutex::new(0_u64));
     let shared = Arc::clone(&counter);
     within(
         Duration::from_secs(10),
         "increment_from_threads",
-        section,
-        move || increment_from_threads(&shared, 8, 10_000),
+        SHARING,
+        move || increment_from_threads(&shared, threads, increments),
     );
+    counter
+}
+
+#[test]
+fn shared_counter_counts_every_increment() {
+    let counter = count_on_threads(8, 10_000);
     assert_eq!(
         *counter.lock(),
         80_000,
         "8 threads × 10,000 increments should count to 80,000: \
          was the lock held for the whole read-add-write? {}",
-        section.hint()
+        SHARING.hint()
     );
 }
 
 #[test]
 fn shared_counter_threads_are_joined_before_returning() {
-    let section = SHARING;
-    let counter = Arc::new(Mutex::new(0_u64));
-    let shared = Arc::clone(&counter);
-    within(
-        Duration::from_secs(10),
-        "increment_from_threads",
-        section,
-        move || {
-            increment_from_threads(&shared, 4, 1_000);
-            // When the function returns, every thread's clone of the Arc must be gone.
-            Arc::strong_count(&shared)
-        },
-    );
+    // When the function has returned, every thread's clone of the Arc must be gone.
+    let counter = count_on_threads(4, 1_000);
     assert_eq!(
         Arc::strong_count(&counter),
         1,
         "threads still hold the counter after increment_from_threads returned: join them. {}",
-        section.hint()
+        SHARING.hint()
     );
 }
 
@@ -167,21 +150,24 @@ fn fan_in_keeps_each_producers_order() {
     }
 }
 
+/// Times `run(10, each)` under a time limit.
+fn ten_sleeps(
+    what: &'static str,
+    run: fn(usize, Duration) -> Duration,
+    each: Duration,
+) -> Duration {
+    within(Duration::from_secs(5), what, SLEEPS, move || run(10, each))
+}
+
 #[test]
 fn sleeps_in_a_row_add_up() {
-    let section = SLEEPS;
     let each = Duration::from_millis(20);
-    let took = within(
-        Duration::from_secs(5),
-        "run_sequentially",
-        section,
-        move || run_sequentially(10, each),
-    );
+    let took = ten_sleeps("run_sequentially", run_sequentially, each);
     assert!(
         took >= each * 10,
         "10 sleeps of {each:?} one after another cannot take less than {:?}, took {took:?}; {}",
         each * 10,
-        section.hint()
+        SLEEPS.hint()
     );
 }
 
@@ -189,12 +175,7 @@ fn sleeps_in_a_row_add_up() {
 fn sleeps_on_threads_overlap() {
     let section = SLEEPS;
     let each = Duration::from_millis(100);
-    let took = within(
-        Duration::from_secs(5),
-        "run_on_threads",
-        section,
-        move || run_on_threads(10, each),
-    );
+    let took = ten_sleeps("run_on_threads", run_on_threads, each);
     assert!(
         took >= each,
         "run_on_threads returned after {took:?}, before the sleeps of {each:?} ended: \

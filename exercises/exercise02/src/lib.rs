@@ -2,9 +2,9 @@
 //!
 //! Fill in every `todo!()`, then run `cargo test -p exercise02`. Each failing test
 //! names the section of `book/src/ch02-dispatcher-worker.md` that explains it.
-//! The modules without a `todo!()` (delays, events, parsing, the client) are given:
-//! they are plumbing, not the pattern.
-//!
+//! The plumbing is given complete — delays, events, line framing, the client, the
+//! demo — so the `todo!()`s are the pattern itself: the arithmetic, the pool, the
+//! dispatcher, request parsing and the server's graceful shutdown.
 //!
 //! A dispatcher receives tasks and puts them on a queue; a fixed set of worker
 //! threads take the next task whenever they are free and send back a result. That

@@ -7,7 +7,7 @@
 //!   replies back, so a slow client never holds up anyone else's results;
 //! - one **dispatch thread** owns the [`Dispatcher`] and feeds the pool.
 //!
-//! Graceful shutdown, the step the Rust Book's pool leaves out: a
+//! Graceful shutdown from outside, which the Rust Book's server leaves out: a
 //! [`ShutdownHandle`] stops the accept loop, the readers stop taking requests,
 //! every task already queued still runs and its result is still written back,
 //! then the workers are joined.
@@ -117,7 +117,7 @@ impl Server {
         // 4. On shutdown: report `Event::StopAccepting`, drop your intake sender,
         //    `stop_reading()` every connection, join them, then join the dispatch thread.
         todo!(
-            "serve and shut down gracefully — book/src/ch02-dispatcher-worker.md, \"Graceful shutdown\""
+            "serve and shut down gracefully — book/src/ch02-dispatcher-worker.md, \"Network mode\""
         )
     }
     // ANCHOR_END: run
@@ -215,7 +215,12 @@ fn read_requests(stream: TcpStream, intake: &Sender<Intake>, replies: &Sender<Re
 }
 // ANCHOR_END: read_requests
 
+/// How long a reply may wait for a client that does not read. Without a limit, one
+/// such client would block its writer, and so the server's shutdown, for ever.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
 fn write_replies(mut stream: TcpStream, outbox: &Receiver<Reply>) {
+    let _ = stream.set_write_timeout(Some(WRITE_TIMEOUT));
     for reply in outbox {
         if stream.write_all(reply.to_line().as_bytes()).is_err() {
             // The client went away; the remaining replies are dropped with the channel.

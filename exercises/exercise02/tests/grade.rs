@@ -22,37 +22,16 @@ use exercise02::{
     DispatchError, Dispatcher, DispatcherConfig, Event, Op, PoolError, Task, TaskError, TaskResult,
     ThreadPool,
 };
-use grading::{BookSection, within};
+use grading::{BookSection, Chapter, within};
 
-const CHAPTER: &str = "ch02-dispatcher-worker.md";
-const ARITHMETIC: BookSection = BookSection {
-    chapter: CHAPTER,
-    heading: "Tasks that cannot crash a worker",
-};
-const POOL: BookSection = BookSection {
-    chapter: CHAPTER,
-    heading: "The pool",
-};
-const NO_LOCK: BookSection = BookSection {
-    chapter: CHAPTER,
-    heading: "Why no lock is held while a job runs",
-};
-const PANICS: BookSection = BookSection {
-    chapter: CHAPTER,
-    heading: "A panicking job",
-};
-const SHUTDOWN: BookSection = BookSection {
-    chapter: CHAPTER,
-    heading: "Graceful shutdown",
-};
-const DISPATCHER: BookSection = BookSection {
-    chapter: CHAPTER,
-    heading: "The dispatcher",
-};
-const NETWORK: BookSection = BookSection {
-    chapter: CHAPTER,
-    heading: "Network mode",
-};
+const BOOK: Chapter = Chapter("ch02-dispatcher-worker.md");
+const ARITHMETIC: BookSection = BOOK.section("Tasks that cannot crash a worker");
+const POOL: BookSection = BOOK.section("The pool");
+const NO_LOCK: BookSection = BOOK.section("Why no lock is held while a job runs");
+const PANICS: BookSection = BOOK.section("A panicking job");
+const SHUTDOWN: BookSection = BOOK.section("Graceful shutdown");
+const DISPATCHER: BookSection = BOOK.section("The dispatcher");
+const NETWORK: BookSection = BOOK.section("Network mode");
 
 const LIMIT: Duration = Duration::from_secs(10);
 

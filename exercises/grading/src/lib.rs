@@ -10,6 +10,20 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
+/// A chapter of the book, by its file under `book/src/`.
+#[derive(Debug, Clone, Copy)]
+pub struct Chapter(pub &'static str);
+
+impl Chapter {
+    /// One of the chapter's sections, by its heading exactly as written.
+    pub const fn section(&self, heading: &'static str) -> BookSection {
+        BookSection {
+            chapter: self.0,
+            heading,
+        }
+    }
+}
+
 /// Where a failing test sends the learner: a chapter file and one of its sections.
 #[derive(Debug, Clone, Copy)]
 pub struct BookSection {
@@ -41,10 +55,14 @@ pub fn within<T: Send + 'static>(
     work: impl FnOnce() -> T + Send + 'static,
 ) -> T {
     let (done, finished) = mpsc::channel();
-    let worker = thread::spawn(move || {
-        // The receiver may have given up already; then nobody needs the value.
-        let _ = done.send(work());
-    });
+    // Named after the work, so a panic message says what was running.
+    let worker = thread::Builder::new()
+        .name(what.to_owned())
+        .spawn(move || {
+            // The receiver may have given up already; then nobody needs the value.
+            let _ = done.send(work());
+        })
+        .expect("the test can start a thread");
     match finished.recv_timeout(limit) {
         Ok(value) => value,
         Err(mpsc::RecvTimeoutError::Disconnected) => match worker.join() {

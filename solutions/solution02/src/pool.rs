@@ -79,8 +79,8 @@ impl PoolBuilder {
             pool.workers.push(worker);
         }
         drop(started);
-        // Each worker says so once its thread runs; if one died first, the channel
-        // closes early and we simply stop waiting.
+        // Each worker says so once its thread runs, then drops its sender; if one
+        // died first, the channel closes early and we simply stop waiting.
         for _ in all_started.iter().take(self.size) {}
         Ok(pool)
     }
@@ -174,7 +174,7 @@ impl Worker {
     ) -> Result<Self, PoolError> {
         let thread = thread::Builder::new()
             .name(format!("worker-{id}"))
-            .spawn(move || run_worker(id, &jobs, on_event.as_deref(), &started))
+            .spawn(move || run_worker(id, &jobs, on_event.as_deref(), started))
             .map_err(|error| PoolError::Spawn {
                 worker: id,
                 reason: error.to_string(),
@@ -190,7 +190,7 @@ fn run_worker(
     id: WorkerId,
     jobs: &Receiver<Job>,
     on_event: Option<&(dyn Fn(WorkerEvent) + Send + Sync)>,
-    started: &Sender<()>,
+    started: Sender<()>,
 ) {
     let emit = |event| {
         if let Some(hook) = on_event {
@@ -198,7 +198,9 @@ fn run_worker(
         }
     };
     emit(WorkerEvent::Started(id));
+    // Dropping our sender as well lets `build` stop waiting if a worker dies early.
     let _ = started.send(());
+    drop(started);
 
     // `recv` blocks until a job arrives, and fails once the queue is closed *and*
     // empty. No lock is held while the job runs, so the other workers keep taking

@@ -2,7 +2,8 @@
 //!
 //! Arithmetic is on `i64` with checked operations, so division by zero and overflow
 //! are error *results* a caller can show, never panics that take a worker down.
-//! Division is integer division, like Python's `//`.
+//! Division is integer division that truncates toward zero (`-7 / 2 == -3`), as
+//! Rust's `/` does — unlike Python's `//`, which floors (`-7 // 2 == -4`).
 
 use std::fmt;
 use std::str::FromStr;

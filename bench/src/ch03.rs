@@ -1,0 +1,214 @@
+//! Chapter 03's "Measure it": trivial tasks through the Rust pipeline and through a
+//! pyzmq pipeline of the same design, both driven by the same Rust producer in the
+//! same run — and the bare PUSH → PULL rate of the same libzmq, the ceiling any
+//! pipeline on it can reach.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use solution03::protocol::task_message;
+use solution03::{Pipeline, PipelineConfig, Producer, Topic, Work, event};
+
+use crate::BenchError;
+use crate::python::{Python, peer};
+use crate::report::{Report, Target};
+use crate::timing::rate;
+
+const RUNS: usize = 3;
+const PATIENCE: Duration = Duration::from_secs(30);
+
+/// One worker per core: trivial tasks gain nothing from more threads than cores,
+/// only context switches. Both pipelines get the same number.
+fn workers() -> usize {
+    thread::available_parallelism().map_or(2, usize::from)
+}
+
+fn failed(error: impl std::fmt::Display) -> BenchError {
+    BenchError::Rust(error.to_string())
+}
+
+// ANCHOR: drive
+/// Pushes `tasks` trivial tasks from one producer and waits for every result: the
+/// wall time from the first push to the last result, best of [`RUNS`].
+fn drive(
+    context: &zmq::Context,
+    collector: &str,
+    publisher: &str,
+    tasks: usize,
+) -> Result<Duration, BenchError> {
+    let work: Vec<(u64, Work)> = (0..tasks as u64)
+        .map(|id| (id, Work::Add { a: id as i64, b: 1 }))
+        .collect();
+    let mut best = Duration::MAX;
+    for run in 0..RUNS {
+        let topic = Topic::new(format!("bench-{run}")).map_err(failed)?;
+        let producer =
+            Producer::connect(context, collector, publisher, topic, PATIENCE).map_err(failed)?;
+        let start = Instant::now();
+        let replies = producer.run(&work, PATIENCE, |_| {}).map_err(failed)?;
+        best = best.min(start.elapsed());
+        if replies.iter().any(|reply| reply.value.is_none()) {
+            return Err(failed("a trivial task came back as an error"));
+        }
+    }
+    Ok(best)
+}
+// ANCHOR_END: drive
+
+/// The Rust pipeline on free ports, driven by [`drive`], then stopped.
+fn rust_pipeline(tasks: usize) -> Result<Duration, BenchError> {
+    let pipeline =
+        Pipeline::bind(&PipelineConfig::any_port(workers()), event::silent()).map_err(failed)?;
+    let context = pipeline.context().clone();
+    let (collector, publisher) = (
+        pipeline.collector_endpoint().to_owned(),
+        pipeline.publisher_endpoint().to_owned(),
+    );
+    let stopper = pipeline.stop_handle();
+    let running = thread::spawn(move || pipeline.run());
+    let took = drive(&context, &collector, &publisher, tasks);
+    stopper.stop();
+    running
+        .join()
+        .map_err(|_| failed("the pipeline panicked"))?
+        .map_err(failed)?;
+    took
+}
+
+/// Kills the Python pipeline if the bench stops early.
+struct Peer(Child);
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The pyzmq pipeline in its own process, driven by the same [`drive`].
+fn python_pipeline(python: &Python, tasks: usize) -> Result<Duration, BenchError> {
+    let child = python
+        .command(&peer("ch03_pyzmq_pipeline.py"))
+        .arg(workers().to_string())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|error| failed(format!("could not start the Python pipeline: {error}")))?;
+    let mut peer = Peer(child);
+    let mut first_line = String::new();
+    if let Some(stdout) = peer.0.stdout.take() {
+        BufReader::new(stdout)
+            .read_line(&mut first_line)
+            .map_err(failed)?;
+    }
+    let endpoints: serde_json::Value = serde_json::from_str(&first_line)
+        .map_err(|_| failed(format!("the Python pipeline printed {first_line:?}")))?;
+    let (Some(collector), Some(publisher)) = (
+        endpoints["collector"].as_str(),
+        endpoints["publisher"].as_str(),
+    ) else {
+        return Err(failed(format!("no endpoints in {endpoints}")));
+    };
+
+    let context = zmq::Context::new();
+    let took = drive(&context, collector, publisher, tasks)?;
+    let stopper = Producer::connect(
+        &context,
+        collector,
+        publisher,
+        Topic::new("stop").map_err(failed)?,
+        PATIENCE,
+    )
+    .map_err(failed)?;
+    stopper.stop_pipeline().map_err(failed)?;
+    drop(stopper);
+    let _ = peer.0.wait();
+    Ok(took)
+}
+
+// ANCHOR: bare
+/// The ceiling: `messages` task-sized messages through one bare PUSH → PULL pair
+/// of the same libzmq on loopback TCP, no parsing, no pool, no way back. The PULL
+/// socket is moved into the receiving thread: sockets are `Send`, not `Sync`.
+fn bare_push_pull(messages: usize) -> Result<Duration, BenchError> {
+    let context = zmq::Context::new();
+    let topic = Topic::new("bench").map_err(failed)?;
+    let message = task_message(&topic, 1, Work::Add { a: 1, b: 1 });
+    let mut best = Duration::MAX;
+    for _ in 0..RUNS {
+        let pull = context.socket(zmq::PULL).map_err(failed)?;
+        pull.bind("tcp://127.0.0.1:*").map_err(failed)?;
+        let endpoint = pull
+            .get_last_endpoint()
+            .map_err(failed)?
+            .map_err(|_| failed("endpoint is not UTF-8"))?;
+        let push = context.socket(zmq::PUSH).map_err(failed)?;
+        push.connect(&endpoint).map_err(failed)?;
+
+        let start = Instant::now();
+        let receiving =
+            thread::spawn(move || (0..messages).try_for_each(|_| pull.recv_bytes(0).map(drop)));
+        for _ in 0..messages {
+            push.send(&message, 0).map_err(failed)?;
+        }
+        receiving
+            .join()
+            .map_err(|_| failed("the receiver panicked"))?
+            .map_err(failed)?;
+        best = best.min(start.elapsed());
+    }
+    Ok(best)
+}
+// ANCHOR_END: bare
+
+/// Measures chapter 03 and returns its table.
+pub fn run(quick: bool) -> Result<Report, BenchError> {
+    let (tasks, python_tasks, messages) = if quick {
+        (20_000, 5_000, 200_000)
+    } else {
+        (100_000, 20_000, 1_000_000)
+    };
+    let python = Python::venv(&["pyzmq"])?;
+    let mut report = Report::new("Chapter 03 — the ZeroMQ pipeline");
+
+    let rust = rate(tasks, rust_pipeline(tasks)?);
+    let py = rate(python_tasks, python_pipeline(&python, python_tasks)?);
+    let bare = rate(messages, bare_push_pull(messages)?);
+    report.measure(
+        format!("trivial tasks/s, Rust pipeline, {} workers", workers()),
+        rust,
+        "tasks/s",
+    );
+    report.measure(
+        format!("trivial tasks/s, pyzmq pipeline, {} threads", workers()),
+        py,
+        "tasks/s",
+    );
+    report.measure("messages/s, bare PUSH → PULL, same libzmq", bare, "msgs/s");
+    report.goal(
+        "Rust pipeline / pyzmq pipeline, tasks/s",
+        rust / py,
+        Target::AtLeast(3.0),
+    );
+    report.goal(
+        "Rust pipeline / bare PUSH → PULL rate",
+        rust / bare,
+        Target::AtLeast(0.5),
+    );
+    let (major, minor, patch) = zmq::version();
+    report.note(format!(
+        "Both pipelines are driven by the same Rust producer (push all, then collect every \
+         result on its topic), best of {RUNS} runs; libzmq {major}.{minor}.{patch}."
+    ));
+    report.note(
+        "A task makes two trips (PUSH → PULL, PUB → SUB), is parsed and serialised as JSON \
+         and crosses two channels inside the pipeline; the bare rate is one trip of raw bytes.",
+    );
+    report.note(format!(
+        "Machine: {} cores available to this process.",
+        thread::available_parallelism().map_or(0, usize::from)
+    ));
+    Ok(report)
+}

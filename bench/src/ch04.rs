@@ -1,0 +1,229 @@
+//! Chapter 04's "Measure it": trivial tasks per second through the pull model — a
+//! dispatcher and 2 workers — against a pyzmq dispatcher and workers of the
+//! original design, and against the bare REQ/REP round trip of the same ZeroMQ
+//! library, all in one run.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::bounded;
+use serde_json::json;
+use solution04::{
+    Client, Dispatcher, DispatcherConfig, Event, EventSink, Stopper, Worker, WorkerConfig,
+};
+
+use crate::BenchError;
+use crate::python::{Python, peer};
+use crate::report::{Report, Target};
+use crate::timing::rate;
+
+const RUNS: usize = 3;
+const WORKERS: usize = 2;
+const PROCESSES: usize = 2;
+const ANY_PORT: &str = "tcp://127.0.0.1:*";
+
+/// Sizes of one run; `--quick` shrinks them.
+struct Sizes {
+    tasks: usize,
+    python_tasks: usize,
+    python_runs: usize,
+    round_trips: usize,
+}
+
+impl Sizes {
+    fn new(quick: bool) -> Self {
+        if quick {
+            Self {
+                tasks: 3_000,
+                python_tasks: 1_000,
+                python_runs: 1,
+                round_trips: 10_000,
+            }
+        } else {
+            Self {
+                tasks: 20_000,
+                python_tasks: 4_000,
+                python_runs: 2,
+                round_trips: 50_000,
+            }
+        }
+    }
+}
+
+fn failed(error: impl std::fmt::Display) -> BenchError {
+    BenchError::Rust(error.to_string())
+}
+
+// ANCHOR: pull_run
+/// `tasks` trivial tasks queued, then 2 workers of 2 threads pull them; timed from
+/// the first task handed out to the last result accepted, as the Python peer is.
+fn pull_model(tasks: usize) -> Result<Duration, BenchError> {
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let (first_out, first_assigned) = bounded::<Instant>(1);
+    let (done, all_done) = bounded::<Instant>(1);
+    let counter = Arc::clone(&accepted);
+    let events: EventSink = Arc::new(move |event: &Event| {
+        if matches!(event, Event::Assigned { .. }) {
+            let _ = first_out.try_send(Instant::now());
+        }
+        let last = matches!(event, Event::ResultAccepted { .. })
+            && counter.fetch_add(1, Ordering::Relaxed) + 1 == tasks;
+        if last {
+            let _ = done.try_send(Instant::now());
+        }
+    });
+    let config = DispatcherConfig {
+        workers_endpoint: ANY_PORT.to_owned(),
+        clients_endpoint: ANY_PORT.to_owned(),
+        ..DispatcherConfig::default()
+    };
+    let dispatcher = Dispatcher::bind(config, events).map_err(failed)?;
+    let (workers_endpoint, clients_endpoint) = (
+        dispatcher.workers_endpoint().to_owned(),
+        dispatcher.clients_endpoint().to_owned(),
+    );
+    let stop = Stopper::new();
+    let serving = {
+        let stop = stop.clone();
+        thread::spawn(move || dispatcher.run(&stop))
+    };
+
+    let mut client = Client::connect(&clients_endpoint, Duration::from_secs(5)).map_err(failed)?;
+    for _ in 0..tasks {
+        client
+            .submit("arithmetic", json!({"a": 10, "op": "add", "b": 5}))
+            .map_err(failed)?;
+    }
+    let quiet: EventSink = Arc::new(|_: &Event| {});
+    let workers: Vec<_> = (0..WORKERS)
+        .map(|_| {
+            let worker = Worker::start(
+                WorkerConfig::new(&workers_endpoint, PROCESSES),
+                EventSink::clone(&quiet),
+            )
+            .map_err(failed)?;
+            let stop = stop.clone();
+            Ok(thread::spawn(move || worker.run(&stop)))
+        })
+        .collect::<Result<_, BenchError>>()?;
+
+    let limit = Duration::from_secs(300);
+    let outcome = all_done
+        .recv_timeout(limit)
+        .map_err(|_| failed(format!("{tasks} tasks did not finish within {limit:?}")))
+        .and_then(|end| {
+            let start = first_assigned.try_recv().map_err(failed)?;
+            Ok(end - start)
+        });
+    stop.stop();
+    for worker in workers {
+        let _ = worker.join();
+    }
+    let _ = serving.join();
+    outcome
+}
+// ANCHOR_END: pull_run
+
+/// The ceiling of any REQ/REP design: bare round trips of a tiny frame between a
+/// REQ and a REP socket of the same library, over the same loopback TCP.
+fn bare_round_trips(round_trips: usize) -> Result<Duration, BenchError> {
+    let context = zmq::Context::new();
+    let server = context.socket(zmq::REP).map_err(failed)?;
+    server.bind(ANY_PORT).map_err(failed)?;
+    let endpoint = server
+        .get_last_endpoint()
+        .map_err(failed)?
+        .map_err(|_| failed("the bound endpoint is not text"))?;
+    let echo = thread::spawn(move || -> Result<(), zmq::Error> {
+        for _ in 0..round_trips {
+            let frame = server.recv_bytes(0)?;
+            server.send(frame, 0)?;
+        }
+        Ok(())
+    });
+    let client = context.socket(zmq::REQ).map_err(failed)?;
+    client.connect(&endpoint).map_err(failed)?;
+    let start = Instant::now();
+    for _ in 0..round_trips {
+        client.send("REQUEST_TASK", 0).map_err(failed)?;
+        client.recv_bytes(0).map_err(failed)?;
+    }
+    let took = start.elapsed();
+    echo.join()
+        .map_err(|_| failed("the echo thread panicked"))?
+        .map_err(failed)?;
+    Ok(took)
+}
+
+fn best<F: FnMut() -> Result<Duration, BenchError>>(mut run: F) -> Result<Duration, BenchError> {
+    (0..RUNS).try_fold(Duration::MAX, |best, _| Ok(best.min(run()?)))
+}
+
+/// Measures chapter 04 and returns its table.
+pub fn run(quick: bool) -> Result<Report, BenchError> {
+    let sizes = Sizes::new(quick);
+    let python = Python::venv(&["pyzmq"])?;
+    let mut report = Report::new("Chapter 04 — the ZeroMQ pull model");
+
+    let rust = rate(sizes.tasks, best(|| pull_model(sizes.tasks))?);
+    let bare = rate(
+        sizes.round_trips,
+        best(|| bare_round_trips(sizes.round_trips))?,
+    );
+    let args = [
+        "bench".to_owned(),
+        sizes.python_tasks.to_string(),
+        WORKERS.to_string(),
+        PROCESSES.to_string(),
+        sizes.python_runs.to_string(),
+    ];
+    let value = python.run_json(&peer("pull_dispatcher.py"), &args)?;
+    let python_seconds = value["seconds"]
+        .as_f64()
+        .ok_or_else(|| failed(format!("the Python peer printed no seconds: {value}")))?;
+    let python_rate = sizes.python_tasks as f64 / python_seconds;
+
+    report.measure(
+        format!("trivial tasks/s, Rust dispatcher + {WORKERS} workers × {PROCESSES} threads"),
+        rust,
+        "tasks/s",
+    );
+    report.measure(
+        format!("trivial tasks/s, pyzmq dispatcher + {WORKERS} workers × {PROCESSES} processes"),
+        python_rate,
+        "tasks/s",
+    );
+    report.measure(
+        "bare REQ/REP round trips/s, zmq crate, 1 pair",
+        bare,
+        "round trips/s",
+    );
+    report.goal(
+        "Rust / Python peer, tasks/s",
+        rust / python_rate,
+        Target::AtLeast(3.0),
+    );
+    report.goal(
+        "Rust tasks/s / bare round trips/s",
+        rust / bare,
+        Target::AtLeast(0.4),
+    );
+    report.note(
+        "Each task costs two round trips (REQUEST_TASK, then RESULT:), so one worker alone \
+         reaches at most half the bare rate; two workers overlap their round trips on the \
+         wire, which leaves the dispatcher's one thread as the limit. Going well past that \
+         needs a different protocol: a ROUTER dispatcher, or workers asking for several \
+         tasks at once.",
+    );
+    report.note(format!(
+        "Timed from the first task handed out to the last result accepted; {} tasks for Rust, \
+         {} for Python; best of {RUNS} (Rust) and {} (Python) runs. Machine: {} cores.",
+        sizes.tasks,
+        sizes.python_tasks,
+        sizes.python_runs,
+        thread::available_parallelism().map_or(0, usize::from)
+    ));
+    Ok(report)
+}

@@ -1,0 +1,144 @@
+//! What the pipeline's threads report as they go.
+//!
+//! As in chapter 02 the library never prints: each [`Event`] goes to a callback,
+//! the binaries colour it, and the tests check what happened through it.
+
+use std::fmt;
+use std::sync::Arc;
+
+use solution02::pool::WorkerEvent;
+use solution02::{TaskId, WorkerId};
+
+use crate::protocol::Rejection;
+use crate::topic::Topic;
+use crate::work::Work;
+
+/// Where the pipeline reports its events. Called from several threads at once.
+pub type EventSink = Arc<dyn Fn(&Event) + Send + Sync>;
+
+/// An event sink that drops everything.
+pub fn silent() -> EventSink {
+    Arc::new(|_: &Event| {})
+}
+
+/// Who an event is about: the tag at the start of a demo line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    Collector,
+    Worker(WorkerId),
+    Publisher,
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Role::Collector => f.write_str("Collector"),
+            Role::Worker(id) => write!(f, "Worker {id}"),
+            Role::Publisher => f.write_str("Publisher"),
+        }
+    }
+}
+
+/// What stopped the collector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopReason {
+    /// A `["DIE"]` message arrived.
+    Die,
+    /// [`crate::pipeline::StopHandle::stop`] was called (Ctrl-C).
+    Stopped,
+}
+
+/// Something worth telling the reader of the demo.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    Starting {
+        workers: usize,
+    },
+    /// What chapter 02's pool reports about a worker, passed on as it is.
+    Worker(WorkerEvent),
+    Listening {
+        collector: String,
+        publisher: String,
+    },
+    ProducerJoined(Topic),
+    Received {
+        topic: Topic,
+        id: TaskId,
+    },
+    Processing {
+        worker: WorkerId,
+        topic: Topic,
+        id: TaskId,
+        work: Work,
+    },
+    Rejected(Rejection),
+    Published {
+        topic: Topic,
+        id: TaskId,
+    },
+    StopRequested(StopReason),
+    WorkersDrained,
+    PublisherClosed {
+        published: u64,
+    },
+}
+
+impl Event {
+    /// Who the event is about.
+    pub fn role(&self) -> Role {
+        match self {
+            Event::Worker(
+                WorkerEvent::Started(worker)
+                | WorkerEvent::JobPanicked(worker)
+                | WorkerEvent::Stopping(worker),
+            )
+            | Event::Processing { worker, .. } => Role::Worker(*worker),
+            Event::Published { .. } | Event::PublisherClosed { .. } => Role::Publisher,
+            _ => Role::Collector,
+        }
+    }
+
+    /// The text after the tag.
+    pub fn message(&self) -> String {
+        match self {
+            Event::Starting { workers } => format!("Starting {workers} workers..."),
+            Event::Worker(WorkerEvent::Started(_)) => "Started".to_owned(),
+            Event::Worker(WorkerEvent::JobPanicked(_)) => {
+                "Caught a panicking job; still serving".to_owned()
+            }
+            Event::Worker(WorkerEvent::Stopping(_)) => "Shutting down".to_owned(),
+            Event::Listening {
+                collector,
+                publisher,
+            } => format!("Pulling tasks on {collector}, publishing results on {publisher}"),
+            Event::ProducerJoined(topic) => format!("Producer on topic '{topic}' is subscribed"),
+            Event::Received { topic, id } => format!("Received task {id} for topic '{topic}'"),
+            Event::Processing {
+                topic, id, work, ..
+            } => {
+                format!("Processing task {id} for '{topic}': {work}")
+            }
+            Event::Rejected(rejection) => match &rejection.topic {
+                Some(topic) => format!("Rejected a message for '{topic}': {}", rejection.reason),
+                None => format!("Rejected a message: {}", rejection.reason),
+            },
+            Event::Published { topic, id } => format!("Published task {id} to '{topic}'"),
+            Event::StopRequested(StopReason::Die) => {
+                "DIE received: no new tasks, finishing queued ones".to_owned()
+            }
+            Event::StopRequested(StopReason::Stopped) => {
+                "Stopping: no new tasks, finishing queued ones".to_owned()
+            }
+            Event::WorkersDrained => "All workers finished and joined".to_owned(),
+            Event::PublisherClosed { published } => {
+                format!("Published {published} messages; socket closed")
+            }
+        }
+    }
+}
+
+impl fmt::Display for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "[{}] {}", self.role(), self.message())
+    }
+}

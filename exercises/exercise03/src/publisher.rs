@@ -1,0 +1,28 @@
+//! The publisher: the one thread that owns the PUB socket.
+//!
+//! A ZeroMQ socket is `Send` but not `Sync`: it may move to another thread, but
+//! two threads must never use it at once. So the workers do not publish; they hand
+//! their results to this thread through a channel, and it alone sends. PUB fans
+//! each message out to every subscriber whose subscription matches its topic frame.
+
+use crossbeam_channel::Receiver;
+
+use crate::event::{Event, EventSink};
+use crate::protocol::Publication;
+
+// ANCHOR: publish
+/// Sends every publication until the channel closes (every job and the collector
+/// are done), then returns how many were sent. Dropping the socket afterwards
+/// flushes what is still queued for subscribers, up to the socket's linger time.
+pub fn publish(
+    socket: &zmq::Socket,
+    publications: &Receiver<Publication>,
+    events: &EventSink,
+) -> u64 {
+    // For each publication from the channel (the loop ends when every sender is
+    // gone): `socket.send_multipart(&publication.frames(), 0)`, retrying on `EINTR`;
+    // count what was sent and report `Event::Published` for results. At the end report
+    // `Event::PublisherClosed` and return the count.
+    todo!("the publisher loop — book/src/ch03-zeromq-pipeline.md, \"The publisher fans out\"")
+}
+// ANCHOR_END: publish

@@ -1,0 +1,688 @@
+// Grading tests for chapter 03 — the ZeroMQ pipeline.
+//
+// Run them with `cargo test -p exercise03`. They drive a real pipeline over real
+// loopback sockets on free ports: ten producers at once, a topic that is a prefix
+// of another, garbage of every shape, and both ways of shutting down. The same
+// file grades the reference solution (solutions/solution03), so passing here
+// means matching it.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, unbounded};
+use exercise03::protocol::{self, Request};
+use exercise03::work::{MAX_PRIMES_BELOW, MAX_SLEEP_MS};
+use exercise03::{
+    Event, EventSink, Pipeline, PipelineConfig, PipelineError, Producer, Reply, StopHandle,
+    StopReason, Summary, Topic, Work, WorkError,
+};
+use grading::{BookSection, Chapter, within};
+use solution02::pool::WorkerEvent;
+use solution02::{Op, TaskError};
+
+const BOOK: Chapter = Chapter("ch03-zeromq-pipeline.md");
+const KINDS: BookSection = BOOK.section("A closed set of task kinds");
+const PREFIX: BookSection = BOOK.section("Trap 1: topics match by prefix");
+const SLOW_JOINER: BookSection = BOOK.section("Trap 2: the slow joiner");
+const MALFORMED: BookSection = BOOK.section("Bad messages get error results");
+const PIPELINE: BookSection = BOOK.section("The collector feeds the pool");
+const SHUTDOWN: BookSection = BOOK.section("Shutting down without losing a task");
+
+const LIMIT: Duration = Duration::from_secs(10);
+/// How long a producer waits for its welcome, and for each next result.
+const PATIENCE: Duration = Duration::from_secs(5);
+
+fn topic(name: &str) -> Topic {
+    Topic::new(name).expect("a valid topic name")
+}
+
+/// A pipeline running on its own thread, on free loopback ports, recording events.
+struct Running {
+    context: zmq::Context,
+    collector: String,
+    publisher: String,
+    stopper: StopHandle,
+    events: Receiver<Event>,
+    thread: RefCell<Option<JoinHandle<Result<Summary, PipelineError>>>>,
+}
+
+impl Running {
+    fn start(workers: usize) -> Self {
+        let pipeline = bind(workers);
+        let running = Self::around(&pipeline.0);
+        running.run(pipeline)
+    }
+
+    fn around(pipeline: &Pipeline) -> Self {
+        Self {
+            context: pipeline.context().clone(),
+            collector: pipeline.collector_endpoint().to_owned(),
+            publisher: pipeline.publisher_endpoint().to_owned(),
+            stopper: pipeline.stop_handle(),
+            events: unbounded().1,
+            thread: RefCell::new(None),
+        }
+    }
+
+    fn run(mut self, (pipeline, events): (Pipeline, Receiver<Event>)) -> Self {
+        self.events = events;
+        self.thread = RefCell::new(Some(thread::spawn(move || pipeline.run())));
+        self
+    }
+
+    fn producer(&self, name: &str) -> Producer {
+        Producer::connect(
+            &self.context,
+            &self.collector,
+            &self.publisher,
+            topic(name),
+            PATIENCE,
+        )
+        .unwrap_or_else(|error| self.fail(&format!("producer '{name}' could not connect: {error}")))
+    }
+
+    /// Fails the test with the pipeline's own panic if it has one (a `todo!()`),
+    /// else with `message`.
+    fn fail(&self, message: &str) -> ! {
+        self.check();
+        panic!("{message}");
+    }
+
+    /// Re-raises the pipeline's panic if its thread has ended with one.
+    fn check(&self) {
+        let mut thread = self.thread.borrow_mut();
+        if thread.as_ref().is_some_and(JoinHandle::is_finished)
+            && let Some(Err(panic)) = thread.take().map(JoinHandle::join)
+        {
+            std::panic::resume_unwind(panic);
+        }
+    }
+
+    /// Waits for the pipeline to return (after a DIE), re-raising its panic.
+    fn join(self) -> Summary {
+        let thread = self.thread.take().expect("the pipeline is running");
+        match thread.join() {
+            Ok(result) => result.expect("run() returns Ok"),
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    }
+
+    /// Waits for the pipeline to return, and counts the events it reported that
+    /// match `wanted`.
+    fn join_counting(self, wanted: impl Fn(&Event) -> bool) -> (Summary, usize) {
+        let events = self.events.clone();
+        let summary = self.join();
+        (
+            summary,
+            events.try_iter().filter(|event| wanted(event)).count(),
+        )
+    }
+
+    /// Stops the pipeline with its stop handle and waits for it.
+    fn stop(self) -> Summary {
+        self.stopper.stop();
+        self.join()
+    }
+
+    fn recorded(&self) -> Vec<Event> {
+        self.events.try_iter().collect()
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.stopper.stop();
+        if let Some(thread) = self.thread.get_mut().take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn bind(workers: usize) -> (Pipeline, Receiver<Event>) {
+    let (sender, events) = unbounded();
+    let sink: EventSink = std::sync::Arc::new(move |event: &Event| {
+        let _ = sender.send(event.clone());
+    });
+    let pipeline =
+        Pipeline::bind(&PipelineConfig::any_port(workers), sink).expect("binds free ports");
+    (pipeline, events)
+}
+
+fn values(replies: &[Reply]) -> BTreeMap<u64, Result<i64, String>> {
+    replies
+        .iter()
+        .filter_map(|reply| {
+            let outcome = match (&reply.value, &reply.error) {
+                (Some(value), _) => Ok(*value),
+                (None, Some(error)) => Err(error.clone()),
+                (None, None) => Err("neither value nor error".to_owned()),
+            };
+            Some((reply.id?, outcome))
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------- task kinds
+
+#[test]
+fn work_kinds_compute_and_refuse_oversized_requests() {
+    let outcomes = within(LIMIT, "running each kind of work", KINDS, || {
+        [
+            Work::Add { a: 10, b: 5 },
+            Work::Divide { a: 6, b: 0 },
+            Work::Multiply { a: i64::MAX, b: 2 },
+            Work::Sleep { ms: 20 },
+            Work::Sleep {
+                ms: MAX_SLEEP_MS + 1,
+            },
+            Work::Primes { below: 100 },
+            Work::Primes { below: 2 },
+            Work::Primes {
+                below: MAX_PRIMES_BELOW + 1,
+            },
+        ]
+        .map(|work| work.run())
+    });
+    let expected = [
+        Ok(15),
+        Err(WorkError::Arithmetic(TaskError::DivisionByZero)),
+        Err(WorkError::Arithmetic(TaskError::Overflow {
+            op: Op::Multiply,
+            a: i64::MAX,
+            b: 2,
+        })),
+        Ok(20),
+        Err(WorkError::SleepTooLong(MAX_SLEEP_MS + 1)),
+        Ok(25),
+        Ok(0),
+        Err(WorkError::PrimesTooLarge(MAX_PRIMES_BELOW + 1)),
+    ];
+    assert_eq!(
+        outcomes,
+        expected,
+        "add, divide by zero, overflow, sleep 20, sleep too long, 25 primes below 100, \
+         none below 2, primes bound too large; {}",
+        KINDS.hint()
+    );
+}
+
+// -------------------------------------------------------------------- topics
+
+#[test]
+fn topic_frames_match_exactly_under_prefix_matching() {
+    let pairs = within(LIMIT, "topic frames", PREFIX, || {
+        [("1", "10"), ("a", "ab"), ("job", "job/1")].map(|(short, long)| {
+            let (short_frame, long_frame) = (topic(short).frame(), topic(long).frame());
+            let round_trip = Topic::from_frame(&short_frame);
+            (short, long, short_frame, long_frame, round_trip)
+        })
+    });
+    for (short, long, short_frame, long_frame, round_trip) in pairs {
+        assert!(
+            !long_frame.starts_with(&short_frame),
+            "a SUB socket subscribed to the frame of '{short}' ({short_frame:?}) also receives \
+             '{long}' ({long_frame:?}) because it is a prefix; end every frame with a byte no \
+             topic contains; {}",
+            PREFIX.hint()
+        );
+        assert_eq!(
+            round_trip,
+            Some(topic(short)),
+            "Topic::from_frame must read back what Topic::frame wrote; {}",
+            PREFIX.hint()
+        );
+    }
+}
+
+#[test]
+fn a_naive_subscriber_shows_the_prefix_bug_but_producers_get_only_their_own() {
+    let (naive_topics, one, ten) = within(LIMIT, "topics '1' and '10'", PREFIX, || {
+        let running = Running::start(2);
+        // The original's subscriber: SUB on the bare topic "1". Its subscription is
+        // made live with HELLOs for "1" until a welcome gets through.
+        let naive = running.context.socket(zmq::SUB).expect("a SUB socket");
+        naive.set_subscribe(b"1").expect("subscribes");
+        naive.connect(&running.publisher).expect("connects");
+        let hello = running.context.socket(zmq::PUSH).expect("a PUSH socket");
+        hello.connect(&running.collector).expect("connects");
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            hello
+                .send(protocol::hello_message(&topic("1")), 0)
+                .expect("sends");
+            if naive.poll(zmq::POLLIN, 50).expect("polls") > 0 {
+                break;
+            }
+            running.check();
+            if Instant::now() > deadline {
+                running.fail("the naive subscriber never got a welcome for '1'");
+            }
+        }
+
+        let one = running.producer("1");
+        let ten = running.producer("10");
+        let tasks = |base: u64| -> Vec<(u64, Work)> {
+            (0..5)
+                .map(|i| {
+                    (
+                        base + i,
+                        Work::Add {
+                            a: base as i64,
+                            b: i as i64,
+                        },
+                    )
+                })
+                .collect()
+        };
+        let one_replies = one
+            .run(&tasks(100), PATIENCE, |_| {})
+            .unwrap_or_else(|error| running.fail(&format!("producer '1': {error}")));
+        let ten_replies = ten
+            .run(&tasks(1000), PATIENCE, |_| {})
+            .unwrap_or_else(|error| running.fail(&format!("producer '10': {error}")));
+
+        // Everything was published before the producers had their results, and
+        // the naive SUB shares the same PUB: it has it all, or will in a moment.
+        let ten_frame = topic("10").frame();
+        let mut naive_topics: Vec<Vec<u8>> = Vec::new();
+        while naive_topics
+            .iter()
+            .filter(|frame| **frame == ten_frame)
+            .count()
+            < 5
+            && naive.poll(zmq::POLLIN, 2_000).expect("polls") > 0
+        {
+            let frames = naive.recv_multipart(0).expect("receives");
+            naive_topics.push(frames[0].clone());
+        }
+        running.stop();
+        (naive_topics, values(&one_replies), values(&ten_replies))
+    });
+    let foreign = naive_topics
+        .iter()
+        .filter(|frame| frame.as_slice() == topic("10").frame().as_slice())
+        .count();
+    assert_eq!(
+        foreign,
+        5,
+        "a SUB subscribed to the bare prefix \"1\" should show the original's bug and receive \
+         all 5 of topic '10''s results, got topic frames {naive_topics:?}; {}",
+        PREFIX.hint()
+    );
+    let expect = |base: i64| -> BTreeMap<u64, Result<i64, String>> {
+        (0..5)
+            .map(|i| (base as u64 + i, Ok(base + i as i64)))
+            .collect()
+    };
+    assert_eq!(
+        (one, ten),
+        (expect(100), expect(1000)),
+        "producer '1' must get exactly its 5 results (ids 100..105) and producer '10' exactly \
+         its own (ids 1000..1005); {}",
+        PREFIX.hint()
+    );
+}
+
+// ------------------------------------------------------------- the pipeline
+
+/// One producer's topic number, its replies, and how many more arrived after them.
+type ProducerRun = Result<(u64, Vec<Reply>, usize), String>;
+
+#[test]
+fn ten_producers_on_ten_topics_get_exactly_their_hundred_results() {
+    // The original's functional test: 10 producers × 10 tasks, topics "1".."10"
+    // (so "1" is a prefix of "10"), all at once.
+    let results = within(LIMIT, "10 producers × 10 tasks", PIPELINE, || {
+        let running = Running::start(4);
+        let producers: Vec<JoinHandle<ProducerRun>> = (1..=10u64)
+            .map(|n| {
+                let (context, collector, publisher) = (
+                    running.context.clone(),
+                    running.collector.clone(),
+                    running.publisher.clone(),
+                );
+                thread::spawn(move || {
+                    let producer = Producer::connect(
+                        &context,
+                        &collector,
+                        &publisher,
+                        topic(&n.to_string()),
+                        PATIENCE,
+                    )
+                    .map_err(|error| format!("producer '{n}' could not connect: {error}"))?;
+                    let tasks: Vec<(u64, Work)> = (0..10)
+                        .map(|i| {
+                            (
+                                n * 100 + i,
+                                Work::Multiply {
+                                    a: n as i64,
+                                    b: i as i64,
+                                },
+                            )
+                        })
+                        .collect();
+                    let replies = producer
+                        .run(&tasks, PATIENCE, |_| {})
+                        .map_err(|error| format!("producer '{n}': {error}"))?;
+                    // Anything more on this topic would be a duplicate or a stray.
+                    let mut extra = 0;
+                    while let Ok(Some(_)) = producer.next_reply(Duration::from_millis(200)) {
+                        extra += 1;
+                    }
+                    Ok((n, replies, extra))
+                })
+            })
+            .collect();
+        let mut results = Vec::new();
+        for producer in producers {
+            match producer.join() {
+                Ok(Ok(result)) => results.push(result),
+                Ok(Err(message)) => running.fail(&message),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        running.stop();
+        results
+    });
+    let total: usize = results.iter().map(|(_, replies, _)| replies.len()).sum();
+    assert_eq!(
+        total,
+        100,
+        "10 producers × 10 tasks should give exactly 100 results; {}",
+        PIPELINE.hint()
+    );
+    for (n, replies, extra) in &results {
+        let expected: BTreeMap<u64, Result<i64, String>> = (0..10)
+            .map(|i| (n * 100 + i, Ok(*n as i64 * i as i64)))
+            .collect();
+        assert_eq!(
+            (values(replies), *extra),
+            (expected, 0),
+            "producer '{n}' should get exactly its own 10 results (ids {}..{}, each {n} × i) \
+             and nothing more — none lost, duplicated or someone else's; {}",
+            n * 100,
+            n * 100 + 10,
+            PIPELINE.hint()
+        );
+    }
+}
+
+#[test]
+fn a_producer_is_subscribed_before_connect_returns() {
+    let (joined_before_return, reply) =
+        within(LIMIT, "connect, then one task", SLOW_JOINER, || {
+            // Producers connect before the pipeline runs: their HELLOs wait in the
+            // bound socket, and the first welcomes may go out before the subscription
+            // is live. `connect` must keep asking until one arrives.
+            let bound = bind(2);
+            let running = Running::around(&bound.0);
+            let (context, collector, publisher) = (
+                running.context.clone(),
+                running.collector.clone(),
+                running.publisher.clone(),
+            );
+            let early = thread::spawn(move || {
+                Producer::connect(&context, &collector, &publisher, topic("early"), PATIENCE)
+            });
+            thread::sleep(Duration::from_millis(200));
+            let running = running.run(bound);
+            let early = match early.join() {
+                Ok(result) => result
+                    .unwrap_or_else(|error| running.fail(&format!("producer 'early': {error}"))),
+                Err(panic) => std::panic::resume_unwind(panic),
+            };
+            let joined = running
+                .recorded()
+                .iter()
+                .any(|event| *event == Event::ProducerJoined(topic("early")));
+            early
+                .submit(1, Work::Add { a: 1, b: 1 })
+                .expect("pushes a task");
+            let reply = early.next_reply(PATIENCE).expect("receives");
+            running.stop();
+            (joined, reply)
+        });
+    assert!(
+        joined_before_return,
+        "Producer::connect returned before the pipeline had seen its HELLO: results \
+         published now could still be lost; {}",
+        SLOW_JOINER.hint()
+    );
+    assert_eq!(
+        reply.and_then(|reply| reply.value),
+        Some(2),
+        "the task pushed right after connect should be answered; {}",
+        SLOW_JOINER.hint()
+    );
+}
+
+// ---------------------------------------------------------- bad messages
+
+#[test]
+fn parse_message_refuses_every_kind_of_malformed_message() {
+    let parsed = within(LIMIT, "parsing good and bad messages", MALFORMED, || {
+        let garbage: Vec<u8> = (0..1 << 20).map(|i: u32| (i % 251) as u8).collect();
+        [
+            vec![protocol::task_message(
+                &topic("t"),
+                1,
+                Work::Add { a: 1, b: 2 },
+            )],
+            vec![protocol::hello_message(&topic("t"))],
+            vec![protocol::die_message()],
+            vec![b"[\"DIE\"]".to_vec(), b"extra".to_vec(), b"frames".to_vec()],
+            vec![b"this is not JSON".to_vec()],
+            vec![br#"["DO", {"topic": "t", "info": {"id": 7, "kind": "explode"}}]"#.to_vec()],
+            vec![garbage],
+            vec![br#"["FLY", {}]"#.to_vec()],
+            vec![],
+        ]
+        .map(|frames| protocol::parse_message(&frames))
+    });
+    let [
+        task,
+        hello,
+        die,
+        parts,
+        not_json,
+        unknown,
+        huge,
+        command,
+        empty,
+    ] = parsed;
+    assert!(
+        matches!(&task, Ok(Request::Do(request)) if request.topic == topic("t") && request.info.id == 1),
+        "a DO message should parse as Request::Do, got {task:?}; {}",
+        MALFORMED.hint()
+    );
+    assert_eq!(
+        hello,
+        Ok(Request::Hello(topic("t"))),
+        "{}",
+        MALFORMED.hint()
+    );
+    assert_eq!(die, Ok(Request::Die), "{}", MALFORMED.hint());
+    for (what, result) in [
+        ("3 frames", &parts),
+        ("text that is not JSON", &not_json),
+        ("1 MiB of garbage", &huge),
+        ("an unknown command", &command),
+        ("no frames at all", &empty),
+    ] {
+        assert!(
+            matches!(result, Err(rejection) if rejection.topic.is_none()),
+            "{what} should be a Rejection without a topic, got {result:?}; {}",
+            MALFORMED.hint()
+        );
+    }
+    match unknown {
+        Err(rejection) => assert!(
+            rejection.topic == Some(topic("t"))
+                && rejection.id == Some(7)
+                && rejection.reason.contains("explode"),
+            "a task of unknown kind should be refused *for its topic and id*, naming the kind, \
+             got {rejection:?}; {}",
+            MALFORMED.hint()
+        ),
+        Ok(request) => panic!(
+            "kind \"explode\" is not one of the task kinds, yet it parsed as {request:?}; {}",
+            MALFORMED.hint()
+        ),
+    }
+}
+
+#[test]
+fn malformed_messages_never_stop_the_pipeline_or_lose_a_task() {
+    let (replies, rejected, summary) = within(
+        LIMIT,
+        "garbage between good tasks",
+        MALFORMED,
+        || {
+            let running = Running::start(2);
+            let producer = running.producer("m");
+            let raw = running.context.socket(zmq::PUSH).expect("a PUSH socket");
+            raw.set_linger(1_000).expect("sets linger");
+            raw.connect(&running.collector).expect("connects");
+            let send = |frames: Vec<Vec<u8>>| raw.send_multipart(frames, 0).expect("sends");
+            for id in 1..=5 {
+                if id == 3 {
+                    send(vec![b"one".to_vec(), b"two".to_vec(), b"three".to_vec()]);
+                    send(vec![b"{not JSON".to_vec()]);
+                    send(vec![
+                        br#"["DO", {"topic": "m", "info": {"id": 7, "kind": "explode"}}]"#.to_vec(),
+                    ]);
+                    send(vec![vec![0xff; 1 << 20]]);
+                    send(vec![
+                    br#"["DO", {"topic": "m", "info": {"id": 8, "kind": "add", "a": "ten", "b": 1}}]"#
+                        .to_vec(),
+                ]);
+                    send(vec![b"42".to_vec()]);
+                    send(vec![br#"["FLY"]"#.to_vec()]);
+                }
+                producer
+                    .submit(
+                        id,
+                        Work::Multiply {
+                            a: id as i64,
+                            b: 10,
+                        },
+                    )
+                    .expect("pushes a task");
+            }
+            let replies = producer
+                .collect(7, PATIENCE, |_| {})
+                .unwrap_or_else(|error| running.fail(&format!("producer 'm': {error}")));
+            // On the raw socket's own connection, DIE comes after all its garbage.
+            send(vec![protocol::die_message()]);
+            let (summary, rejected) =
+                running.join_counting(|event| matches!(event, Event::Rejected(_)));
+            (values(&replies), rejected, summary)
+        },
+    );
+    let good: Vec<(u64, i64)> = replies
+        .iter()
+        .filter_map(|(id, outcome)| Some((*id, *outcome.as_ref().ok()?)))
+        .collect();
+    assert_eq!(
+        good,
+        (1..=5).map(|id| (id, id as i64 * 10)).collect::<Vec<_>>(),
+        "all 5 good tasks must be answered despite the garbage between them, got {replies:?}; {}",
+        MALFORMED.hint()
+    );
+    assert!(
+        matches!(replies.get(&7), Some(Err(error)) if error.contains("explode"))
+            && matches!(replies.get(&8), Some(Err(_))),
+        "the unknown kind (id 7) and the bad operand (id 8) should come back as error results \
+         on their topic, got {replies:?}; {}",
+        MALFORMED.hint()
+    );
+    assert_eq!(
+        rejected,
+        7,
+        "each of the 7 bad messages should be reported as one Event::Rejected; {}",
+        MALFORMED.hint()
+    );
+    assert_eq!(summary.stopped_by, StopReason::Die, "{}", MALFORMED.hint());
+}
+
+// ---------------------------------------------------------------- shutdown
+
+/// Pushes tasks 1..=count, each a 50 ms sleep: slow enough to still be queued
+/// when the pipeline is told to stop.
+fn push_sleeps(producer: &Producer, count: u64) {
+    for id in 1..=count {
+        producer
+            .submit(id, Work::Sleep { ms: 50 })
+            .expect("pushes a task");
+    }
+}
+
+#[test]
+fn die_finishes_and_publishes_every_queued_task_then_joins() {
+    let (replies, summary, stopping) = within(LIMIT, "8 slow tasks then DIE", SHUTDOWN, || {
+        let running = Running::start(2);
+        let producer = running.producer("drain");
+        push_sleeps(&producer, 8);
+        // Same connection, so DIE arrives after all 8 — long before they have run.
+        producer.stop_pipeline().expect("pushes DIE");
+        let replies = producer
+            .collect(8, PATIENCE, |_| {})
+            .unwrap_or_else(|error| running.fail(&format!("after DIE: {error}")));
+        let (summary, stopping) =
+            running.join_counting(|event| matches!(event, Event::Worker(WorkerEvent::Stopping(_))));
+        (values(&replies), summary, stopping)
+    });
+    assert_eq!(
+        replies,
+        (1..=8).map(|id| (id, Ok(50))).collect(),
+        "every task pushed before DIE must still be run and published; {}",
+        SHUTDOWN.hint()
+    );
+    assert_eq!(
+        (summary.stopped_by, stopping),
+        (StopReason::Die, 2),
+        "run() should return after DIE with both workers joined; {}",
+        SHUTDOWN.hint()
+    );
+}
+
+#[test]
+fn the_stop_handle_drains_like_die() {
+    let (replies, summary) = within(LIMIT, "6 slow tasks then stop()", SHUTDOWN, || {
+        let running = Running::start(2);
+        let producer = running.producer("ctrl-c");
+        push_sleeps(&producer, 6);
+        // Stop as soon as the collector has taken all six, before they have run.
+        let mut received = 0;
+        let deadline = Instant::now() + PATIENCE;
+        while received < 6 && Instant::now() < deadline {
+            if let Ok(Event::Received { .. }) =
+                running.events.recv_timeout(Duration::from_millis(20))
+            {
+                received += 1;
+            }
+        }
+        if received < 6 {
+            running.fail(&format!("the collector took {received} of 6 tasks"));
+        }
+        running.stopper.stop();
+        let replies = producer
+            .collect(6, PATIENCE, |_| {})
+            .unwrap_or_else(|error| running.fail(&format!("after stop(): {error}")));
+        (values(&replies), running.join())
+    });
+    assert_eq!(
+        replies,
+        (1..=6).map(|id| (id, Ok(50))).collect(),
+        "every task taken before stop() must still be run and published; {}",
+        SHUTDOWN.hint()
+    );
+    assert_eq!(
+        summary.stopped_by,
+        StopReason::Stopped,
+        "{}",
+        SHUTDOWN.hint()
+    );
+}

@@ -1,0 +1,200 @@
+//! The pull dispatcher: one thread, two REP sockets, one task table, no locks.
+//!
+//! The Python original ran three threads over one socket and three shared
+//! structures, and needed four locks to keep them apart. Here the thread that calls
+//! [`Dispatcher::run`] owns everything: it waits on both sockets with `zmq::poll`,
+//! answers whichever is ready, and — because the poll wakes up at least every
+//! [`DispatcherConfig::check_every`] — also runs the deadline check. One owner
+//! means no lock, and a ZeroMQ socket, which is `Send` but not `Sync`, is used
+//! exactly the way the compiler allows: from one thread.
+
+use std::time::{Duration, Instant};
+
+use crate::client::{ClientReply, ClientRequest};
+use crate::connection::millis;
+use crate::event::{Event, EventSink};
+use crate::protocol::{
+    DispatcherReply, HARD_FRAME_LIMIT, ProtocolError, WorkerMessage, single_text_frame,
+};
+use crate::stop::{STOP_CHECK, Stopper};
+use crate::store::TaskTable;
+
+/// Where workers ask for tasks, as in the original.
+pub const DEFAULT_WORKERS_ENDPOINT: &str = "tcp://127.0.0.1:5556";
+/// Where clients submit tasks and ask for their status.
+pub const DEFAULT_CLIENTS_ENDPOINT: &str = "tcp://127.0.0.1:5555";
+
+/// How to start a [`Dispatcher`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DispatcherConfig {
+    /// The REP endpoint workers connect to. `tcp://127.0.0.1:*` picks a free port.
+    pub workers_endpoint: String,
+    /// The REP endpoint clients connect to.
+    pub clients_endpoint: String,
+    /// How long a task may stay RUNNING before it is failed.
+    pub deadline: Duration,
+    /// How often the deadline is checked.
+    pub check_every: Duration,
+}
+
+impl Default for DispatcherConfig {
+    /// The original's ports and its 2 s deadline, checked every 0.5 s.
+    fn default() -> Self {
+        Self {
+            workers_endpoint: DEFAULT_WORKERS_ENDPOINT.to_owned(),
+            clients_endpoint: DEFAULT_CLIENTS_ENDPOINT.to_owned(),
+            deadline: Duration::from_secs(2),
+            check_every: Duration::from_millis(500),
+        }
+    }
+}
+
+/// Why the dispatcher could not start, or stopped serving.
+#[derive(Debug, thiserror::Error)]
+pub enum DispatcherError {
+    #[error("could not bind {endpoint}: {source}")]
+    Bind {
+        endpoint: String,
+        source: zmq::Error,
+    },
+    #[error("ZeroMQ error: {0}")]
+    Zmq(#[from] zmq::Error),
+}
+
+// ANCHOR: dispatcher
+/// A bound dispatcher. Whoever holds it owns its sockets and its tasks.
+pub struct Dispatcher {
+    workers: zmq::Socket,
+    clients: zmq::Socket,
+    workers_endpoint: String,
+    clients_endpoint: String,
+    tasks: TaskTable,
+    config: DispatcherConfig,
+    events: EventSink,
+}
+// ANCHOR_END: dispatcher
+
+impl Dispatcher {
+    /// Binds both sockets. Ports given as `*` are picked by the system; the
+    /// endpoints actually bound are [`Dispatcher::workers_endpoint`] and
+    /// [`Dispatcher::clients_endpoint`].
+    pub fn bind(config: DispatcherConfig, events: EventSink) -> Result<Self, DispatcherError> {
+        let context = zmq::Context::new();
+        let (workers, workers_endpoint) = bind_rep(&context, &config.workers_endpoint)?;
+        let (clients, clients_endpoint) = bind_rep(&context, &config.clients_endpoint)?;
+        Ok(Self {
+            workers,
+            clients,
+            workers_endpoint,
+            clients_endpoint,
+            tasks: TaskTable::new(),
+            config,
+            events,
+        })
+    }
+
+    pub fn workers_endpoint(&self) -> &str {
+        &self.workers_endpoint
+    }
+
+    pub fn clients_endpoint(&self) -> &str {
+        &self.clients_endpoint
+    }
+
+    // ANCHOR: run
+    /// Serves workers and clients until `stop`, failing overdue tasks on the way.
+    pub fn run(self, stop: &Stopper) -> Result<(), DispatcherError> {
+        // (Write `mut self` above: the loop changes the task table.)
+        // Report `Event::Listening`, then loop until `stop.is_stopped()`:
+        // - `zmq::poll` both sockets (`as_poll_item(zmq::POLLIN)`) with a timeout that
+        //   ends at the next deadline check, and never later than STOP_CHECK
+        //   (`millis(..)` converts); on `zmq::Error::EINTR` (Ctrl-C) just loop again;
+        // - a readable workers socket: `recv_multipart`, answer with
+        //   `self.answer_worker(..)`, `send`; the same for clients with `answer_client`;
+        // - when the check is due, `self.check_deadlines(now)` and plan the next one.
+        // Finally report `Event::DispatcherStopped`. This thread owns both sockets and
+        // the table: there is nothing to lock.
+        todo!("the dispatcher's loop — book/src/ch04-pull-model.md, \"One owner, no locks\"")
+    }
+    // ANCHOR_END: run
+
+    // ANCHOR: answer_worker
+    /// The answer to one worker message. Every frame gets one: a REP socket must
+    /// answer before it can hear the next request, and a worker that sent garbage
+    /// should hear why.
+    pub fn answer_worker(&mut self, parts: &[Vec<u8>], now: Instant) -> String {
+        // `single_text_frame(parts)` then `WorkerMessage::parse`. Then:
+        // - RequestTask: `self.tasks.assign_next(now)` → `DispatcherReply::Task` (report
+        //   `Event::Assigned`), or `NoTasksAvailable`;
+        // - Result: `self.tasks.accept_result(report)` → `ResultReceived` (report
+        //   `Event::ResultAccepted`), or `Refused(reason)` (report `Event::ResultRefused`);
+        // - a REQUEST_TASK with bad JSON → `RequestFailed` (ERROR_OCCURED), any other
+        //   parse error → `Refused` (ERROR); report both with `self.bad_frame`.
+        // Return `reply.to_frame()`: every frame gets exactly one answer.
+        todo!("answer a worker — book/src/ch04-pull-model.md, \"One owner, no locks\"")
+    }
+    // ANCHOR_END: answer_worker
+
+    /// The answer to one client message.
+    pub fn answer_client(&mut self, parts: &[Vec<u8>]) -> String {
+        let reply = match single_text_frame(parts).and_then(ClientRequest::parse) {
+            Ok(ClientRequest::Submit(task)) => {
+                let kind = task.kind.clone();
+                let task_id = self.tasks.submit(task);
+                (self.events)(&Event::Submitted {
+                    task_id: task_id.clone(),
+                    kind,
+                });
+                ClientReply::Submitted(task_id)
+            }
+            Ok(ClientRequest::Status(task_id)) => match self.tasks.report(&task_id) {
+                Some(report) => ClientReply::Status(report),
+                None => ClientReply::NotFound(task_id),
+            },
+            Err(error) => {
+                self.bad_frame(&error);
+                ClientReply::Error(error.to_string())
+            }
+        };
+        reply.to_frame()
+    }
+
+    // ANCHOR: check_deadlines
+    /// The deadline checker: the original's third thread, here one call per poll
+    /// timeout in the same loop.
+    fn check_deadlines(&mut self, now: Instant) {
+        // `self.tasks.expire_overdue(now, self.config.deadline)` and report each with
+        // `Event::DeadlineExceeded`.
+        todo!("the deadline check — book/src/ch04-pull-model.md, \"Deadlines\"")
+    }
+    // ANCHOR_END: check_deadlines
+
+    fn bad_frame(&self, error: &ProtocolError) {
+        (self.events)(&Event::BadFrame {
+            reason: error.to_string(),
+        });
+    }
+}
+
+/// A REP socket bound to `endpoint`, and the endpoint it really got.
+fn bind_rep(
+    context: &zmq::Context,
+    endpoint: &str,
+) -> Result<(zmq::Socket, String), DispatcherError> {
+    let bind_error = |source| DispatcherError::Bind {
+        endpoint: endpoint.to_owned(),
+        source,
+    };
+    let socket = context.socket(zmq::REP).map_err(bind_error)?;
+    socket.set_linger(0).map_err(bind_error)?;
+    // A peer sending more than this is disconnected by libzmq before we buffer it.
+    socket
+        .set_maxmsgsize(i64::try_from(HARD_FRAME_LIMIT).unwrap_or(i64::MAX))
+        .map_err(bind_error)?;
+    socket.bind(endpoint).map_err(bind_error)?;
+    let bound = socket
+        .get_last_endpoint()
+        .map_err(bind_error)?
+        .unwrap_or_else(|raw| String::from_utf8_lossy(&raw).into_owned());
+    Ok((socket, bound))
+}

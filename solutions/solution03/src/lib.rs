@@ -1,0 +1,34 @@
+//! Chapter 03 — the dispatcher/worker pattern behind ZeroMQ sockets.
+//!
+//! The design of Python's pyzero-dtq, rebuilt on chapter 02's [`ThreadPool`]:
+//! producers PUSH tasks to a **collector**, the pool's **workers** run them, a
+//! **publisher** PUBs each result on its producer's topic. Fixed on the way: topics
+//! match exactly, a producer never misses results published before its
+//! subscription was live, bad messages get error results instead of crashes, and
+//! shutdown drains every queued task.
+//!
+//! - [`topic`]: exact topics over ZeroMQ's prefix matching.
+//! - [`work`]: the closed set of task kinds and how each runs.
+//! - [`protocol`]: the messages in and out, and how bad ones are refused.
+//! - [`collector`], [`publisher`]: the two socket-owning threads.
+//! - [`pipeline`]: all of it started, run and stopped as one.
+//! - [`producer`]: the client side, with the subscription handshake.
+//! - [`event`]: what the pipeline reports, for the demo to print.
+//!
+//! [`ThreadPool`]: solution02::ThreadPool
+
+pub mod collector;
+pub mod event;
+pub mod pipeline;
+pub mod producer;
+pub mod protocol;
+pub mod publisher;
+pub mod topic;
+pub mod work;
+
+pub use event::{Event, EventSink, Role, StopReason};
+pub use pipeline::{Pipeline, PipelineConfig, PipelineError, StopHandle, Summary};
+pub use producer::{Producer, ProducerError};
+pub use protocol::{Publication, Rejection, Reply, Request};
+pub use topic::Topic;
+pub use work::{Work, WorkError};

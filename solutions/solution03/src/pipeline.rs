@@ -1,0 +1,226 @@
+//! The whole pipeline: collector + chapter 02's pool + publisher, started, run and
+//! stopped as one.
+//!
+//! ```text
+//! producers ──PUSH──▶ PULL [collector] ──jobs──▶ [pool: N workers] ──results──▶ [publisher] PUB ──SUB──▶ producers
+//! ```
+//!
+//! Three kinds of thread, each owning what it touches: the caller's thread runs the
+//! collector and owns the PULL socket, the pool's workers own nothing shared, and
+//! the publisher thread owns the PUB socket. Shutting down goes downstream in
+//! that order, so nothing accepted is lost: the collector stops taking messages,
+//! the pool finishes every queued task, the publisher sends every result, then
+//! the sockets close and every thread is joined.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread;
+
+use crossbeam_channel::unbounded;
+use solution02::{PoolError, ThreadPool};
+
+use crate::collector;
+use crate::event::{Event, EventSink, StopReason};
+use crate::publisher;
+
+/// Where the original listens for tasks.
+pub const DEFAULT_COLLECTOR: &str = "tcp://127.0.0.1:5557";
+/// Where the original publishes results.
+pub const DEFAULT_PUBLISHER: &str = "tcp://127.0.0.1:5558";
+
+/// How long a closing socket keeps trying to deliver what it still holds. Long
+/// enough for a live peer to take the last results, short enough that a vanished
+/// one cannot hold up shutdown for ever (libzmq's default is for ever).
+pub const LINGER_MS: i32 = 2_000;
+
+/// How to start a [`Pipeline`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PipelineConfig {
+    /// The endpoint the collector's PULL socket binds, e.g. `tcp://127.0.0.1:5557`;
+    /// `tcp://127.0.0.1:*` picks a free port.
+    pub collector: String,
+    /// The endpoint the publisher's PUB socket binds.
+    pub publisher: String,
+    /// Number of worker threads in the pool.
+    pub workers: usize,
+}
+
+impl Default for PipelineConfig {
+    /// The original's ports, on loopback, with 4 workers.
+    fn default() -> Self {
+        Self {
+            collector: DEFAULT_COLLECTOR.to_owned(),
+            publisher: DEFAULT_PUBLISHER.to_owned(),
+            workers: 4,
+        }
+    }
+}
+
+impl PipelineConfig {
+    /// Both sockets on free loopback ports: what tests and benchmarks use.
+    pub fn any_port(workers: usize) -> Self {
+        Self {
+            collector: "tcp://127.0.0.1:*".to_owned(),
+            publisher: "tcp://127.0.0.1:*".to_owned(),
+            workers,
+        }
+    }
+}
+
+/// Why the pipeline could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error("could not bind {endpoint}: {source}")]
+    Bind {
+        endpoint: String,
+        source: zmq::Error,
+    },
+    #[error("ZeroMQ socket error: {0}")]
+    Socket(#[from] zmq::Error),
+    #[error("could not start the worker pool: {0}")]
+    Pool(#[from] PoolError),
+    #[error("could not start the publisher thread: {0}")]
+    Thread(#[from] std::io::Error),
+    #[error("the publisher thread panicked")]
+    PublisherPanicked,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Summary {
+    pub stopped_by: StopReason,
+    /// Messages the publisher sent: results, errors and welcomes.
+    pub published: u64,
+}
+
+/// Stops a running pipeline from another thread (a Ctrl-C handler, a test).
+#[derive(Debug, Clone)]
+pub struct StopHandle(Arc<AtomicBool>);
+
+impl StopHandle {
+    /// Asks the pipeline to stop: it takes no new messages, finishes and publishes
+    /// every task it has, then [`Pipeline::run`] returns. Returns at once.
+    pub fn stop(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+/// A bound, not yet running, pipeline.
+pub struct Pipeline {
+    // Field order is drop order: both sockets close before the context ends.
+    pull: zmq::Socket,
+    publish: zmq::Socket,
+    context: zmq::Context,
+    collector_endpoint: String,
+    publisher_endpoint: String,
+    workers: usize,
+    events: EventSink,
+    stop: Arc<AtomicBool>,
+}
+
+impl Pipeline {
+    /// Binds both sockets; the pipeline serves once [`Pipeline::run`] is called.
+    /// Producers may connect already: their messages wait in the sockets.
+    pub fn bind(config: &PipelineConfig, events: EventSink) -> Result<Self, PipelineError> {
+        let context = zmq::Context::new();
+        let pull = context.socket(zmq::PULL)?;
+        // Messages still unread when the pipeline stops were never accepted.
+        pull.set_linger(0)?;
+        let collector_endpoint = bind(&pull, &config.collector)?;
+
+        let publish = context.socket(zmq::PUB)?;
+        // A PUB socket *drops* messages for a subscriber that is more than its
+        // high-water mark behind. 0 means no limit: a result is never dropped; a
+        // subscriber that stops reading costs memory instead.
+        publish.set_sndhwm(0)?;
+        publish.set_linger(LINGER_MS)?;
+        let publisher_endpoint = bind(&publish, &config.publisher)?;
+
+        Ok(Self {
+            pull,
+            publish,
+            context,
+            collector_endpoint,
+            publisher_endpoint,
+            workers: config.workers,
+            events,
+            stop: Arc::new(AtomicBool::new(false)),
+        })
+    }
+
+    /// The collector's endpoint, with the real port if `*` was asked for.
+    pub fn collector_endpoint(&self) -> &str {
+        &self.collector_endpoint
+    }
+
+    /// The publisher's endpoint, with the real port if `*` was asked for.
+    pub fn publisher_endpoint(&self) -> &str {
+        &self.publisher_endpoint
+    }
+
+    /// The context the sockets live in; producers in the same process may share it.
+    pub fn context(&self) -> &zmq::Context {
+        &self.context
+    }
+
+    /// A handle that stops the pipeline from another thread.
+    pub fn stop_handle(&self) -> StopHandle {
+        StopHandle(Arc::clone(&self.stop))
+    }
+
+    // ANCHOR: run
+    /// Serves until `["DIE"]` or [`StopHandle::stop`], then drains and returns.
+    pub fn run(self) -> Result<Summary, PipelineError> {
+        let events = self.events;
+        events(&Event::Starting {
+            workers: self.workers,
+        });
+        let worker_events = Arc::clone(&events);
+        let mut pool = ThreadPool::builder(self.workers)
+            .on_event(move |event| worker_events(&Event::Worker(event)))
+            .build()?;
+
+        let (outbox, publications) = unbounded();
+        let publish = self.publish;
+        let publisher_events = Arc::clone(&events);
+        let publisher = thread::Builder::new()
+            .name("publisher".to_owned())
+            .spawn(move || publisher::publish(&publish, &publications, &publisher_events))?;
+        events(&Event::Listening {
+            collector: self.collector_endpoint.clone(),
+            publisher: self.publisher_endpoint.clone(),
+        });
+
+        let collected = collector::collect(&self.pull, &pool, &outbox, &self.stop, &events);
+        if let Ok(reason) = collected {
+            events(&Event::StopRequested(reason));
+        }
+        // Downstream in order: every queued task runs and sends its result, then
+        // the last sender closes, so the publisher sends everything and ends.
+        pool.shutdown();
+        events(&Event::WorkersDrained);
+        drop(outbox);
+        let published = publisher
+            .join()
+            .map_err(|_| PipelineError::PublisherPanicked)?;
+        Ok(Summary {
+            stopped_by: collected?,
+            published,
+        })
+    }
+    // ANCHOR_END: run
+}
+
+/// Binds `socket` and returns the endpoint it really got (the port for `*`).
+fn bind(socket: &zmq::Socket, endpoint: &str) -> Result<String, PipelineError> {
+    let failed = |source| PipelineError::Bind {
+        endpoint: endpoint.to_owned(),
+        source,
+    };
+    socket.bind(endpoint).map_err(failed)?;
+    match socket.get_last_endpoint().map_err(failed)? {
+        Ok(bound) => Ok(bound),
+        // Not UTF-8: cannot happen for tcp or ipc; keep what was asked for.
+        Err(_) => Ok(endpoint.to_owned()),
+    }
+}

@@ -1,0 +1,216 @@
+//! A producer: pushes tasks to the collector and gets their results on its topic.
+//!
+//! It fixes the original's two subscriber traps:
+//!
+//! - **prefix matching** — it subscribes to its topic's terminated frame
+//!   ([`Topic::frame`]), so topic `"1"` never receives `"10"`'s results;
+//! - **the slow joiner** — a SUB socket's subscription reaches the publisher some
+//!   milliseconds *after* `connect` returns, and PUB drops whatever it publishes
+//!   before that. So [`Producer::connect`] pushes `["HELLO", {"topic": …}]` and
+//!   waits until the pipeline's welcome comes back on its own topic — proof the
+//!   subscription is live — before any task is sent.
+
+use std::time::{Duration, Instant};
+
+use solution02::TaskId;
+
+use crate::pipeline::LINGER_MS;
+use crate::protocol::{self, Notice, NoticeError, Reply};
+use crate::topic::Topic;
+use crate::work::Work;
+
+/// The first wait for a welcome; it doubles on each retry, up to [`MAX_HELLO_WAIT`].
+const FIRST_HELLO_WAIT: Duration = Duration::from_millis(10);
+const MAX_HELLO_WAIT: Duration = Duration::from_millis(500);
+
+/// Why a producer could not connect, send, or hear back.
+#[derive(Debug, thiserror::Error)]
+pub enum ProducerError {
+    #[error("could not connect to {endpoint}: {source}")]
+    Connect {
+        endpoint: String,
+        source: zmq::Error,
+    },
+    #[error("ZeroMQ socket error: {0}")]
+    Socket(#[from] zmq::Error),
+    #[error("no welcome for topic '{topic}' within {waited:?}: is the pipeline running?")]
+    NoWelcome { topic: Topic, waited: Duration },
+    #[error("{received} of {expected} results arrived, then nothing for {idle:?}")]
+    TimedOut {
+        received: usize,
+        expected: usize,
+        idle: Duration,
+    },
+    #[error("the pipeline sent something that is not a result: {0}")]
+    BadNotice(#[from] NoticeError),
+}
+
+/// One producer: a PUSH socket to the collector and a SUB socket on its topic.
+/// Like every socket owner it is `Send` but not `Sync`: one thread uses it.
+pub struct Producer {
+    topic: Topic,
+    push: zmq::Socket,
+    sub: zmq::Socket,
+}
+
+impl Producer {
+    // ANCHOR: connect
+    /// Connects to a pipeline and returns once its results for `topic` are sure to
+    /// arrive: the subscription is confirmed by a welcome, retrying `HELLO` with a
+    /// growing wait until `timeout`.
+    pub fn connect(
+        context: &zmq::Context,
+        collector: &str,
+        publisher: &str,
+        topic: Topic,
+        timeout: Duration,
+    ) -> Result<Self, ProducerError> {
+        let sub = context.socket(zmq::SUB)?;
+        // Like the PUB side: never drop a result because we read slowly.
+        sub.set_rcvhwm(0)?;
+        sub.set_subscribe(&topic.frame())?;
+        connect(&sub, publisher)?;
+        let push = context.socket(zmq::PUSH)?;
+        // Keep trying to deliver queued tasks (and a DIE) for a while after drop.
+        push.set_linger(LINGER_MS)?;
+        connect(&push, collector)?;
+        let producer = Self { topic, push, sub };
+
+        let deadline = Instant::now() + timeout;
+        let mut wait = FIRST_HELLO_WAIT;
+        loop {
+            // Each HELLO may be answered before our subscription is live, and that
+            // welcome is lost: ask again until one gets through. Extra welcomes
+            // arriving later are skipped by `next_reply`.
+            send(&producer.push, &protocol::hello_message(&producer.topic))?;
+            let until = deadline.min(Instant::now() + wait);
+            while let Some(frames) = receive_until(&producer.sub, until)? {
+                if let Ok((_, Notice::Welcome { welcome })) = protocol::parse_notice(&frames)
+                    && welcome == producer.topic
+                {
+                    return Ok(producer);
+                }
+            }
+            if Instant::now() >= deadline {
+                return Err(ProducerError::NoWelcome {
+                    topic: producer.topic,
+                    waited: timeout,
+                });
+            }
+            wait = (wait * 2).min(MAX_HELLO_WAIT);
+        }
+    }
+    // ANCHOR_END: connect
+
+    /// The topic this producer's results come back on.
+    pub fn topic(&self) -> &Topic {
+        &self.topic
+    }
+
+    /// Pushes one task. Blocks only while the collector is a full high-water mark
+    /// (1000 messages) behind: PUSH pushes back instead of dropping.
+    pub fn submit(&self, id: TaskId, work: Work) -> Result<(), ProducerError> {
+        send(&self.push, &protocol::task_message(&self.topic, id, work))
+    }
+
+    /// Pushes `["DIE"]`: the pipeline finishes everything it has and stops. It
+    /// arrives after this producer's earlier tasks (one connection is in order),
+    /// but not necessarily after other producers' tasks.
+    pub fn stop_pipeline(&self) -> Result<(), ProducerError> {
+        send(&self.push, &protocol::die_message())
+    }
+
+    /// Waits up to `timeout` for the next result or error on this producer's topic.
+    /// Welcomes are skipped; `None` if nothing came.
+    pub fn next_reply(&self, timeout: Duration) -> Result<Option<Reply>, ProducerError> {
+        let until = Instant::now() + timeout;
+        while let Some(frames) = receive_until(&self.sub, until)? {
+            match protocol::parse_notice(&frames)? {
+                (Some(topic), Notice::Reply(reply)) if topic == self.topic => {
+                    return Ok(Some(reply));
+                }
+                // A welcome (ours, repeated) — or, with a buggy subscription,
+                // someone else's result: never hand that to the caller.
+                _ => continue,
+            }
+        }
+        Ok(None)
+    }
+
+    /// Waits for `expected` replies, calling `on_reply` as each arrives. Gives up
+    /// when nothing arrives for `idle`.
+    pub fn collect(
+        &self,
+        expected: usize,
+        idle: Duration,
+        mut on_reply: impl FnMut(&Reply),
+    ) -> Result<Vec<Reply>, ProducerError> {
+        let mut replies = Vec::with_capacity(expected);
+        while replies.len() < expected {
+            let Some(reply) = self.next_reply(idle)? else {
+                return Err(ProducerError::TimedOut {
+                    received: replies.len(),
+                    expected,
+                    idle,
+                });
+            };
+            on_reply(&reply);
+            replies.push(reply);
+        }
+        Ok(replies)
+    }
+
+    /// Submits every task, then collects one reply per task.
+    pub fn run(
+        &self,
+        tasks: &[(TaskId, Work)],
+        idle: Duration,
+        on_reply: impl FnMut(&Reply),
+    ) -> Result<Vec<Reply>, ProducerError> {
+        for &(id, work) in tasks {
+            self.submit(id, work)?;
+        }
+        self.collect(tasks.len(), idle, on_reply)
+    }
+}
+
+fn connect(socket: &zmq::Socket, endpoint: &str) -> Result<(), ProducerError> {
+    socket
+        .connect(endpoint)
+        .map_err(|source| ProducerError::Connect {
+            endpoint: endpoint.to_owned(),
+            source,
+        })
+}
+
+/// Sends one frame, retrying when a signal interrupts the call.
+pub fn send(socket: &zmq::Socket, message: &[u8]) -> Result<(), ProducerError> {
+    loop {
+        match socket.send(message, 0) {
+            Err(zmq::Error::EINTR) => continue,
+            other => return Ok(other?),
+        }
+    }
+}
+
+/// The next message, or `None` if none arrives before `until`.
+pub fn receive_until(
+    socket: &zmq::Socket,
+    until: Instant,
+) -> Result<Option<Vec<Vec<u8>>>, ProducerError> {
+    loop {
+        match socket.recv_multipart(zmq::DONTWAIT) {
+            Ok(frames) => return Ok(Some(frames)),
+            Err(zmq::Error::EAGAIN | zmq::Error::EINTR) => {}
+            Err(error) => return Err(error.into()),
+        }
+        let left = until.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Ok(None);
+        }
+        match socket.poll(zmq::POLLIN, left.as_millis().max(1) as i64) {
+            Ok(_) | Err(zmq::Error::EINTR) => {}
+            Err(error) => return Err(error.into()),
+        }
+    }
+}

@@ -1,0 +1,290 @@
+//! The pipeline's wire format, both ways.
+//!
+//! Into the collector (PUSH → PULL), one frame of JSON, as in the original:
+//!
+//! ```text
+//! ["DO", {"topic": "7", "info": {"id": 1, "kind": "add", "a": 10, "b": 5}}]
+//! ["HELLO", {"topic": "7"}]          a producer asks: is my subscription live?
+//! ["DIE"]                            finish what is queued, then stop
+//! ```
+//!
+//! Out of the publisher (PUB → SUB), two frames: the topic frame (see [`crate::topic`])
+//! and JSON — a result, an error, or the answer to a `HELLO`:
+//!
+//! ```text
+//! ["7\0", {"id": 1, "value": 15, "worker": 0}]
+//! ["7\0", {"id": 2, "error": "division by zero", "worker": 1}]
+//! ["7\0", {"welcome": "7"}]
+//! ```
+//!
+//! Every message is untrusted: each way one can be wrong is a [`Rejection`] that
+//! keeps whatever topic and id could still be read, so the error goes back to the
+//! producer that sent it. None of them is a panic.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+pub use solution02::protocol::Reply;
+use solution02::{TaskId, WorkerId};
+
+use crate::topic::{Topic, UNADDRESSED_FRAME};
+use crate::work::{Work, WorkError};
+
+/// The largest message the collector parses. Bigger ones are answered with an
+/// error, not parsed — and not refused at the socket (`ZMQ_MAXMSGSIZE`), which
+/// would drop the sender's connection and every task queued behind the big one.
+pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+
+/// The command word of a task message.
+pub const DO: &str = "DO";
+/// The command word of a subscription check.
+pub const HELLO: &str = "HELLO";
+/// The command word that stops the pipeline.
+pub const DIE: &str = "DIE";
+
+/// A task's `info`: its id, chosen by the producer, and its work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskInfo {
+    pub id: TaskId,
+    #[serde(flatten)]
+    pub work: Work,
+}
+
+/// A task on its way to the pool, with the topic its result goes back to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskRequest {
+    pub topic: Topic,
+    pub info: TaskInfo,
+}
+
+/// One message the collector understood.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Request {
+    Do(TaskRequest),
+    Hello(Topic),
+    Die,
+}
+
+/// A message the collector could not accept, with the topic and task id when it
+/// had readable ones, so the error can be published to whoever sent it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{reason}")]
+pub struct Rejection {
+    pub topic: Option<Topic>,
+    pub id: Option<TaskId>,
+    pub reason: String,
+}
+
+impl Rejection {
+    fn unaddressed(reason: String) -> Self {
+        Self {
+            topic: None,
+            id: None,
+            reason,
+        }
+    }
+}
+
+// ANCHOR: parse_message
+/// Reads one message off the PULL socket, given as its frames.
+pub fn parse_message(frames: &[Vec<u8>]) -> Result<Request, Rejection> {
+    let [frame] = frames else {
+        return Err(Rejection::unaddressed(format!(
+            "expected a message of 1 frame, got {} frames",
+            frames.len()
+        )));
+    };
+    if frame.len() > MAX_MESSAGE_BYTES {
+        return Err(Rejection::unaddressed(format!(
+            "message of {} bytes refused: at most {MAX_MESSAGE_BYTES}",
+            frame.len()
+        )));
+    }
+    // The fast path, for the well-formed tasks that are nearly all of the traffic:
+    // straight into the typed request, no JSON tree in between.
+    if let Ok((DO, request)) = serde_json::from_slice::<(&str, TaskRequest)>(frame) {
+        return Ok(Request::Do(request));
+    }
+    // Anything else is read as a tree, to say precisely what is wrong with it.
+    let message: Value = serde_json::from_slice(frame)
+        .map_err(|error| Rejection::unaddressed(format!("invalid JSON: {error}")))?;
+
+    // Read what addressing we can before the strict parse, so even a task with an
+    // unknown kind gets its error back on its own topic, under its own id.
+    let body = message.get(1);
+    let topic = body
+        .and_then(|body| body.get("topic"))
+        .and_then(Value::as_str)
+        .and_then(|name| Topic::new(name).ok());
+    let id = body
+        .and_then(|body| body.get("info"))
+        .and_then(|info| info.get("id"))
+        .and_then(Value::as_u64);
+    let reject = |reason: String| Rejection {
+        topic: topic.clone(),
+        id,
+        reason,
+    };
+
+    match message.get(0).and_then(Value::as_str) {
+        Some(DO) => match &message.as_array().map(Vec::as_slice) {
+            Some([_, body]) => serde_json::from_value::<TaskRequest>(body.clone())
+                .map(Request::Do)
+                .map_err(|error| {
+                    reject(format!(
+                        "invalid task: {error}; a task looks like [\"DO\", {{\"topic\": \"7\", \
+                         \"info\": {{\"id\": 1, \"kind\": \"add\", \"a\": 10, \"b\": 5}}}}]"
+                    ))
+                }),
+            _ => Err(reject(
+                "expected [\"DO\", {\"topic\": …, \"info\": …}]".into(),
+            )),
+        },
+        Some(HELLO) => topic
+            .clone()
+            .map(Request::Hello)
+            .ok_or_else(|| reject("expected [\"HELLO\", {\"topic\": …}]".into())),
+        Some(DIE) => Ok(Request::Die),
+        _ => Err(reject(format!(
+            "expected [\"DO\" | \"HELLO\" | \"DIE\", …], got {}",
+            preview(&message)
+        ))),
+    }
+}
+// ANCHOR_END: parse_message
+
+/// The start of a value's JSON, for error messages that must stay short.
+fn preview(value: &Value) -> String {
+    let text = value.to_string();
+    match text.char_indices().nth(60) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text,
+    }
+}
+
+fn json(value: &impl Serialize) -> Vec<u8> {
+    // Serialising plain strings and numbers cannot fail.
+    serde_json::to_vec(value).unwrap_or_else(|_| b"null".to_vec())
+}
+
+/// `["DO", {"topic": …, "info": {"id": …, "kind": …}}]`
+pub fn task_message(topic: &Topic, id: TaskId, work: Work) -> Vec<u8> {
+    json(&(
+        DO,
+        TaskRequest {
+            topic: topic.clone(),
+            info: TaskInfo { id, work },
+        },
+    ))
+}
+
+/// `["HELLO", {"topic": …}]`
+pub fn hello_message(topic: &Topic) -> Vec<u8> {
+    #[derive(Serialize)]
+    struct Hello<'a> {
+        topic: &'a Topic,
+    }
+    json(&(HELLO, Hello { topic }))
+}
+
+/// `["DIE"]`
+pub fn die_message() -> Vec<u8> {
+    json(&[DIE])
+}
+
+/// What the publisher sends: the topic it goes to, and the JSON body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Publication {
+    /// A task's value or error, for the topic that asked.
+    Result {
+        topic: Topic,
+        id: TaskId,
+        outcome: Result<i64, WorkError>,
+        worker: WorkerId,
+    },
+    /// The answer to a `HELLO`: this topic's subscription is live.
+    Welcome(Topic),
+    /// A message the collector refused; unaddressed if it had no readable topic.
+    Rejected(Rejection),
+}
+
+/// The JSON body of a publication, as a producer reads it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Notice {
+    Welcome { welcome: Topic },
+    Reply(Reply),
+}
+
+impl Publication {
+    // ANCHOR: frames
+    /// The two frames on the wire: topic frame, then JSON.
+    pub fn frames(&self) -> [Vec<u8>; 2] {
+        match self {
+            Publication::Result {
+                topic,
+                id,
+                outcome,
+                worker,
+            } => {
+                let (value, error) = match outcome {
+                    Ok(value) => (Some(*value), None),
+                    Err(error) => (None, Some(error.to_string())),
+                };
+                let reply = Reply {
+                    id: Some(*id),
+                    value,
+                    error,
+                    worker: Some(*worker),
+                };
+                [topic.frame(), json(&reply)]
+            }
+            Publication::Welcome(topic) => [
+                topic.frame(),
+                json(&Notice::Welcome {
+                    welcome: topic.clone(),
+                }),
+            ],
+            Publication::Rejected(rejection) => {
+                let reply = Reply {
+                    id: rejection.id,
+                    value: None,
+                    error: Some(rejection.reason.clone()),
+                    worker: None,
+                };
+                let frame = rejection
+                    .topic
+                    .as_ref()
+                    .map_or_else(|| UNADDRESSED_FRAME.to_vec(), Topic::frame);
+                [frame, json(&reply)]
+            }
+        }
+    }
+    // ANCHOR_END: frames
+}
+
+/// Why a published message could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NoticeError {
+    #[error("expected 2 frames [topic, JSON], got {0}")]
+    FrameCount(usize),
+    #[error("the body is not a result: {0}")]
+    Body(String),
+}
+
+/// Reads a published message: its topic (`None` for the unaddressed frame or a
+/// frame that is no topic) and its body.
+pub fn parse_notice(frames: &[Vec<u8>]) -> Result<(Option<Topic>, Notice), NoticeError> {
+    let [topic, body] = frames else {
+        return Err(NoticeError::FrameCount(frames.len()));
+    };
+    let body_error = |error: serde_json::Error| NoticeError::Body(error.to_string());
+    // Results are the common case: read one directly (an untagged enum would
+    // buffer every body first). A welcome reads as an empty reply, so look again.
+    let reply: Reply = serde_json::from_slice(body).map_err(body_error)?;
+    let notice = if reply.id.is_none() && reply.value.is_none() && reply.error.is_none() {
+        serde_json::from_slice(body).map_err(body_error)?
+    } else {
+        Notice::Reply(reply)
+    };
+    Ok((Topic::from_frame(topic), notice))
+}

@@ -1,0 +1,39 @@
+//! Chapter 04 — the pull model over ZeroMQ: workers ask for work, the dispatcher
+//! enforces deadlines.
+//!
+//! A worker asks (`REQUEST_TASK`) only while it has a free thread, so work goes
+//! to whoever has capacity; the dispatcher tracks every task QUEUED → RUNNING →
+//! COMPLETED | FAILED and fails those that run past their deadline.
+//!
+//! - [`protocol`]: the worker ↔ dispatcher frames, enough to write a worker in any language.
+//! - [`kinds`]: the closed set of task kinds a worker runs (no shipped code).
+//! - [`store`]: the task table and its states — owned by one thread, so no locks.
+//! - [`dispatcher`]: one thread, two REP sockets, a deadline check in the poll loop.
+//! - [`worker`]: asks while it has capacity, runs tasks on chapter 02's pool.
+//! - [`connection`]: a REQ socket that reconnects when answers stop (Lazy Pirate).
+//! - [`client`]: submit a task, ask for its status.
+//! - [`event`], [`stop`]: what the loops report, and how to stop them.
+
+pub mod client;
+pub mod connection;
+pub mod dispatcher;
+pub mod event;
+pub mod kinds;
+pub mod protocol;
+pub mod stop;
+pub mod store;
+pub mod worker;
+
+pub use client::{Client, ClientError};
+pub use dispatcher::{Dispatcher, DispatcherConfig, DispatcherError};
+pub use event::{Event, EventSink, Speaker};
+pub use kinds::Job;
+pub use protocol::{ErrorType, TaskFailure, TaskId, TaskStatus};
+pub use stop::Stopper;
+pub use store::{NewTask, TaskReport, TaskTable};
+pub use worker::{Worker, WorkerConfig, WorkerError};
+
+/// Sharing one socket between threads does not compile: `zmq::Socket` is `Send`
+/// but not `Sync` (error E0277). This is the whole of the original's `socket_lock`.
+#[doc = concat!("```compile_fail,E0277\n", include_str!("../examples/shared_socket.rs"), "\n```")]
+pub mod ownership {}

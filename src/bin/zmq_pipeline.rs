@@ -1,0 +1,73 @@
+//! `zmq_pipeline`: chapter 03's collector, worker pool and publisher, until DIE or Ctrl-C.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Parser;
+use solution03::{Event, EventSink, Pipeline, PipelineConfig, Role};
+use workbook::endpoints::Endpoints;
+use workbook::term::{self, Voice};
+
+/// The pyzero-dtq design on chapter 02's pool: producers PUSH tasks to the
+/// collector, workers run them, the publisher PUBs each result on its topic.
+///
+/// Stops gracefully on Ctrl-C or a ["DIE"] message: every queued task is still
+/// run and published.
+#[derive(Debug, Parser)]
+#[command(version, after_help = EXAMPLES)]
+struct Cli {
+    /// Number of worker threads.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    workers: u16,
+
+    #[command(flatten)]
+    endpoints: Endpoints,
+
+    /// Plain output (also when NO_COLOR is set or output is not a terminal).
+    #[arg(long)]
+    no_color: bool,
+}
+
+const EXAMPLES: &str = "\
+Examples:
+  zmq_pipeline                                  4 workers on ports 5557 and 5558
+  zmq_pipeline --workers 8
+  zmq_pipeline --collector tcp://127.0.0.1:6000 --publisher tcp://127.0.0.1:6001
+Then, in another terminal:
+  zmq_producer --topic 1 --tasks 10";
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    term::configure_colors(cli.no_color);
+    let config = PipelineConfig {
+        collector: cli.endpoints.collector,
+        publisher: cli.endpoints.publisher,
+        workers: usize::from(cli.workers),
+    };
+    match serve(&config) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(config: &PipelineConfig) -> Result<(), String> {
+    let events: EventSink = Arc::new(print_event);
+    let pipeline = Pipeline::bind(config, events).map_err(|error| error.to_string())?;
+    let stopper = pipeline.stop_handle();
+    ctrlc::set_handler(move || stopper.stop())
+        .map_err(|error| format!("could not install the Ctrl-C handler: {error}"))?;
+    pipeline.run().map(drop).map_err(|error| error.to_string())
+}
+
+fn print_event(event: &Event) {
+    let role = event.role();
+    let voice = match role {
+        Role::Collector => Voice::Coordinator,
+        Role::Publisher => Voice::Relay,
+        Role::Worker(id) => Voice::Worker(id),
+    };
+    term::print_tagged(&role.to_string(), voice, &event.message());
+}

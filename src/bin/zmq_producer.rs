@@ -1,0 +1,127 @@
+//! `zmq_producer`: pushes tasks to a running `zmq_pipeline` and prints each result
+//! as it arrives on its topic.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+use solution02::demo;
+use solution03::{Producer, Topic, Work};
+use workbook::endpoints::Endpoints;
+use workbook::term::{self, Voice};
+
+/// A producer for `zmq_pipeline`: subscribes to its topic, confirms the
+/// subscription is live, pushes its tasks, and exits once every result is back.
+#[derive(Debug, Parser)]
+#[command(version, after_help = EXAMPLES)]
+struct Cli {
+    /// The topic this producer's results come back on (exact match: "1" never
+    /// receives "10"'s results).
+    #[arg(long, default_value = "1")]
+    topic: Topic,
+
+    /// How many tasks to send.
+    #[arg(long, default_value_t = 10)]
+    tasks: u64,
+
+    /// What the tasks do.
+    #[arg(long, value_enum, default_value_t = Kind::Arithmetic)]
+    kind: Kind,
+
+    /// Seed for the random arithmetic tasks (same seed, same tasks).
+    #[arg(long, default_value_t = 2024)]
+    seed: u64,
+
+    /// Send ["DIE"] after the results are back: the pipeline finishes and stops.
+    #[arg(long)]
+    die: bool,
+
+    /// Give up when no result arrives for this many seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    timeout: u64,
+
+    #[command(flatten)]
+    endpoints: Endpoints,
+
+    /// Plain output (also when NO_COLOR is set or output is not a terminal).
+    #[arg(long)]
+    no_color: bool,
+}
+
+/// The task kinds a producer can send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Kind {
+    /// Random `a op b` on 0..=100, as in chapter 02.
+    Arithmetic,
+    /// Each task sleeps 100 ms: simulated I/O.
+    Sleep,
+    /// Each task counts the primes below 100,000: CPU work.
+    Primes,
+}
+
+const EXAMPLES: &str = "\
+Examples (with zmq_pipeline running):
+  zmq_producer --topic 1 --tasks 10
+  zmq_producer --topic 10 --tasks 5 --kind sleep
+  zmq_producer --tasks 0 --die                 stop the pipeline";
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    term::configure_colors(cli.no_color);
+    match produce(&cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn produce(cli: &Cli) -> Result<(), String> {
+    let label = format!("Producer {}", cli.topic);
+    let say = |message: &str| term::print_tagged(&label, Voice::Client, message);
+    let timeout = Duration::from_secs(cli.timeout);
+    let context = zmq::Context::new();
+    let producer = Producer::connect(
+        &context,
+        &cli.endpoints.collector,
+        &cli.endpoints.publisher,
+        cli.topic.clone(),
+        timeout,
+    )
+    .map_err(|error| error.to_string())?;
+    say(&format!("Subscribed to topic '{}'", cli.topic));
+
+    let tasks = tasks(cli);
+    for &(id, work) in &tasks {
+        producer
+            .submit(id, work)
+            .map_err(|error| error.to_string())?;
+        say(&format!("Sent task {id}: {work}"));
+    }
+    producer
+        .collect(tasks.len(), timeout, |reply| say(&reply.describe()))
+        .map_err(|error| error.to_string())?;
+    say(&format!("All {} results received", tasks.len()));
+
+    if cli.die {
+        producer
+            .stop_pipeline()
+            .map_err(|error| error.to_string())?;
+        say("Sent DIE");
+    }
+    Ok(())
+}
+
+fn tasks(cli: &Cli) -> Vec<(u64, Work)> {
+    let count = usize::try_from(cli.tasks).unwrap_or(usize::MAX);
+    let works: Vec<Work> = match cli.kind {
+        Kind::Arithmetic => demo::random_tasks(count, cli.seed)
+            .into_iter()
+            .map(Work::arithmetic)
+            .collect(),
+        Kind::Sleep => vec![Work::Sleep { ms: 100 }; count],
+        Kind::Primes => vec![Work::Primes { below: 100_000 }; count],
+    };
+    (1..).zip(works).collect()
+}
