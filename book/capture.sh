@@ -76,7 +76,7 @@ capture_pipeline_session() {
   until grep -q "Pulling tasks on" "$pipeline_log"; do sleep 0.1; done
   capture ch03-producer-1.txt target/release/zmq_producer --topic 1 --tasks 4
   capture ch03-producer-10.txt target/release/zmq_producer --topic 10 --tasks 3 --kind sleep
-  capture ch03-die.txt target/release/zmq_producer --tasks 0 --die
+  capture ch03-die.txt target/release/zmq_producer --topic stopper --tasks 0 --die
   wait "$pipeline"
   { echo "\$ zmq_pipeline --workers 3"; cat "$pipeline_log"; } > "$out/ch03-pipeline.txt"
   rm -f "$pipeline_log"
@@ -84,8 +84,6 @@ capture_pipeline_session() {
 }
 capture_pipeline_session
 capture ch03-no-pipeline.txt target/release/zmq_producer --topic 7 --tasks 1 --timeout 1 || true
-capture ch03-pipeline-help.txt target/release/zmq_pipeline --help
-capture ch03-producer-help.txt target/release/zmq_producer --help
 # --- chapter 04 ---------------------------------------------------------------
 # A dispatcher and a 3-thread worker on free ports; a client submits a sum, a
 # raising task, a kind the worker does not run, a task that overruns the 2 s
@@ -129,7 +127,6 @@ capture ch04-worker-help.txt target/release/pull_worker --help
     | sed -E "s|/[^ ]*/registry/src/[^/]*/|~/.cargo/registry/src/…/|; s|/rustc/[0-9a-f]*/|/rustc/…/|" || true
 } > "$out/ch04-shared-socket.txt"
 echo "wrote $out/ch04-shared-socket.txt"
-
 # --- chapter 05 ---------------------------------------------------------------
 # A lease dispatcher on a free port and a fresh database, with short intervals so
 # the story takes seconds. A primes task waits for a worker that can run it; the
@@ -219,6 +216,67 @@ lease_restart() {
 lease_restart | sed -E "s|tcp://127.0.0.1:[0-9]+|tcp://127.0.0.1:5557|g; s|/tmp/tmp\.[A-Za-z0-9]+/|./|g" > "$out/ch05-restart.txt"
 echo "wrote $out/ch05-restart.txt"
 capture ch05-worker-help.txt target/release/lease_worker --help
+# --- chapter 06 ---------------------------------------------------------------
+# Starts grpc_server with ARGS on a free port in the background; sets $server and
+# $address, and the log file $log.
+grpc_serve() {
+  log=$(mktemp)
+  target/release/grpc_server --listen 127.0.0.1:0 "$@" > "$log" 2>&1 &
+  server=$!
+  until grep -q "Listening on" "$log"; do
+    kill -0 "$server" 2> /dev/null || { cat "$log" >&2; exit 1; }
+    sleep 0.1
+  done
+  address=$(sed -n 's/.*Listening on \([^ ]*\).*/\1/p' "$log")
+}
+grpc_client() { # echo the command line, then run it against $address
+  echo "\$ grpc_client $*"
+  target/release/grpc_client --address "$address" "$@" 2>&1 || true
+}
+grpc_session() {
+  grpc_serve --max-workers 1
+  echo "\$ grpc_server --max-workers 1   # in another terminal"
+  grpc_client compute 12 multiply 12
+  grpc_client compute 6 divide 0
+  grpc_client compute 7 add 1 --processing-time=-1
+  grpc_client health
+  grpc_client list
+  # One worker busy for a second, a call with a 200 ms deadline queued behind it.
+  target/release/grpc_client --address "$address" compute 1 add 1 --id busy --processing-time 1 > /dev/null &
+  local busy=$!
+  sleep 0.3
+  grpc_client compute 2 add 2 --id late --deadline-ms 200
+  grpc_client compute 3 add 3 --id third
+  wait "$busy"
+  kill -INT "$server"
+  wait "$server"
+  echo
+  echo "(the server's own output, ended with Ctrl-C)"
+  cat "$log"
+  rm -f "$log"
+}
+grpc_session | sed -E "s/127.0.0.1:[0-9]+/127.0.0.1:PORT/" > "$out/ch06-session.txt"
+echo "wrote $out/ch06-session.txt"
+grpc_waves() {
+  for workers in 10 20; do
+    grpc_serve --max-workers "$workers" --quiet
+    echo "\$ grpc_server --max-workers $workers --quiet   # in another terminal"
+    grpc_client load --concurrency 20 --requests 20 --processing-time 0.1
+    kill -INT "$server"; wait "$server"; rm -f "$log"
+  done
+}
+grpc_waves | sed -E "s/127.0.0.1:[0-9]+/127.0.0.1:PORT/" > "$out/ch06-waves.txt"
+echo "wrote $out/ch06-waves.txt"
+grpc_limit() {
+  grpc_serve --max-workers 2 --max-concurrent-rpcs 4 --quiet
+  echo "\$ grpc_server --max-workers 2 --max-concurrent-rpcs 4 --quiet   # in another terminal"
+  grpc_client load --concurrency 8 --requests 8 --processing-time 0.2
+  kill -INT "$server"; wait "$server"; rm -f "$log"
+}
+grpc_limit | sed -E "s/127.0.0.1:[0-9]+/127.0.0.1:PORT/" > "$out/ch06-limit.txt"
+echo "wrote $out/ch06-limit.txt"
+capture ch06-server-help.txt target/release/grpc_server --help
+
 
 if [[ "${1:-}" == "--bench" ]]; then
   capture ch01-bench.txt target/release/bench ch01
@@ -226,4 +284,5 @@ if [[ "${1:-}" == "--bench" ]]; then
   capture ch03-bench.txt target/release/bench ch03
   capture ch04-bench.txt target/release/bench ch04
   capture ch05-bench.txt target/release/bench ch05
+  capture ch06-bench.txt target/release/bench ch06
 fi

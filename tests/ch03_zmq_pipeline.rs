@@ -7,17 +7,14 @@ use std::net::TcpListener;
 use std::time::Duration;
 
 use common::{Running, run, start};
+use solution03::protocol::HARD_MESSAGE_BYTES;
 
 const PIPELINE: &str = env!("CARGO_BIN_EXE_zmq_pipeline");
 const PRODUCER: &str = env!("CARGO_BIN_EXE_zmq_producer");
 const LIMIT: Duration = Duration::from_secs(20);
-
-/// A loopback endpoint on a port that was free a moment ago.
-fn free_endpoint() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("binds an ephemeral port");
-    let port = listener.local_addr().expect("has an address").port();
-    format!("tcp://127.0.0.1:{port}")
-}
+/// The pipeline binds free ports itself and prints them: no port is picked here
+/// and handed over, so no other process can take it in between.
+const ANY_PORT: &str = "tcp://127.0.0.1:*";
 
 struct Endpoints {
     collector: String,
@@ -38,14 +35,32 @@ impl Endpoints {
 }
 
 fn start_pipeline(workers: &str) -> (Running, Endpoints) {
-    let endpoints = Endpoints {
-        collector: free_endpoint(),
-        publisher: free_endpoint(),
+    start_pipeline_with(&["--workers", workers])
+}
+
+/// Starts `zmq_pipeline` on free ports and reads the ports it got from its
+/// "Pulling tasks on tcp://…, publishing results on tcp://…" line.
+fn start_pipeline_with(extra: &[&str]) -> (Running, Endpoints) {
+    let any = Endpoints {
+        collector: ANY_PORT.to_owned(),
+        publisher: ANY_PORT.to_owned(),
     };
-    let mut pipeline = start(PIPELINE, &endpoints.args(&["--workers", workers]));
-    pipeline.expect_line(LIMIT, |line| {
+    let mut pipeline = start(PIPELINE, &any.args(extra));
+    let line = pipeline.expect_line(LIMIT, |line| {
         line.starts_with("[Collector] Pulling tasks on")
     });
+    let endpoints: Vec<&str> = line
+        .split_whitespace()
+        .filter(|word| word.starts_with("tcp://"))
+        .map(|word| word.trim_end_matches(','))
+        .collect();
+    let [collector, publisher] = endpoints[..] else {
+        panic!("expected two endpoints in {line:?}");
+    };
+    let endpoints = Endpoints {
+        collector: collector.to_owned(),
+        publisher: publisher.to_owned(),
+    };
     (pipeline, endpoints)
 }
 
@@ -88,7 +103,10 @@ fn producers_on_prefix_topics_each_get_their_own_results_then_die_stops_it() {
         ten.output()
     );
 
-    let (code, stdout, stderr) = run(PRODUCER, &endpoints.args(&["--tasks", "0", "--die"]));
+    let (code, stdout, stderr) = run(
+        PRODUCER,
+        &endpoints.args(&["--topic", "stopper", "--tasks", "0", "--die"]),
+    );
     assert_eq!(code, Some(0), "{stdout}{stderr}");
     assert!(stdout.contains("Sent DIE"), "{stdout}");
     assert!(pipeline.wait(LIMIT).success(), "{}", pipeline.output());
@@ -171,18 +189,94 @@ fn garbage_on_the_wire_is_rejected_and_the_pipeline_keeps_serving() {
 }
 
 #[test]
+fn a_second_ctrl_c_exits_at_once_abandoning_the_queued_tasks() {
+    // 40 sleeps of 100 ms on one worker, all accepted: a graceful drain takes 4 s.
+    let (mut pipeline, endpoints) =
+        start_pipeline_with(&["--workers", "1", "--max-in-flight", "40"]);
+    let _producer = start(
+        PRODUCER,
+        &endpoints.args(&["--tasks", "40", "--kind", "sleep", "--timeout", "2"]),
+    );
+    pipeline.expect_line(LIMIT, |line| {
+        line.starts_with("[Collector] Received task 40 for topic 'producer-")
+    });
+    pipeline.interrupt();
+    pipeline.expect_line(LIMIT, |line| {
+        line.contains("press Ctrl-C again to abandon them")
+    });
+    pipeline.interrupt();
+    let status = pipeline.wait(LIMIT);
+    assert_eq!(status.code(), Some(130), "{}", pipeline.output());
+    assert!(
+        pipeline
+            .output()
+            .contains("[Collector] Second Ctrl-C: abandoning the tasks still queued, exiting now"),
+        "{}",
+        pipeline.output()
+    );
+}
+
+#[test]
+fn a_message_over_the_hard_limit_is_dropped_by_libzmq_and_serving_goes_on() {
+    let (mut pipeline, endpoints) = start_pipeline("1");
+    let context = zmq::Context::new();
+    let huge = context.socket(zmq::PUSH).expect("a PUSH socket");
+    huge.set_linger(0).expect("sets linger");
+    // Watch the sender's connection: libzmq on the pipeline's side drops it when
+    // the message's size, announced in its header, is over ZMQ_MAXMSGSIZE.
+    huge.monitor(
+        "inproc://huge-sender",
+        zmq::SocketEvent::DISCONNECTED as i32,
+    )
+    .expect("monitors the sender");
+    let monitor = context.socket(zmq::PAIR).expect("a PAIR socket");
+    monitor.connect("inproc://huge-sender").expect("connects");
+    huge.connect(&endpoints.collector).expect("connects");
+    huge.send(vec![b'x'; HARD_MESSAGE_BYTES + 1], 0)
+        .expect("sends");
+    assert!(
+        monitor
+            .poll(zmq::POLLIN, LIMIT.as_millis() as i64)
+            .expect("polls")
+            > 0,
+        "the pipeline should drop the connection of a message over {HARD_MESSAGE_BYTES} bytes"
+    );
+
+    let (code, stdout, stderr) = run(
+        PRODUCER,
+        &endpoints.args(&["--topic", "after", "--tasks", "2"]),
+    );
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert_eq!(result_lines(&stdout, "Producer after"), 2, "{stdout}");
+    pipeline.interrupt();
+    assert!(pipeline.wait(LIMIT).success(), "{}", pipeline.output());
+    assert!(
+        !pipeline.output().contains("Rejected"),
+        "the huge message never reaches the collector:\n{}",
+        pipeline.output()
+    );
+}
+
+#[test]
 fn a_producer_without_a_pipeline_gives_up_with_a_clear_error() {
+    // Something listens, but it is no pipeline: it never answers. The listener
+    // stays bound for the whole test, so its ports cannot be taken by anyone else.
+    let silent = TcpListener::bind("127.0.0.1:0").expect("binds an ephemeral port");
+    let port = silent.local_addr().expect("has an address").port();
+    let endpoint = format!("tcp://127.0.0.1:{port}");
     let endpoints = Endpoints {
-        collector: free_endpoint(),
-        publisher: free_endpoint(),
+        collector: endpoint.clone(),
+        publisher: endpoint,
     };
     let (code, _, stderr) = run(
         PRODUCER,
         &endpoints.args(&["--tasks", "1", "--timeout", "1"]),
     );
     assert_eq!(code, Some(1), "{stderr}");
+    // Without --topic, each run has a topic of its own.
     assert!(
-        stderr.contains("no welcome for topic '1'") && stderr.contains("is the pipeline running?"),
+        stderr.contains("no welcome for topic 'producer-")
+            && stderr.contains("is the pipeline running?"),
         "{stderr}"
     );
 }

@@ -76,8 +76,11 @@ impl Dispatcher {
     }
 }
 
+/// A worker that gives up on an unanswered request after 1.5 s: long enough that a
+/// busy machine's slow answer is not taken for a dead dispatcher, short enough for
+/// the restart test.
 fn worker(processes: &str, endpoint: &str) -> Running {
-    start(WORKER, &[processes, endpoint, "--timeout", "0.3"])
+    start(WORKER, &[processes, endpoint, "--timeout", "1.5"])
 }
 
 fn wait(client: &mut Client, task_id: &str) -> TaskReport {
@@ -130,8 +133,9 @@ fn a_raising_task_fails_with_its_message_and_an_unknown_id_is_not_found() {
 fn three_tasks_run_in_parallel_on_a_three_process_worker() {
     let mut dispatcher = Dispatcher::start("5");
     let mut client = dispatcher.client();
+    // 0.5 s sleeps leave ample time for the three assignments, even on a busy machine.
     let ids: Vec<String> = (0..3)
-        .map(|_| client.submit("sleep", json!({"ms": 100})).expect("submits"))
+        .map(|_| client.submit("sleep", json!({"ms": 500})).expect("submits"))
         .collect();
     let _worker = worker("3", &dispatcher.workers);
     for id in &ids {

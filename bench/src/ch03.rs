@@ -44,7 +44,7 @@ fn drive(
     let mut best = Duration::MAX;
     for run in 0..RUNS {
         let topic = Topic::new(format!("bench-{run}")).map_err(failed)?;
-        let producer =
+        let mut producer =
             Producer::connect(context, collector, publisher, topic, PATIENCE).map_err(failed)?;
         let start = Instant::now();
         let replies = producer.run(&work, PATIENCE, |_| {}).map_err(failed)?;

@@ -183,3 +183,36 @@ impl Python {
         })
     }
 }
+
+/// `proto/workbook.proto`: the contract the Python stubs are generated from.
+pub fn workbook_proto() -> PathBuf {
+    workspace_root().join("proto").join("workbook.proto")
+}
+
+impl Python {
+    /// Generates the grpcio stubs (`workbook_pb2.py`, `workbook_pb2_grpc.py`) for
+    /// `proto/workbook.proto` into `out_dir`, with grpcio-tools' own protoc. The
+    /// interpreter must be a venv with `grpcio-tools` installed.
+    pub fn grpc_stubs(&self, out_dir: &Path) -> Result<(), PythonError> {
+        let proto = workbook_proto();
+        let include = proto.parent().unwrap_or_else(|| Path::new("."));
+        let stub_error = |detail: String| PythonError::Peer {
+            script: "grpc_tools.protoc".to_owned(),
+            detail,
+        };
+        fs::create_dir_all(out_dir).map_err(|e| stub_error(e.to_string()))?;
+        let output = Command::new(&self.executable)
+            .args(["-m", "grpc_tools.protoc"])
+            .arg(format!("-I{}", include.display()))
+            .arg(format!("--python_out={}", out_dir.display()))
+            .arg(format!("--grpc_python_out={}", out_dir.display()))
+            .arg(&proto)
+            .output()
+            .map_err(PythonError::NotFound)?;
+        if output.status.success() {
+            Ok(())
+        } else {
+            Err(stub_error(failure(&output)))
+        }
+    }
+}

@@ -44,9 +44,12 @@ Examples:
 fn main() -> ExitCode {
     let cli = Cli::parse();
     term::configure_colors(cli.no_color);
+    // Zero is refused too: a zero check interval would make the loop spin.
     let seconds = |value: f64, what: &str| {
         Duration::try_from_secs_f64(value)
-            .map_err(|_| format!("--{what} must be a positive number of seconds"))
+            .ok()
+            .filter(|duration| !duration.is_zero())
+            .ok_or_else(|| format!("--{what} must be a positive number of seconds"))
     };
     let outcome = (|| {
         let config = DispatcherConfig {

@@ -16,9 +16,9 @@ use workbook::term::{self, Voice};
 #[command(version, after_help = EXAMPLES)]
 struct Cli {
     /// The topic this producer's results come back on (exact match: "1" never
-    /// receives "10"'s results).
-    #[arg(long, default_value = "1")]
-    topic: Topic,
+    /// receives "10"'s results) [default: producer-<process id>, unique per run].
+    #[arg(long)]
+    topic: Option<Topic>,
 
     /// How many tasks to send.
     #[arg(long, default_value_t = 10)]
@@ -61,7 +61,7 @@ enum Kind {
 
 const EXAMPLES: &str = "\
 Examples (with zmq_pipeline running):
-  zmq_producer --topic 1 --tasks 10
+  zmq_producer --tasks 10                      on a topic of its own
   zmq_producer --topic 10 --tasks 5 --kind sleep
   zmq_producer --tasks 0 --die                 stop the pipeline";
 
@@ -78,19 +78,26 @@ fn main() -> ExitCode {
 }
 
 fn produce(cli: &Cli) -> Result<(), String> {
-    let label = format!("Producer {}", cli.topic);
+    // A topic of its own unless told otherwise: two producers on one topic would
+    // each receive the other's results (they are set aside, but still travel).
+    let topic = match &cli.topic {
+        Some(topic) => topic.clone(),
+        None => Topic::new(format!("producer-{}", std::process::id()))
+            .map_err(|error| error.to_string())?,
+    };
+    let label = format!("Producer {topic}");
     let say = |message: &str| term::print_tagged(&label, Voice::Client, message);
     let timeout = Duration::from_secs(cli.timeout);
     let context = zmq::Context::new();
-    let producer = Producer::connect(
+    let mut producer = Producer::connect(
         &context,
         &cli.endpoints.collector,
         &cli.endpoints.publisher,
-        cli.topic.clone(),
+        topic.clone(),
         timeout,
     )
     .map_err(|error| error.to_string())?;
-    say(&format!("Subscribed to topic '{}'", cli.topic));
+    say(&format!("Subscribed to topic '{topic}'"));
 
     let tasks = tasks(cli);
     for &(id, work) in &tasks {
@@ -100,9 +107,17 @@ fn produce(cli: &Cli) -> Result<(), String> {
         say(&format!("Sent task {id}: {work}"));
     }
     producer
-        .collect(tasks.len(), timeout, |reply| say(&reply.describe()))
+        .collect(timeout, |reply| say(&reply.describe()))
         .map_err(|error| error.to_string())?;
     say(&format!("All {} results received", tasks.len()));
+    let strays = producer.strays();
+    if !strays.is_empty() {
+        say(&format!(
+            "Ignored {} replies that answered none of these tasks (another producer on \
+             topic '{topic}'?)",
+            strays.len()
+        ));
+    }
 
     if cli.die {
         producer

@@ -72,6 +72,11 @@ pub enum Event {
         work: Work,
     },
     Rejected(Rejection),
+    /// As many tasks as allowed are in flight: the collector stops reading until
+    /// a result is published.
+    Throttled {
+        in_flight: usize,
+    },
     Published {
         topic: Topic,
         id: TaskId,
@@ -122,6 +127,9 @@ impl Event {
                 Some(topic) => format!("Rejected a message for '{topic}': {}", rejection.reason),
                 None => format!("Rejected a message: {}", rejection.reason),
             },
+            Event::Throttled { in_flight } => format!(
+                "{in_flight} tasks in flight, the limit: not reading until a result is published"
+            ),
             Event::Published { topic, id } => format!("Published task {id} to '{topic}'"),
             Event::StopRequested(StopReason::Die) => {
                 "DIE received: no new tasks, finishing queued ones".to_owned()

@@ -3,21 +3,23 @@
 //! Fill in every `todo!()`, then run `cargo test -p exercise03`. Each failing test
 //! names the section of `book/src/ch03-zeromq-pipeline.md` that explains it.
 //! Given complete, because they are plumbing and not the pattern: the events, the
-//! message builders and `Publication::frames` in `protocol`, `Pipeline::bind`, and
-//! the producer's sending and receiving helpers. The worker pool is chapter 02's
-//! reference `solution02::ThreadPool`, used as it is.
+//! message builders and `Publication::frames` in `protocol`, `Pipeline::bind`, the
+//! `in_flight` counter, and the producer apart from its handshake. The worker pool
+//! is chapter 02's reference `solution02::ThreadPool`, used as it is.
 //!
 //! The design of Python's pyzero-dtq, rebuilt on chapter 02's [`ThreadPool`]:
 //! producers PUSH tasks to a **collector**, the pool's **workers** run them, a
 //! **publisher** PUBs each result on its producer's topic. Fixed on the way: topics
 //! match exactly, a producer never misses results published before its
-//! subscription was live, bad messages get error results instead of crashes, and
-//! shutdown drains every queued task.
+//! subscription was live, bad messages get error results instead of crashes, a
+//! bound on tasks in flight pushes back on producers, and shutdown drains every
+//! accepted task and answers every one it will not run.
 //!
 //! - [`topic`]: exact topics over ZeroMQ's prefix matching.
 //! - [`work`]: the closed set of task kinds and how each runs.
 //! - [`protocol`]: the messages in and out, and how bad ones are refused.
 //! - [`collector`], [`publisher`]: the two socket-owning threads.
+//! - [`in_flight`]: the bound on accepted tasks that gives producers back-pressure.
 //! - [`pipeline`]: all of it started, run and stopped as one.
 //! - [`producer`]: the client side, with the subscription handshake.
 //! - [`event`]: what the pipeline reports, for the demo to print.
@@ -29,6 +31,7 @@
 
 pub mod collector;
 pub mod event;
+pub mod in_flight;
 pub mod pipeline;
 pub mod producer;
 pub mod protocol;

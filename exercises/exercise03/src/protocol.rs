@@ -30,9 +30,15 @@ use crate::topic::{Topic, UNADDRESSED_FRAME};
 use crate::work::{Work, WorkError};
 
 /// The largest message the collector parses. Bigger ones are answered with an
-/// error, not parsed — and not refused at the socket (`ZMQ_MAXMSGSIZE`), which
-/// would drop the sender's connection and every task queued behind the big one.
+/// error, not parsed: the sender hears why, and its connection — with every task
+/// queued behind the big one — stays up.
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+
+/// The largest message the PULL socket takes at all (`ZMQ_MAXMSGSIZE`). libzmq
+/// drops a bigger one while it arrives, before it is buffered, together with its
+/// sender's connection: the price of never holding gigabytes for one message.
+/// Far above [`MAX_MESSAGE_BYTES`], so an honest mistake still gets an answer.
+pub const HARD_MESSAGE_BYTES: usize = 64 * MAX_MESSAGE_BYTES;
 
 /// The command word of a task message.
 pub const DO: &str = "DO";

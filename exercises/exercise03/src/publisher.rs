@@ -8,21 +8,27 @@
 use crossbeam_channel::Receiver;
 
 use crate::event::{Event, EventSink};
+use crate::in_flight::InFlight;
 use crate::protocol::Publication;
 
 // ANCHOR: publish
 /// Sends every publication until the channel closes (every job and the collector
-/// are done), then returns how many were sent. Dropping the socket afterwards
-/// flushes what is still queued for subscribers, up to the socket's linger time.
+/// are done), then returns how many were sent. Each result frees its task's
+/// [`InFlight`] slot, so the collector may read the next task. Dropping the socket
+/// afterwards flushes what is still queued for subscribers, up to the socket's
+/// linger time.
 pub fn publish(
     socket: &zmq::Socket,
     publications: &Receiver<Publication>,
+    in_flight: &InFlight,
     events: &EventSink,
 ) -> u64 {
     // For each publication from the channel (the loop ends when every sender is
     // gone): `socket.send_multipart(&publication.frames(), 0)`, retrying on `EINTR`;
-    // count what was sent and report `Event::Published` for results. At the end report
-    // `Event::PublisherClosed` and return the count.
+    // count what was sent. For a `Publication::Result`, report `Event::Published`
+    // (if it was sent) and then — sent or not, the task is done — `in_flight.release()`
+    // its slot, in that order. At the end report `Event::PublisherClosed` and return
+    // the count.
     todo!("the publisher loop — book/src/ch03-zeromq-pipeline.md, \"The publisher fans out\"")
 }
 // ANCHOR_END: publish

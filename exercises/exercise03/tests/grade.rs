@@ -2,7 +2,8 @@
 //
 // Run them with `cargo test -p exercise03`. They drive a real pipeline over real
 // loopback sockets on free ports: ten producers at once, a topic that is a prefix
-// of another, garbage of every shape, and both ways of shutting down. The same
+// of another, two producers sharing a topic, garbage of every shape, a flood held
+// back by the limit on tasks in flight, and both ways of shutting down. The same
 // file grades the reference solution (solutions/solution03), so passing here
 // means matching it.
 
@@ -12,6 +13,7 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, unbounded};
+use exercise03::collector::STOPPING;
 use exercise03::protocol::{self, Request};
 use exercise03::work::{MAX_PRIMES_BELOW, MAX_SLEEP_MS};
 use exercise03::{
@@ -26,8 +28,10 @@ const BOOK: Chapter = Chapter("ch03-zeromq-pipeline.md");
 const KINDS: BookSection = BOOK.section("A closed set of task kinds");
 const PREFIX: BookSection = BOOK.section("Trap 1: topics match by prefix");
 const SLOW_JOINER: BookSection = BOOK.section("Trap 2: the slow joiner");
+const SHARED_TOPIC: BookSection = BOOK.section("Trap 3: two producers, one topic");
 const MALFORMED: BookSection = BOOK.section("Bad messages get error results");
 const PIPELINE: BookSection = BOOK.section("The collector feeds the pool");
+const BACK_PRESSURE: BookSection = BOOK.section("Back-pressure: a bound on tasks in flight");
 const SHUTDOWN: BookSection = BOOK.section("Shutting down without losing a task");
 
 const LIMIT: Duration = Duration::from_secs(10);
@@ -50,7 +54,11 @@ struct Running {
 
 impl Running {
     fn start(workers: usize) -> Self {
-        let pipeline = bind(workers);
+        Self::start_with(PipelineConfig::any_port(workers))
+    }
+
+    fn start_with(config: PipelineConfig) -> Self {
+        let pipeline = bind_with(config);
         let running = Self::around(&pipeline.0);
         running.run(pipeline)
     }
@@ -141,13 +149,25 @@ impl Drop for Running {
 }
 
 fn bind(workers: usize) -> (Pipeline, Receiver<Event>) {
+    bind_with(PipelineConfig::any_port(workers))
+}
+
+fn bind_with(config: PipelineConfig) -> (Pipeline, Receiver<Event>) {
     let (sender, events) = unbounded();
     let sink: EventSink = std::sync::Arc::new(move |event: &Event| {
         let _ = sender.send(event.clone());
     });
-    let pipeline =
-        Pipeline::bind(&PipelineConfig::any_port(workers), sink).expect("binds free ports");
+    let pipeline = Pipeline::bind(&config, sink).expect("binds free ports");
     (pipeline, events)
+}
+
+/// Receives more replies for up to `patience`, until `producer` has set aside
+/// `count` strays: replies on its topic to tasks it never sent or already had.
+fn wait_for_strays(producer: &mut Producer, count: usize, patience: Duration) {
+    let deadline = Instant::now() + patience;
+    while producer.strays().len() < count && Instant::now() < deadline {
+        let _ = producer.next_reply(Duration::from_millis(50));
+    }
 }
 
 fn values(replies: &[Reply]) -> BTreeMap<u64, Result<i64, String>> {
@@ -261,8 +281,8 @@ fn a_naive_subscriber_shows_the_prefix_bug_but_producers_get_only_their_own() {
             }
         }
 
-        let one = running.producer("1");
-        let ten = running.producer("10");
+        let mut one = running.producer("1");
+        let mut ten = running.producer("10");
         let tasks = |base: u64| -> Vec<(u64, Work)> {
             (0..5)
                 .map(|i| {
@@ -344,7 +364,7 @@ fn ten_producers_on_ten_topics_get_exactly_their_hundred_results() {
                     running.publisher.clone(),
                 );
                 thread::spawn(move || {
-                    let producer = Producer::connect(
+                    let mut producer = Producer::connect(
                         &context,
                         &collector,
                         &publisher,
@@ -367,11 +387,8 @@ fn ten_producers_on_ten_topics_get_exactly_their_hundred_results() {
                         .run(&tasks, PATIENCE, |_| {})
                         .map_err(|error| format!("producer '{n}': {error}"))?;
                     // Anything more on this topic would be a duplicate or a stray.
-                    let mut extra = 0;
-                    while let Ok(Some(_)) = producer.next_reply(Duration::from_millis(200)) {
-                        extra += 1;
-                    }
-                    Ok((n, replies, extra))
+                    wait_for_strays(&mut producer, 1, Duration::from_millis(200));
+                    Ok((n, replies, producer.strays().len()))
                 })
             })
             .collect();
@@ -428,7 +445,7 @@ fn a_producer_is_subscribed_before_connect_returns() {
             });
             thread::sleep(Duration::from_millis(200));
             let running = running.run(bound);
-            let early = match early.join() {
+            let mut early = match early.join() {
                 Ok(result) => result
                     .unwrap_or_else(|error| running.fail(&format!("producer 'early': {error}"))),
                 Err(panic) => std::panic::resume_unwind(panic),
@@ -500,10 +517,15 @@ fn parse_message_refuses_every_kind_of_malformed_message() {
     assert_eq!(
         hello,
         Ok(Request::Hello(topic("t"))),
-        "{}",
+        "a HELLO message for topic 't' should parse as Request::Hello(\"t\"), got {hello:?}; {}",
         MALFORMED.hint()
     );
-    assert_eq!(die, Ok(Request::Die), "{}", MALFORMED.hint());
+    assert_eq!(
+        die,
+        Ok(Request::Die),
+        "[\"DIE\"] should parse as Request::Die, got {die:?}; {}",
+        MALFORMED.hint()
+    );
     for (what, result) in [
         ("3 frames", &parts),
         ("text that is not JSON", &not_json),
@@ -541,7 +563,7 @@ fn malformed_messages_never_stop_the_pipeline_or_lose_a_task() {
         MALFORMED,
         || {
             let running = Running::start(2);
-            let producer = running.producer("m");
+            let mut producer = running.producer("m");
             let raw = running.context.socket(zmq::PUSH).expect("a PUSH socket");
             raw.set_linger(1_000).expect("sets linger");
             raw.connect(&running.collector).expect("connects");
@@ -571,9 +593,13 @@ fn malformed_messages_never_stop_the_pipeline_or_lose_a_task() {
                     )
                     .expect("pushes a task");
             }
-            let replies = producer
-                .collect(7, PATIENCE, |_| {})
+            let mut replies = producer
+                .collect(PATIENCE, |_| {})
                 .unwrap_or_else(|error| running.fail(&format!("producer 'm': {error}")));
+            // Ids 7 and 8 were pushed by the raw socket, not by this producer: their
+            // errors arrive on its topic as strays.
+            wait_for_strays(&mut producer, 2, PATIENCE);
+            replies.extend_from_slice(producer.strays());
             // On the raw socket's own connection, DIE comes after all its garbage.
             send(vec![protocol::die_message()]);
             let (summary, rejected) =
@@ -604,14 +630,20 @@ fn malformed_messages_never_stop_the_pipeline_or_lose_a_task() {
         "each of the 7 bad messages should be reported as one Event::Rejected; {}",
         MALFORMED.hint()
     );
-    assert_eq!(summary.stopped_by, StopReason::Die, "{}", MALFORMED.hint());
+    assert_eq!(
+        summary.stopped_by,
+        StopReason::Die,
+        "the raw socket's DIE should stop the pipeline, got stopped_by {:?}; {}",
+        summary.stopped_by,
+        MALFORMED.hint()
+    );
 }
 
 // ---------------------------------------------------------------- shutdown
 
 /// Pushes tasks 1..=count, each a 50 ms sleep: slow enough to still be queued
 /// when the pipeline is told to stop.
-fn push_sleeps(producer: &Producer, count: u64) {
+fn push_sleeps(producer: &mut Producer, count: u64) {
     for id in 1..=count {
         producer
             .submit(id, Work::Sleep { ms: 50 })
@@ -619,16 +651,26 @@ fn push_sleeps(producer: &Producer, count: u64) {
     }
 }
 
+fn assert_stopped_by_handle(summary: &Summary) {
+    assert_eq!(
+        summary.stopped_by,
+        StopReason::Stopped,
+        "run() should return after stop() with StopReason::Stopped, got {:?}; {}",
+        summary.stopped_by,
+        SHUTDOWN.hint()
+    );
+}
+
 #[test]
 fn die_finishes_and_publishes_every_queued_task_then_joins() {
     let (replies, summary, stopping) = within(LIMIT, "8 slow tasks then DIE", SHUTDOWN, || {
         let running = Running::start(2);
-        let producer = running.producer("drain");
-        push_sleeps(&producer, 8);
+        let mut producer = running.producer("drain");
+        push_sleeps(&mut producer, 8);
         // Same connection, so DIE arrives after all 8 — long before they have run.
         producer.stop_pipeline().expect("pushes DIE");
         let replies = producer
-            .collect(8, PATIENCE, |_| {})
+            .collect(PATIENCE, |_| {})
             .unwrap_or_else(|error| running.fail(&format!("after DIE: {error}")));
         let (summary, stopping) =
             running.join_counting(|event| matches!(event, Event::Worker(WorkerEvent::Stopping(_))));
@@ -652,8 +694,8 @@ fn die_finishes_and_publishes_every_queued_task_then_joins() {
 fn the_stop_handle_drains_like_die() {
     let (replies, summary) = within(LIMIT, "6 slow tasks then stop()", SHUTDOWN, || {
         let running = Running::start(2);
-        let producer = running.producer("ctrl-c");
-        push_sleeps(&producer, 6);
+        let mut producer = running.producer("ctrl-c");
+        push_sleeps(&mut producer, 6);
         // Stop as soon as the collector has taken all six, before they have run.
         let mut received = 0;
         let deadline = Instant::now() + PATIENCE;
@@ -669,7 +711,7 @@ fn the_stop_handle_drains_like_die() {
         }
         running.stopper.stop();
         let replies = producer
-            .collect(6, PATIENCE, |_| {})
+            .collect(PATIENCE, |_| {})
             .unwrap_or_else(|error| running.fail(&format!("after stop(): {error}")));
         (values(&replies), running.join())
     });
@@ -679,10 +721,169 @@ fn the_stop_handle_drains_like_die() {
         "every task taken before stop() must still be run and published; {}",
         SHUTDOWN.hint()
     );
+    assert_stopped_by_handle(&summary);
+}
+
+#[test]
+fn stopping_refuses_the_tasks_still_waiting_in_the_socket() {
+    let (replies, summary) = within(LIMIT, "4 slow tasks, 1 in flight, stop()", SHUTDOWN, || {
+        // One task in flight at most: tasks 2..=4 wait in the PULL socket.
+        let running = Running::start_with(PipelineConfig {
+            max_in_flight: 1,
+            ..PipelineConfig::any_port(1)
+        });
+        let mut producer = running.producer("queued");
+        for id in 1..=4 {
+            producer
+                .submit(id, Work::Sleep { ms: 500 })
+                .expect("pushes a task");
+        }
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            match running.events.recv_timeout(Duration::from_millis(20)) {
+                Ok(Event::Received { id: 1, .. }) => break,
+                _ if Instant::now() > deadline => running.fail("the collector never took task 1"),
+                _ => running.check(),
+            }
+        }
+        running.stopper.stop();
+        let replies = producer
+            .collect(PATIENCE, |_| {})
+            .unwrap_or_else(|error| running.fail(&format!("after stop(): {error}")));
+        (values(&replies), running.join())
+    });
+    let mut expected: BTreeMap<u64, Result<i64, String>> =
+        (2..=4).map(|id| (id, Err(STOPPING.to_owned()))).collect();
+    expected.insert(1, Ok(500));
     assert_eq!(
-        summary.stopped_by,
-        StopReason::Stopped,
-        "{}",
+        replies,
+        expected,
+        "the accepted task 1 must still run; tasks 2..=4, still in the socket when the \
+         pipeline stopped, must each get the error {STOPPING:?} so nobody waits for ever; {}",
         SHUTDOWN.hint()
+    );
+    assert_stopped_by_handle(&summary);
+}
+
+// ------------------------------------------------------------ back-pressure
+
+#[test]
+fn the_collector_stops_reading_at_the_limit_of_tasks_in_flight() {
+    const LIMIT_IN_FLIGHT: usize = 2;
+    let (replies, most_in_flight, events) = within(
+        LIMIT,
+        "8 slow tasks, at most 2 in flight",
+        BACK_PRESSURE,
+        || {
+            let running = Running::start_with(PipelineConfig {
+                max_in_flight: LIMIT_IN_FLIGHT,
+                ..PipelineConfig::any_port(1)
+            });
+            let mut producer = running.producer("flood");
+            push_sleeps(&mut producer, 8);
+            let replies = producer
+                .collect(PATIENCE, |_| {})
+                .unwrap_or_else(|error| running.fail(&format!("producer 'flood': {error}")));
+            running.stopper.stop();
+            let events = running.recorded();
+            running.join();
+            // A result is published (and reported) before its slot is freed, and a
+            // task is reported received after it took a slot: so, read in order,
+            // the events never show more tasks in flight than the limit.
+            let (mut in_flight, mut most) = (0_i64, 0_i64);
+            for event in &events {
+                match event {
+                    Event::Received { .. } => in_flight += 1,
+                    Event::Published { .. } => in_flight -= 1,
+                    _ => continue,
+                }
+                most = most.max(in_flight);
+            }
+            let events: Vec<String> = events
+                .iter()
+                .filter(|event| matches!(event, Event::Received { .. } | Event::Published { .. }))
+                .map(ToString::to_string)
+                .collect();
+            (values(&replies), most, events)
+        },
+    );
+    assert_eq!(
+        replies,
+        (1..=8).map(|id| (id, Ok(50))).collect(),
+        "all 8 tasks must be answered, the limit only delays them; {}",
+        BACK_PRESSURE.hint()
+    );
+    assert_eq!(
+        most_in_flight,
+        LIMIT_IN_FLIGHT as i64,
+        "with max_in_flight {LIMIT_IN_FLIGHT}, the collector should take a task only with a \
+         free slot, and the publisher free it after publishing the result: expected at most \
+         (and, with 8 queued, exactly) {LIMIT_IN_FLIGHT} tasks received and not yet published, \
+         got {most_in_flight} in {events:#?}; {}",
+        BACK_PRESSURE.hint()
+    );
+}
+
+// ---------------------------------------------------- two producers, one topic
+
+#[test]
+fn producers_sharing_a_topic_each_take_only_their_own_results() {
+    type Outcomes = BTreeMap<u64, Result<i64, String>>;
+    let ((first, first_strays), (second, second_strays)) = within(
+        LIMIT,
+        "two producers on topic 'shared'",
+        SHARED_TOPIC,
+        || {
+            let running = Running::start(2);
+            let mut first = running.producer("shared");
+            let mut second = running.producer("shared");
+            for id in 1..=5 {
+                first
+                    .submit(id, Work::Add { a: id as i64, b: 0 })
+                    .expect("pushes a task");
+                second
+                    .submit(
+                        100 + id,
+                        Work::Add {
+                            a: 0,
+                            b: -(id as i64),
+                        },
+                    )
+                    .expect("pushes a task");
+            }
+            let outcomes = |producer: &mut Producer, name: &str| -> (Outcomes, Vec<u64>) {
+                let replies = producer
+                    .collect(PATIENCE, |_| {})
+                    .unwrap_or_else(|error| running.fail(&format!("producer {name}: {error}")));
+                // Both subscribed before any task: each also receives the other's 5.
+                wait_for_strays(producer, 5, PATIENCE);
+                let strays = producer.strays().iter().filter_map(|reply| reply.id);
+                (values(&replies), strays.collect())
+            };
+            let first = outcomes(&mut first, "first");
+            let second = outcomes(&mut second, "second");
+            running.stop();
+            (first, second)
+        },
+    );
+    let sorted = |mut ids: Vec<u64>| {
+        ids.sort_unstable();
+        ids
+    };
+    assert_eq!(
+        (first, second),
+        (
+            (1..=5).map(|id| (id, Ok(id as i64))).collect(),
+            (101..=105).map(|id| (id, Ok(100 - id as i64))).collect()
+        ),
+        "two producers on one topic must each return exactly the results of the ids it \
+         submitted (1..=5 and 101..=105), not the first replies to arrive; {}",
+        SHARED_TOPIC.hint()
+    );
+    assert_eq!(
+        (sorted(first_strays), sorted(second_strays)),
+        ((101..=105).collect(), (1..=5).collect()),
+        "each producer should set the other's 5 results aside as strays; {}",
+        SHARED_TOPIC.hint()
     );
 }

@@ -61,7 +61,7 @@ impl ClientRequest {
             "STATUS" if !body.trim().is_empty() => {
                 Ok(ClientRequest::Status(body.trim().to_owned()))
             }
-            _ => Err(ProtocolError::UnknownRequest(quote(frame))),
+            _ => Err(ProtocolError::UnknownClientRequest(quote(frame))),
         }
     }
 }

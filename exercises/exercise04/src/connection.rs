@@ -127,7 +127,6 @@ impl Connection {
             }
         }
     }
-    // ANCHOR_END: exchange
 
     fn zmq_error(&self, source: zmq::Error) -> ConnectionError {
         ConnectionError::Zmq {

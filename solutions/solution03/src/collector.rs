@@ -4,32 +4,63 @@
 //! in turn, so a busy producer cannot starve a quiet one. Each task becomes one
 //! job on chapter 02's [`ThreadPool`]; the job sends its result to the publisher
 //! thread through a channel, because the PUB socket has its own single owner.
+//! The pool's queue is unbounded, so the collector bounds it itself: it reads a
+//! task only with a free [`InFlight`] slot, and leaves the rest in the socket,
+//! where ZeroMQ's high-water marks push back on the producers.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use crossbeam_channel::Sender;
 use solution02::ThreadPool;
 
 use crate::event::{Event, EventSink, StopReason};
+use crate::in_flight::InFlight;
 use crate::protocol::{self, Publication, Rejection, Request, TaskInfo, TaskRequest};
 
-/// How often a collector waiting for messages looks at its stop flag.
+/// How often a collector waiting for messages, or for a free slot, looks at its
+/// stop flag.
 pub const POLL_INTERVAL_MS: i64 = 50;
+
+/// The error result of a task that was still waiting in the PULL socket when the
+/// pipeline stopped.
+pub const STOPPING: &str = "the pipeline is stopping: task not run, send it again later";
 
 // ANCHOR: collect
 /// Takes messages until `["DIE"]` or until `stop` is set; returns which one it was.
 /// A bad message is answered with an error publication and never ends the loop.
+/// At most `in_flight.limit()` tasks are accepted and unpublished at once: at the
+/// limit the socket is not read, so the producers' PUSH sockets push back.
 pub fn collect(
     socket: &zmq::Socket,
     pool: &ThreadPool,
     outbox: &Sender<Publication>,
+    in_flight: &InFlight,
     stop: &AtomicBool,
     events: &EventSink,
 ) -> Result<StopReason, zmq::Error> {
-    loop {
+    let poll_interval = Duration::from_millis(POLL_INTERVAL_MS as u64);
+    // A slot taken for the next message and not yet used by a task: a HELLO, a DIE
+    // or a bad message does not use it up.
+    let mut slot = false;
+    let mut throttled = false;
+    let stopped = loop {
         if stop.load(Ordering::SeqCst) {
-            return Ok(StopReason::Stopped);
+            break StopReason::Stopped;
+        }
+        if !slot {
+            slot = in_flight.acquire(poll_interval);
+            if !slot {
+                if !throttled {
+                    events(&Event::Throttled {
+                        in_flight: in_flight.limit(),
+                    });
+                }
+                throttled = true;
+                continue;
+            }
+            throttled = false;
         }
         // Try without waiting first (the common case under load costs one call);
         // when nothing is there, wait a little so the stop flag is seen promptly.
@@ -37,28 +68,48 @@ pub fn collect(
             Ok(frames) => frames,
             Err(zmq::Error::EAGAIN) => match socket.poll(zmq::POLLIN, POLL_INTERVAL_MS) {
                 Ok(_) | Err(zmq::Error::EINTR) => continue,
-                Err(error) => return Err(error),
+                Err(error) => {
+                    in_flight.release();
+                    return Err(error);
+                }
             },
             // A signal (Ctrl-C) interrupted the call: look at the flag again.
             Err(zmq::Error::EINTR) => continue,
-            Err(error) => return Err(error),
+            Err(error) => {
+                in_flight.release();
+                return Err(error);
+            }
         };
         match protocol::parse_message(&frames) {
-            Ok(Request::Do(task)) => submit(task, pool, outbox, events),
+            Ok(Request::Do(task)) => {
+                // The slot now belongs to the task; the publisher gives it back.
+                slot = false;
+                submit(task, pool, outbox, in_flight, events);
+            }
             Ok(Request::Hello(topic)) => {
                 events(&Event::ProducerJoined(topic.clone()));
                 let _ = outbox.send(Publication::Welcome(topic));
             }
-            Ok(Request::Die) => return Ok(StopReason::Die),
+            Ok(Request::Die) => break StopReason::Die,
             Err(rejection) => reject(rejection, outbox, events),
         }
+    };
+    if slot {
+        in_flight.release();
     }
+    Ok(stopped)
 }
 // ANCHOR_END: collect
 
 // ANCHOR: submit
 /// Queues one task on the pool; its job publishes the result, whatever it is.
-fn submit(task: TaskRequest, pool: &ThreadPool, outbox: &Sender<Publication>, events: &EventSink) {
+fn submit(
+    task: TaskRequest,
+    pool: &ThreadPool,
+    outbox: &Sender<Publication>,
+    in_flight: &InFlight,
+    events: &EventSink,
+) {
     let TaskRequest {
         topic,
         info: TaskInfo { id, work },
@@ -88,6 +139,8 @@ fn submit(task: TaskRequest, pool: &ThreadPool, outbox: &Sender<Publication>, ev
         });
     });
     if let Err(error) = queued {
+        // Never queued, so never published: its slot is free again.
+        in_flight.release();
         reject(
             Rejection {
                 topic: Some(topic),
@@ -100,6 +153,41 @@ fn submit(task: TaskRequest, pool: &ThreadPool, outbox: &Sender<Publication>, ev
     }
 }
 // ANCHOR_END: submit
+
+// ANCHOR: refuse_queued
+/// After the collector has stopped: answers every message still waiting in the
+/// PULL socket — tasks other producers pushed before the stop — with a
+/// [`STOPPING`] error on its topic, so nobody waits for a result that will never
+/// come. Returns how many messages it answered.
+pub fn refuse_queued(
+    socket: &zmq::Socket,
+    outbox: &Sender<Publication>,
+    events: &EventSink,
+) -> Result<usize, zmq::Error> {
+    let mut refused = 0;
+    loop {
+        let frames = match socket.recv_multipart(zmq::DONTWAIT) {
+            Ok(frames) => frames,
+            Err(zmq::Error::EAGAIN) => return Ok(refused),
+            Err(zmq::Error::EINTR) => continue,
+            Err(error) => return Err(error),
+        };
+        let stopping = |topic, id| Rejection {
+            topic: Some(topic),
+            id,
+            reason: STOPPING.to_owned(),
+        };
+        let rejection = match protocol::parse_message(&frames) {
+            Ok(Request::Do(TaskRequest { topic, info })) => stopping(topic, Some(info.id)),
+            Ok(Request::Hello(topic)) => stopping(topic, None),
+            Ok(Request::Die) => continue,
+            Err(rejection) => rejection,
+        };
+        reject(rejection, outbox, events);
+        refused += 1;
+    }
+}
+// ANCHOR_END: refuse_queued
 
 fn reject(rejection: Rejection, outbox: &Sender<Publication>, events: &EventSink) {
     events(&Event::Rejected(rejection.clone()));

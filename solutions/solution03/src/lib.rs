@@ -4,13 +4,15 @@
 //! producers PUSH tasks to a **collector**, the pool's **workers** run them, a
 //! **publisher** PUBs each result on its producer's topic. Fixed on the way: topics
 //! match exactly, a producer never misses results published before its
-//! subscription was live, bad messages get error results instead of crashes, and
-//! shutdown drains every queued task.
+//! subscription was live, bad messages get error results instead of crashes, a
+//! bound on tasks in flight pushes back on producers, and shutdown drains every
+//! accepted task and answers every one it will not run.
 //!
 //! - [`topic`]: exact topics over ZeroMQ's prefix matching.
 //! - [`work`]: the closed set of task kinds and how each runs.
 //! - [`protocol`]: the messages in and out, and how bad ones are refused.
 //! - [`collector`], [`publisher`]: the two socket-owning threads.
+//! - [`in_flight`]: the bound on accepted tasks that gives producers back-pressure.
 //! - [`pipeline`]: all of it started, run and stopped as one.
 //! - [`producer`]: the client side, with the subscription handshake.
 //! - [`event`]: what the pipeline reports, for the demo to print.
@@ -19,6 +21,7 @@
 
 pub mod collector;
 pub mod event;
+pub mod in_flight;
 pub mod pipeline;
 pub mod producer;
 pub mod protocol;

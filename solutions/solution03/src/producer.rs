@@ -9,7 +9,13 @@
 //!   before that. So [`Producer::connect`] pushes `["HELLO", {"topic": …}]` and
 //!   waits until the pipeline's welcome comes back on its own topic — proof the
 //!   subscription is live — before any task is sent.
+//!
+//! And one of its own: a topic is only an address, and two producers may share one
+//! by mistake. So a producer remembers the ids it is still waiting for, takes only
+//! replies to those, and sets everything else aside as a stray — another
+//! producer's result, or a duplicate — instead of counting it as its own.
 
+use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use solution02::TaskId;
@@ -43,6 +49,8 @@ pub enum ProducerError {
     },
     #[error("the pipeline sent something that is not a result: {0}")]
     BadNotice(#[from] NoticeError),
+    #[error("task id {0} is already waiting for its result: ids must be unique")]
+    DuplicateId(TaskId),
 }
 
 /// One producer: a PUSH socket to the collector and a SUB socket on its topic.
@@ -51,6 +59,10 @@ pub struct Producer {
     topic: Topic,
     push: zmq::Socket,
     sub: zmq::Socket,
+    /// Ids submitted and not yet answered.
+    pending: BTreeSet<TaskId>,
+    /// Replies on this topic that answered none of `pending`.
+    strays: Vec<Reply>,
 }
 
 impl Producer {
@@ -74,7 +86,13 @@ impl Producer {
         // Keep trying to deliver queued tasks (and a DIE) for a while after drop.
         push.set_linger(LINGER_MS)?;
         connect(&push, collector)?;
-        let producer = Self { topic, push, sub };
+        let producer = Self {
+            topic,
+            push,
+            sub,
+            pending: BTreeSet::new(),
+            strays: Vec::new(),
+        };
 
         let deadline = Instant::now() + timeout;
         let mut wait = FIRST_HELLO_WAIT;
@@ -107,10 +125,31 @@ impl Producer {
         &self.topic
     }
 
-    /// Pushes one task. Blocks only while the collector is a full high-water mark
-    /// (1000 messages) behind: PUSH pushes back instead of dropping.
-    pub fn submit(&self, id: TaskId, work: Work) -> Result<(), ProducerError> {
-        send(&self.push, &protocol::task_message(&self.topic, id, work))
+    /// Pushes one task, whose id must not be waiting for a result already. Blocks
+    /// while the pipeline is at its limit of tasks in flight and this producer's
+    /// queues are full (the PULL side's and the PUSH side's high-water marks, 1000
+    /// messages each): PUSH pushes back instead of dropping.
+    pub fn submit(&mut self, id: TaskId, work: Work) -> Result<(), ProducerError> {
+        if !self.pending.insert(id) {
+            return Err(ProducerError::DuplicateId(id));
+        }
+        let sent = send(&self.push, &protocol::task_message(&self.topic, id, work));
+        if sent.is_err() {
+            self.pending.remove(&id);
+        }
+        sent
+    }
+
+    /// Tasks submitted whose result has not arrived yet.
+    pub fn pending(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Replies that arrived on this topic but answered no task this producer was
+    /// waiting for: another producer's on the same topic, a duplicate, or an error
+    /// without a task id.
+    pub fn strays(&self) -> &[Reply] {
+        &self.strays
     }
 
     /// Pushes `["DIE"]`: the pipeline finishes everything it has and stops. It
@@ -120,33 +159,39 @@ impl Producer {
         send(&self.push, &protocol::die_message())
     }
 
-    /// Waits up to `timeout` for the next result or error on this producer's topic.
-    /// Welcomes are skipped; `None` if nothing came.
-    pub fn next_reply(&self, timeout: Duration) -> Result<Option<Reply>, ProducerError> {
+    // ANCHOR: next_reply
+    /// Waits up to `timeout` for the result or error of one of this producer's
+    /// pending tasks; `None` if none came. Welcomes are skipped; any other reply on
+    /// the topic is kept in [`Producer::strays`].
+    pub fn next_reply(&mut self, timeout: Duration) -> Result<Option<Reply>, ProducerError> {
         let until = Instant::now() + timeout;
         while let Some(frames) = receive_until(&self.sub, until)? {
             match protocol::parse_notice(&frames)? {
                 (Some(topic), Notice::Reply(reply)) if topic == self.topic => {
-                    return Ok(Some(reply));
+                    if reply.id.is_some_and(|id| self.pending.remove(&id)) {
+                        return Ok(Some(reply));
+                    }
+                    self.strays.push(reply);
                 }
                 // A welcome (ours, repeated) — or, with a buggy subscription,
-                // someone else's result: never hand that to the caller.
+                // another topic's result: never hand that to the caller.
                 _ => continue,
             }
         }
         Ok(None)
     }
+    // ANCHOR_END: next_reply
 
-    /// Waits for `expected` replies, calling `on_reply` as each arrives. Gives up
-    /// when nothing arrives for `idle`.
+    /// Waits until every pending task is answered, calling `on_reply` as each
+    /// answer arrives. Gives up when nothing arrives for `idle`.
     pub fn collect(
-        &self,
-        expected: usize,
+        &mut self,
         idle: Duration,
         mut on_reply: impl FnMut(&Reply),
     ) -> Result<Vec<Reply>, ProducerError> {
+        let expected = self.pending.len();
         let mut replies = Vec::with_capacity(expected);
-        while replies.len() < expected {
+        while !self.pending.is_empty() {
             let Some(reply) = self.next_reply(idle)? else {
                 return Err(ProducerError::TimedOut {
                     received: replies.len(),
@@ -160,9 +205,9 @@ impl Producer {
         Ok(replies)
     }
 
-    /// Submits every task, then collects one reply per task.
+    /// Submits every task, then collects one reply per pending task.
     pub fn run(
-        &self,
+        &mut self,
         tasks: &[(TaskId, Work)],
         idle: Duration,
         on_reply: impl FnMut(&Reply),
@@ -170,7 +215,7 @@ impl Producer {
         for &(id, work) in tasks {
             self.submit(id, work)?;
         }
-        self.collect(tasks.len(), idle, on_reply)
+        self.collect(idle, on_reply)
     }
 }
 

@@ -8,15 +8,19 @@
 use crossbeam_channel::Receiver;
 
 use crate::event::{Event, EventSink};
+use crate::in_flight::InFlight;
 use crate::protocol::Publication;
 
 // ANCHOR: publish
 /// Sends every publication until the channel closes (every job and the collector
-/// are done), then returns how many were sent. Dropping the socket afterwards
-/// flushes what is still queued for subscribers, up to the socket's linger time.
+/// are done), then returns how many were sent. Each result frees its task's
+/// [`InFlight`] slot, so the collector may read the next task. Dropping the socket
+/// afterwards flushes what is still queued for subscribers, up to the socket's
+/// linger time.
 pub fn publish(
     socket: &zmq::Socket,
     publications: &Receiver<Publication>,
+    in_flight: &InFlight,
     events: &EventSink,
 ) -> u64 {
     let mut published = 0;
@@ -31,12 +35,16 @@ pub fn publish(
         };
         if sent.is_ok() {
             published += 1;
-            if let Publication::Result { topic, id, .. } = &publication {
+        }
+        if let Publication::Result { topic, id, .. } = &publication {
+            if sent.is_ok() {
                 events(&Event::Published {
                     topic: topic.clone(),
                     id: *id,
                 });
             }
+            // Sent or not, this task is done: the collector may take another.
+            in_flight.release();
         }
     }
     events(&Event::PublisherClosed { published });

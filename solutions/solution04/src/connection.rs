@@ -132,7 +132,6 @@ impl Connection {
             }
         }
     }
-    // ANCHOR_END: exchange
 
     fn zmq_error(&self, source: zmq::Error) -> ConnectionError {
         ConnectionError::Zmq {

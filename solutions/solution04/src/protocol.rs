@@ -195,6 +195,10 @@ pub enum ProtocolError {
     MultiPart(usize),
     #[error("unknown request {0:?}: expected REQUEST_TASK or RESULT:{{…}}")]
     UnknownRequest(String),
+    #[error(
+        "unknown request {0:?}: expected SUBMIT {{\"kind\": …, \"args\": {{…}}}} or STATUS <id>"
+    )]
+    UnknownClientRequest(String),
     #[error("malformed JSON after {command}: {reason}")]
     BadJson {
         command: &'static str,

@@ -1,0 +1,137 @@
+//! `futures.ThreadPoolExecutor`, made explicit: the bridge from tonic's async
+//! handlers to chapter 02's pool of blocking worker threads.
+//!
+//! A tokio thread must never block — while it sleeps in a handler, every other
+//! call it drives waits too. So a handler only *queues* its blocking work on the
+//! pool and awaits a oneshot channel; a worker runs the job and sends the answer
+//! back. Around that, the two things grpcio's server adds to its executor:
+//!
+//! - `maximum_concurrent_rpcs`: beyond that many calls in flight, a new call is
+//!   refused at once with `RESOURCE_EXHAUSTED` instead of queueing without bound;
+//! - deadlines: a call whose caller has given up is dropped from the queue, never
+//!   run — a worker's time goes only to answers somebody still waits for.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use solution02::{PoolError, ThreadPool, WorkerId};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
+use tonic::Status;
+
+use crate::event::{Event, EventSink};
+
+/// The knobs of `grpc.server(ThreadPoolExecutor(max_workers), maximum_concurrent_rpcs=…)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExecutorConfig {
+    /// Worker threads: how many handlers run at once.
+    pub max_workers: usize,
+    /// Calls in flight (running or queued) beyond which new ones are refused;
+    /// `None` queues every call, as grpcio does by default.
+    pub max_concurrent_rpcs: Option<usize>,
+}
+
+impl Default for ExecutorConfig {
+    /// `ThreadPoolExecutor(max_workers=10)`, no limit on calls in flight.
+    fn default() -> Self {
+        Self {
+            max_workers: 10,
+            max_concurrent_rpcs: None,
+        }
+    }
+}
+
+/// Runs handlers' blocking work on a fixed pool, on behalf of async callers.
+pub struct Executor {
+    pool: ThreadPool,
+    /// One permit per call allowed in flight; `None` when there is no limit.
+    in_flight: Option<Arc<Semaphore>>,
+    config: ExecutorConfig,
+    events: EventSink,
+}
+
+/// Set when the caller stops waiting — its deadline passed or it hung up — so a
+/// job still in the queue knows not to run.
+struct Abandoned(Arc<AtomicBool>);
+
+impl Drop for Abandoned {
+    fn drop(&mut self) {
+        // Runs however the handler ends: answered, timed out, or dropped by tonic
+        // because the client went away. Only a job not yet started looks at it.
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+impl Executor {
+    /// Starts `config.max_workers` worker threads.
+    pub fn new(config: ExecutorConfig, events: EventSink) -> Result<Self, PoolError> {
+        Ok(Self {
+            pool: ThreadPool::new(config.max_workers)?,
+            in_flight: config
+                .max_concurrent_rpcs
+                .map(|limit| Arc::new(Semaphore::new(limit))),
+            config,
+            events,
+        })
+    }
+
+    /// The configuration the executor was started with.
+    pub fn config(&self) -> ExecutorConfig {
+        self.config
+    }
+
+    // ANCHOR: admit
+    /// Lets one more call in, or refuses it at once with `RESOURCE_EXHAUSTED` if
+    /// `max_concurrent_rpcs` calls are already in flight. The call counts as in
+    /// flight until the returned permit is dropped.
+    pub fn admit(&self) -> Result<Option<OwnedSemaphorePermit>, Status> {
+        // With no limit (`self.in_flight` is None) every call is admitted: Ok(None).
+        // Otherwise take a permit *without waiting*: `Arc::clone(sem).try_acquire_owned()`.
+        // No permit left means `max_concurrent_rpcs` calls are in flight: report
+        // `Event::Refused { limit }` and answer `Status::resource_exhausted(...)` at
+        // once — never wait for a permit, that would be a second, hidden queue.
+        todo!("admit or refuse — book/src/ch06-grpc.md, \"maximum_concurrent_rpcs\"")
+    }
+    // ANCHOR_END: admit
+
+    // ANCHOR: run
+    /// Queues `job` for the next free worker and waits — without blocking the async
+    /// thread — for its answer. `call` names the call in events.
+    ///
+    /// If `deadline` passes first, answers `DEADLINE_EXCEEDED`, and a job still in
+    /// the queue is dropped when a worker reaches it. A job that panics answers
+    /// `UNKNOWN`, as an exception in a grpcio servicer does.
+    pub async fn run<T, F>(
+        &self,
+        call: String,
+        deadline: Option<Instant>,
+        job: F,
+    ) -> Result<T, Status>
+    where
+        T: Send + 'static,
+        F: FnOnce(WorkerId) -> T + Send + 'static,
+    {
+        // 1. Make a `oneshot::channel()` for the answer, and an `Abandoned` flag the
+        //    job can read (keep the `Abandoned` itself here: it sets the flag when
+        //    this future ends or is dropped).
+        // 2. `self.pool.execute(move |worker| { ... })`: in the job, first check the
+        //    deadline and the flag; if the caller is gone, report `Event::Expired`
+        //    and return without running `job`. Otherwise report `Event::Started`,
+        //    run `job(worker)`, report `Event::Finished`, and send the answer.
+        //    A pool that refuses the job means shutdown: `Status::unavailable`.
+        // 3. Await the answer — under `tokio::time::timeout_at(deadline.into(), ..)`
+        //    when there is a deadline (`Status::deadline_exceeded` when it fires).
+        //    A closed channel means the job panicked: `Status::unknown`.
+        // Never block here: this runs on a tokio thread.
+        todo!(
+            "queue on the pool, await the answer — book/src/ch06-grpc.md, \"The executor: async in front, threads behind\""
+        )
+    }
+    // ANCHOR_END: run
+
+    /// Closes the queue, lets the workers finish every job already queued (jobs of
+    /// callers who have gone are skipped), and joins them.
+    pub fn shutdown(&mut self) {
+        self.pool.shutdown();
+    }
+}

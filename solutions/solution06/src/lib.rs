@@ -1,0 +1,29 @@
+//! Chapter 06 — `grpc.server(futures.ThreadPoolExecutor(max_workers=10))`, rebuilt.
+//!
+//! tonic's runtime accepts connections, decodes requests and calls a handler: it is
+//! the **dispatcher**. Chapter 02's [`ThreadPool`](solution02::ThreadPool) runs the
+//! handlers' blocking bodies: it is the **workers**. Between them sits the piece
+//! grpcio hides inside its server, written out here: the [`executor`].
+//!
+//! - [`pb`]: the types and service generated from `proto/workbook.proto`.
+//! - [`task`]: checking a wire task and mapping failures to gRPC status codes.
+//! - [`executor`]: queue on the pool, await a oneshot; `max_concurrent_rpcs`; deadlines.
+//! - [`deadline`]: the caller's `grpc-timeout`, read so a queued job can be dropped.
+//! - [`service`]: the `Calculator` servicer.
+//! - [`server`]: tonic + health + reflection, started and drained.
+//! - [`client`], [`load`]: one call, and many at once with req/s and p50/p99.
+//! - [`event`]: what the server reports, for the demo to print and tests to check.
+
+pub mod client;
+pub mod deadline;
+pub mod event;
+pub mod executor;
+pub mod load;
+pub mod pb;
+pub mod server;
+pub mod service;
+pub mod task;
+
+pub use event::{Event, EventSink};
+pub use executor::{Executor, ExecutorConfig};
+pub use server::{GrpcServer, ServerConfig, ServerError, ShutdownHandle};
