@@ -3,10 +3,13 @@
 //!
 //! The binaries in `src/bin/` are thin command lines over the solution crates; the
 //! only things they share are how a line looks on a terminal, which lives in [`term`],
-//! and the ZeroMQ demos' [`endpoints`] options.
+//! the ZeroMQ demos' [`endpoints`] options, durations in [`seconds`], and how a
+//! demo ends ([`exit`]).
 //! [`verify`] and [`book_check`] are the maintainers' checks behind `cargo run --bin verify`.
 
 pub mod book_check;
 pub mod endpoints;
+pub mod exit;
+pub mod seconds;
 pub mod term;
 pub mod verify;

@@ -10,6 +10,7 @@ pub mod ch02;
 pub mod ch03;
 pub mod ch04;
 pub mod ch06;
+pub mod ch05;
 pub mod python;
 pub mod report;
 pub mod timing;

@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use bench::{BenchError, ch01, ch02, ch03, ch04, ch06, report::Report};
+use bench::{BenchError, ch01, ch02, ch03, ch04, ch05, ch06, report::Report};
 use clap::{Parser, ValueEnum};
 
 /// Measures a chapter's code against a Python peer of the original design, in the
@@ -30,6 +30,8 @@ enum Chapter {
     Ch03,
     /// ZeroMQ pull model vs a pyzmq dispatcher and workers of the original design.
     Ch04,
+    /// SQLite claim + complete per second vs Python's sqlite3 running the same transactions.
+    Ch05,
     /// tonic on the pool vs grpcio's ThreadPoolExecutor vs bare tonic.
     Ch06,
     /// Every chapter in turn.
@@ -46,8 +48,11 @@ fn main() -> ExitCode {
         Chapter::Ch02 => vec![ch02::run],
         Chapter::Ch03 => vec![ch03::run],
         Chapter::Ch04 => vec![ch04::run],
+        Chapter::Ch05 => vec![ch05::run],
         Chapter::Ch06 => vec![ch06::run],
-        Chapter::All => vec![ch01::run, ch02::run, ch03::run, ch04::run, ch06::run],
+        Chapter::All => vec![
+            ch01::run, ch02::run, ch03::run, ch04::run, ch05::run, ch06::run,
+        ],
     };
     for run in runs {
         match run(cli.quick) {

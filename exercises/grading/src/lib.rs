@@ -3,7 +3,12 @@
 //! A grading test must never hang — a learner's deadlock should read as a message,
 //! not as a test run that never ends — and when it fails it should say which part of
 //! the book explains what it expected. Both helpers live here so each chapter's
-//! `tests/grade.rs` holds only the checks themselves.
+//! `tests/grade.rs` holds only the checks themselves. [`background`] runs the
+//! servers and workers a test talks to, and records what they report; [`temp`]
+//! gives it folders for real files.
+
+pub mod background;
+pub mod temp;
 
 use std::panic;
 use std::sync::mpsc;

@@ -153,7 +153,7 @@ fn connect(context: &zmq::Context, endpoint: &str) -> Result<zmq::Socket, Connec
 }
 
 /// A duration as ZeroMQ's poll timeout: whole milliseconds, at least 1 unless zero.
-pub(crate) fn millis(duration: Duration) -> i64 {
+pub fn millis(duration: Duration) -> i64 {
     if duration.is_zero() {
         return 0;
     }

@@ -250,7 +250,7 @@ impl Dispatcher {
 }
 
 /// A REP socket bound to `endpoint`, and the endpoint it really got.
-fn bind_rep(
+pub fn bind_rep(
     context: &zmq::Context,
     endpoint: &str,
 ) -> Result<(zmq::Socket, String), DispatcherError> {

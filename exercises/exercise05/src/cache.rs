@@ -1,0 +1,117 @@
+//! The worker's result cache: a computed result is on disk before anyone tries to
+//! deliver it, and leaves the disk only when the dispatcher has acknowledged it.
+//!
+//! The original kept results in memory while its dispatcher was down, so a
+//! worker that crashed meanwhile lost them. Here each result is one small JSON
+//! file, written to a temporary name and renamed (a rename is atomic, so a crash
+//! never leaves half a file). A restarted worker delivers what it finds. Results
+//! older than the TTL (1 h by default) are dropped: by then the task has long
+//! been leased again, and the result would only be refused as stale.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use serde::{Deserialize, Serialize};
+
+use crate::protocol::LeasedResult;
+use crate::store::{TaskId, unix_millis};
+
+/// How long a cached result is worth delivering, as in the original.
+pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(3600);
+
+/// Why the cache could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    #[error("result cache {path}: {source}")]
+    Io { path: String, source: io::Error },
+}
+
+/// One file: the result and when it was computed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Entry {
+    saved_at_ms: i64,
+    result: LeasedResult,
+}
+
+/// What a worker finds in its cache when it starts.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Found {
+    /// Still worth delivering, oldest first.
+    pub fresh: Vec<LeasedResult>,
+    /// Older than the TTL (their files are deleted).
+    pub expired: Vec<TaskId>,
+    /// Files that could not be read (deleted too: a crash mid-write, or not ours).
+    pub unreadable: usize,
+}
+
+/// A folder of undelivered results.
+#[derive(Debug, Clone)]
+pub struct ResultCache {
+    dir: PathBuf,
+    ttl: Duration,
+}
+
+impl ResultCache {
+    /// Uses (and creates, if needed) `dir`.
+    pub fn open(dir: impl Into<PathBuf>, ttl: Duration) -> Result<Self, CacheError> {
+        let dir = dir.into();
+        fs::create_dir_all(&dir).map_err(|source| io_error(&dir, source))?;
+        Ok(Self { dir, ttl })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn file(&self, result: &LeasedResult) -> PathBuf {
+        // The token comes from the network: keep it to characters safe in a name.
+        let token: String = result
+            .lease_token
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .take(32)
+            .collect();
+        self.dir
+            .join(format!("task-{}-{token}.json", result.task_id))
+    }
+
+    // ANCHOR: save
+    /// Writes `result` to disk, atomically.
+    pub fn save(&self, result: &LeasedResult, now: SystemTime) -> Result<(), CacheError> {
+        // Write an `Entry { saved_at_ms, result }` as JSON to `self.file(result)`
+        // with the extension "partial", then `fs::rename` it to its real name: a
+        // rename is atomic, so a crash never leaves half a result behind.
+        todo!("save a result atomically — book/src/ch05-leases.md, \"Nothing computed is lost\"")
+    }
+    // ANCHOR_END: save
+
+    /// Forgets `result`: the dispatcher has it (or refused it for good).
+    pub fn remove(&self, result: &LeasedResult) -> Result<(), CacheError> {
+        let file = self.file(result);
+        match fs::remove_file(&file) {
+            Err(error) if error.kind() != io::ErrorKind::NotFound => Err(io_error(&file, error)),
+            _ => Ok(()),
+        }
+    }
+
+    // ANCHOR: load
+    /// Everything left by an earlier run, split into fresh and expired.
+    pub fn load(&self, now: SystemTime) -> Result<Found, CacheError> {
+        // Read every file of `self.dir`: unreadable ones are counted and deleted;
+        // those older than `self.ttl` go to `expired` (and are deleted); the rest are
+        // `fresh`, sorted by `saved_at_ms`, oldest first.
+        todo!(
+            "load what an earlier run left — book/src/ch05-leases.md, \"Nothing computed is lost\""
+        )
+    }
+    // ANCHOR_END: load
+}
+
+fn io_error(path: &Path, source: io::Error) -> CacheError {
+    CacheError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}

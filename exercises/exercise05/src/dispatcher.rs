@@ -1,0 +1,170 @@
+//! The lease dispatcher: chapter 04's one-owner loop, with the task table
+//! replaced by the SQLite [`Store`] and the deadline check by a monitor.
+//!
+//! One thread owns the REP socket and the store's connection — both are `Send`
+//! but not `Sync`, so one owner is what the compiler wants anyway. Everything it
+//! knows is in the database file, so killing this process loses nothing: started
+//! again on the same file, it carries on where it stopped.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant, SystemTime};
+
+use solution04::connection::millis;
+use solution04::dispatcher::bind_rep;
+use solution04::protocol::REQUEST_TASK;
+
+use crate::event::{Event, EventSink};
+use crate::kinds::{Work, check_capabilities};
+use crate::protocol::{Health, ProtocolError, Reply, Request};
+use crate::stop::{STOP_CHECK, Stopper};
+use crate::store::{Outcome, Recorded, Store, StoreConfig, StoreError};
+
+/// Where the dispatcher listens by default: one port for workers and clients.
+pub const DEFAULT_ENDPOINT: &str = "tcp://127.0.0.1:5557";
+/// The original's dead-worker limit: no heartbeat for 60 s.
+pub const DEFAULT_DEAD_AFTER: Duration = Duration::from_secs(60);
+/// The original's monitor period.
+pub const DEFAULT_MONITOR_EVERY: Duration = Duration::from_secs(15);
+
+/// How to start a [`Dispatcher`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DispatcherConfig {
+    /// The REP endpoint. `tcp://127.0.0.1:*` picks a free port.
+    pub endpoint: String,
+    /// The SQLite file; created if missing, reused if not.
+    pub db: PathBuf,
+    pub store: StoreConfig,
+    /// How long a worker may stay silent before it is declared dead.
+    pub dead_after: Duration,
+    /// How often the monitor looks for dead workers.
+    pub monitor_every: Duration,
+}
+
+impl DispatcherConfig {
+    /// The defaults: lease 120 s, dead after 60 s, monitor every 15 s.
+    pub fn new(endpoint: &str, db: impl Into<PathBuf>) -> Self {
+        Self {
+            endpoint: endpoint.to_owned(),
+            db: db.into(),
+            store: StoreConfig::default(),
+            dead_after: DEFAULT_DEAD_AFTER,
+            monitor_every: DEFAULT_MONITOR_EVERY,
+        }
+    }
+}
+
+/// Why the dispatcher could not start, or stopped serving.
+#[derive(Debug, thiserror::Error)]
+pub enum DispatcherError {
+    #[error(transparent)]
+    Bind(#[from] solution04::DispatcherError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("ZeroMQ error: {0}")]
+    Zmq(#[from] zmq::Error),
+}
+
+/// A bound dispatcher with its store open.
+pub struct Dispatcher {
+    socket: zmq::Socket,
+    endpoint: String,
+    store: Store,
+    config: DispatcherConfig,
+    events: EventSink,
+    started: Instant,
+}
+
+impl Dispatcher {
+    /// Opens the database and binds the socket.
+    pub fn bind(config: DispatcherConfig, events: EventSink) -> Result<Self, DispatcherError> {
+        let store = Store::open(&config.db, config.store)?;
+        let (socket, endpoint) = bind_rep(&zmq::Context::new(), &config.endpoint)?;
+        Ok(Self {
+            socket,
+            endpoint,
+            store,
+            config,
+            events,
+            started: Instant::now(),
+        })
+    }
+
+    /// The endpoint actually bound.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    // ANCHOR: run
+    /// Answers every request and runs the monitor every `monitor_every`, until `stop`.
+    pub fn run(self, stop: &Stopper) -> Result<(), DispatcherError> {
+        // Chapter 04's loop with one socket: report `Event::Listening`, then until
+        // `stop`: poll the socket (at most until the next monitor round, and at most
+        // STOP_CHECK), answer a readable message with `self.answer`, and call
+        // `self.monitor` every `monitor_every`. Report `DispatcherStopped` at the end.
+        todo!("the dispatcher's loop — book/src/ch05-leases.md, \"Heartbeats and the monitor\"")
+    }
+    // ANCHOR_END: run
+
+    // ANCHOR: answer
+    /// The answer to one message. Every message gets one, whatever it holds.
+    pub fn answer(&mut self, parts: &[Vec<u8>], now: SystemTime) -> String {
+        let reply = match Request::from_frames(parts) {
+            Ok(request) => self.serve(request, now),
+            Err(error) => {
+                (self.events)(&Event::BadFrame {
+                    reason: error.to_string(),
+                });
+                match error {
+                    // A request for work that cannot be read is answered the way
+                    // chapter 04 (and the original) answered a failed request.
+                    ProtocolError::BadJson {
+                        command: REQUEST_TASK,
+                        ..
+                    } => Reply::RequestFailed(error.to_string()),
+                    _ => Reply::Error(error.to_string()),
+                }
+            }
+        };
+        reply.to_frame()
+    }
+
+    fn serve(&mut self, request: Request, now: SystemTime) -> Reply {
+        // One arm per request, each calling the store and turning its answer into a
+        // `Reply` (and an `Event` where something happened):
+        // Register (check_capabilities first), Heartbeat, RequestTask (`claim`: a
+        // lease or NoTasksAvailable), Result (`finish` with the result's outcome),
+        // Submit (refuse what `Work::decode` refuses), Status, Stats, Health.
+        // A `StoreError` becomes an answer through `self.refusal`.
+        todo!(
+            "answer one request from the store — book/src/ch05-leases.md, \"The wire protocol, extended\""
+        )
+    }
+    // ANCHOR_END: answer
+
+    /// A store error as an answer: a refusal the peer can act on, or (for a
+    /// database failure) a plain error — the dispatcher keeps serving either way.
+    fn refusal(&self, error: StoreError) -> Reply {
+        match error {
+            StoreError::UnknownWorker(worker_id) => Reply::UnknownWorker(worker_id),
+            StoreError::UnknownTask(task_id) => Reply::NotFound(task_id),
+            refused @ (StoreError::StaleLease { .. } | StoreError::ConflictingResult { .. }) => {
+                let reason = refused.to_string();
+                (self.events)(&Event::Refused {
+                    reason: reason.clone(),
+                });
+                Reply::Error(reason)
+            }
+            other => Reply::Error(other.to_string()),
+        }
+    }
+
+    // ANCHOR: monitor
+    /// The monitor: the original's background thread, here one call in the loop.
+    pub fn monitor(&mut self, now: SystemTime) {
+        // `self.store.requeue_dead(now, self.config.dead_after)`, and an event for
+        // every dead worker, requeued task and task given up on (MonitorFailed if
+        // the store failed: the dispatcher keeps serving).
+        todo!("the monitor's round — book/src/ch05-leases.md, \"Heartbeats and the monitor\"")
+    }
+    // ANCHOR_END: monitor
+}

@@ -1,0 +1,289 @@
+//! Chapter 04's wire protocol, extended with what leases need: REGISTER with
+//! capabilities, HEARTBEAT with the leases a worker holds, and a lease token on
+//! every task and every result. Clients use the same socket for SUBMIT, STATUS,
+//! STATS and HEALTH — one port, like the original Flask queue.
+//!
+//! Every frame is one UTF-8 text on a REQ/REP pair:
+//!
+//! ```text
+//! REGISTER {"worker_id": "w1", "capabilities": ["add", "primes"]}   → REGISTERED
+//! HEARTBEAT {"worker_id": "w1", "leases": [{"task_id": 7, "lease_token": "9f…"}]}
+//!                                                                  → HEARTBEAT_OK <renewed>
+//! REQUEST_TASK {"worker_id": "w1"}  → {"task_id": 7, "kind": "add", "args": {…},
+//!                                      "lease_token": "9f…", "attempt": 1, "max_attempts": 5}
+//!                                   | NO_TASKS_AVAILABLE
+//! RESULT:{"task_id": 7, "lease_token": "9f…", "status": "COMPLETED", "result": 15}
+//!                                   → RESULT_RECEIVED | ERROR <reason>
+//! SUBMIT {"kind": "primes", "args": {"limit": 1000}}  → SUBMITTED 7
+//! STATUS 7 → STATUS {…} | NOT_FOUND 7        STATS → STATS {…}        HEALTH → HEALTHY {…}
+//! ```
+//!
+//! A worker the dispatcher does not know (its database was replaced) is told
+//! `UNKNOWN_WORKER <id>` and registers again. Anything unreadable is answered
+//! with `ERROR <reason>` (`ERROR_OCCURED <reason>` for a request for work, as in
+//! chapter 04), never with a panic.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use solution04::protocol::{
+    ERROR, ERROR_OCCURED, NO_TASKS_AVAILABLE, ProtocolError as FrameError, REQUEST_TASK,
+    RESULT_PREFIX, RESULT_RECEIVED, quote, single_text_frame,
+};
+
+use crate::store::{Lease, NewTask, Outcome, Stats, TaskFailure, TaskId, TaskStatus, TaskView};
+
+pub const REGISTER: &str = "REGISTER";
+pub const REGISTERED: &str = "REGISTERED";
+pub const HEARTBEAT: &str = "HEARTBEAT";
+pub const HEARTBEAT_OK: &str = "HEARTBEAT_OK";
+pub const UNKNOWN_WORKER: &str = "UNKNOWN_WORKER";
+pub const SUBMIT: &str = "SUBMIT";
+pub const SUBMITTED: &str = "SUBMITTED";
+pub const STATUS: &str = "STATUS";
+pub const NOT_FOUND: &str = "NOT_FOUND";
+pub const STATS: &str = "STATS";
+pub const HEALTH: &str = "HEALTH";
+pub const HEALTHY: &str = "HEALTHY";
+
+/// `{"worker_id": "w1", "capabilities": ["add", "primes"]}`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Registration {
+    pub worker_id: String,
+    pub capabilities: Vec<String>,
+}
+
+/// One lease a worker still holds: renewed by its heartbeat.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeldLease {
+    pub task_id: TaskId,
+    pub lease_token: String,
+}
+
+/// `{"worker_id": "w1", "leases": […]}`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Heartbeat {
+    pub worker_id: String,
+    #[serde(default)]
+    pub leases: Vec<HeldLease>,
+}
+
+/// `{"worker_id": "w1"}`: who asks for work (now required: the store needs its
+/// capabilities).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkRequest {
+    pub worker_id: String,
+}
+
+// ANCHOR: leased_result
+/// A worker's result, with the token of the lease it ran under.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LeasedResult {
+    pub task_id: TaskId,
+    pub lease_token: String,
+    pub status: TaskStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<TaskFailure>,
+}
+// ANCHOR_END: leased_result
+
+impl LeasedResult {
+    pub fn new(lease: &Lease, outcome: Outcome) -> Self {
+        let (status, result, error) = match outcome {
+            Outcome::Completed(value) => (TaskStatus::Completed, Some(value), None),
+            Outcome::Failed(failure) => (TaskStatus::Failed, None, Some(failure)),
+        };
+        Self {
+            task_id: lease.task_id,
+            lease_token: lease.lease_token.clone(),
+            status,
+            result,
+            error,
+        }
+    }
+
+    /// The outcome it reports, or why it reports none.
+    pub fn outcome(&self) -> Result<Outcome, ProtocolError> {
+        match (self.status, &self.error) {
+            (TaskStatus::Completed, _) => Ok(Outcome::Completed(
+                self.result.clone().unwrap_or(Value::Null),
+            )),
+            (TaskStatus::Failed, Some(failure)) => Ok(Outcome::Failed(failure.clone())),
+            (TaskStatus::Failed, None) => Err(ProtocolError::FailedWithoutError),
+            (other, _) => Err(ProtocolError::NotFinal(other)),
+        }
+    }
+}
+
+/// What `HEALTH` answers: enough for a monitoring probe.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Health {
+    pub status: String,
+    pub uptime_ms: u64,
+    pub queued: u64,
+    pub running: u64,
+    pub workers_alive: u64,
+}
+
+/// A frame sent to the dispatcher, understood.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Request {
+    Register(Registration),
+    Heartbeat(Heartbeat),
+    RequestTask(WorkRequest),
+    Result(LeasedResult),
+    Submit(NewTask),
+    Status(TaskId),
+    Stats,
+    Health,
+}
+
+/// The dispatcher's answer, understood.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reply {
+    Registered,
+    HeartbeatOk {
+        renewed: usize,
+    },
+    UnknownWorker(String),
+    Task(Lease),
+    NoTasksAvailable,
+    /// `ERROR_OCCURED <reason>`: a request for work was not served.
+    RequestFailed(String),
+    ResultReceived,
+    Submitted(TaskId),
+    Status(Box<TaskView>),
+    NotFound(TaskId),
+    Stats(Stats),
+    Healthy(Health),
+    /// `ERROR <reason>`: refused, or not understood.
+    Error(String),
+}
+
+/// Why a frame could not be understood. Its text is what the peer is told.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProtocolError {
+    #[error(transparent)]
+    Frame(#[from] FrameError),
+    #[error(
+        "unknown request {0:?}: expected REGISTER, HEARTBEAT, REQUEST_TASK, RESULT:, SUBMIT, \
+         STATUS, STATS or HEALTH"
+    )]
+    UnknownRequest(String),
+    #[error("unknown reply {0:?}")]
+    UnknownReply(String),
+    #[error("malformed JSON after {command}: {reason}")]
+    BadJson {
+        command: &'static str,
+        reason: String,
+    },
+    #[error("{command} takes a task id, not {got:?}")]
+    BadTaskId { command: &'static str, got: String },
+    #[error("a FAILED result needs an \"error\" object")]
+    FailedWithoutError,
+    #[error("a result's status must be COMPLETED or FAILED, not {0}")]
+    NotFinal(TaskStatus),
+}
+
+fn json_body<T: serde::de::DeserializeOwned>(
+    command: &'static str,
+    body: &str,
+) -> Result<T, ProtocolError> {
+    serde_json::from_str(body).map_err(|error| ProtocolError::BadJson {
+        command,
+        reason: error.to_string(),
+    })
+}
+
+fn task_id(command: &'static str, body: &str) -> Result<TaskId, ProtocolError> {
+    body.trim().parse().map_err(|_| ProtocolError::BadTaskId {
+        command,
+        got: quote(body.trim()),
+    })
+}
+
+/// Infallible for our own types: they are strings, numbers and JSON values.
+fn to_json(value: &impl Serialize) -> String {
+    serde_json::to_string(value).unwrap_or_default()
+}
+
+impl Request {
+    /// Reads one message (its frames as received) from a peer.
+    pub fn from_frames(parts: &[Vec<u8>]) -> Result<Self, ProtocolError> {
+        Self::parse(single_text_frame(parts)?)
+    }
+
+    // ANCHOR: parse
+    /// Understands one frame sent to the dispatcher.
+    pub fn parse(frame: &str) -> Result<Self, ProtocolError> {
+        // `RESULT:` followed by JSON is a `LeasedResult`; check `outcome()` so a
+        // RUNNING status or a FAILED without an error is refused here.
+        // Otherwise the command is the first word (`frame.split_once(' ')`):
+        // REGISTER, HEARTBEAT, REQUEST_TASK and SUBMIT take JSON (`json_body`),
+        // STATUS a task id (`task_id`), STATS and HEALTH nothing at all.
+        // Anything else is `ProtocolError::UnknownRequest(quote(frame))`.
+        todo!("parse a request — book/src/ch05-leases.md, \"The wire protocol, extended\"")
+    }
+    // ANCHOR_END: parse
+
+    pub fn to_frame(&self) -> String {
+        match self {
+            Request::Register(registration) => format!("{REGISTER} {}", to_json(registration)),
+            Request::Heartbeat(heartbeat) => format!("{HEARTBEAT} {}", to_json(heartbeat)),
+            Request::RequestTask(request) => format!("{REQUEST_TASK} {}", to_json(request)),
+            Request::Result(result) => format!("{RESULT_PREFIX}{}", to_json(result)),
+            Request::Submit(task) => format!("{SUBMIT} {}", to_json(task)),
+            Request::Status(task_id) => format!("{STATUS} {task_id}"),
+            Request::Stats => STATS.to_owned(),
+            Request::Health => HEALTH.to_owned(),
+        }
+    }
+}
+
+impl Reply {
+    pub fn to_frame(&self) -> String {
+        match self {
+            Reply::Registered => REGISTERED.to_owned(),
+            Reply::HeartbeatOk { renewed } => format!("{HEARTBEAT_OK} {renewed}"),
+            Reply::UnknownWorker(worker_id) => format!("{UNKNOWN_WORKER} {worker_id}"),
+            Reply::Task(lease) => to_json(lease),
+            Reply::NoTasksAvailable => NO_TASKS_AVAILABLE.to_owned(),
+            Reply::RequestFailed(reason) => format!("{ERROR_OCCURED} {reason}"),
+            Reply::ResultReceived => RESULT_RECEIVED.to_owned(),
+            Reply::Submitted(task_id) => format!("{SUBMITTED} {task_id}"),
+            Reply::Status(view) => format!("{STATUS} {}", to_json(view)),
+            Reply::NotFound(task_id) => format!("{NOT_FOUND} {task_id}"),
+            Reply::Stats(stats) => format!("{STATS} {}", to_json(stats)),
+            Reply::Healthy(health) => format!("{HEALTHY} {}", to_json(health)),
+            Reply::Error(reason) => format!("{ERROR} {reason}"),
+        }
+    }
+
+    /// Understands the dispatcher's answer: what workers and clients do with it.
+    pub fn parse(frame: &str) -> Result<Self, ProtocolError> {
+        let frame = frame.trim();
+        if frame.starts_with('{') {
+            return Ok(Reply::Task(json_body("a task", frame)?));
+        }
+        let (command, body) = frame.split_once(' ').unwrap_or((frame, ""));
+        let text = || body.trim().to_owned();
+        match command {
+            REGISTERED => Ok(Reply::Registered),
+            HEARTBEAT_OK => Ok(Reply::HeartbeatOk {
+                renewed: body.trim().parse().unwrap_or(0),
+            }),
+            UNKNOWN_WORKER => Ok(Reply::UnknownWorker(text())),
+            NO_TASKS_AVAILABLE => Ok(Reply::NoTasksAvailable),
+            ERROR_OCCURED => Ok(Reply::RequestFailed(text())),
+            RESULT_RECEIVED => Ok(Reply::ResultReceived),
+            SUBMITTED => Ok(Reply::Submitted(task_id(SUBMITTED, body)?)),
+            STATUS => Ok(Reply::Status(Box::new(json_body(STATUS, body)?))),
+            NOT_FOUND => Ok(Reply::NotFound(task_id(NOT_FOUND, body)?)),
+            STATS => Ok(Reply::Stats(json_body(STATS, body)?)),
+            HEALTHY => Ok(Reply::Healthy(json_body(HEALTHY, body)?)),
+            ERROR => Ok(Reply::Error(text())),
+            _ => Err(ProtocolError::UnknownReply(quote(frame))),
+        }
+    }
+}

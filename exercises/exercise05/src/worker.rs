@@ -1,0 +1,301 @@
+//! The lease worker: chapter 04's pull worker, plus what surviving failure takes —
+//! it registers its capabilities, sends heartbeats naming the leases it holds,
+//! and never loses a result: each is cached on disk before delivery and resent,
+//! with backoff, until the dispatcher acknowledges it.
+//!
+//! As before, the socket stays on the worker's main thread and chapter 02's pool
+//! runs the tasks. The main thread is the only one that talks to the dispatcher,
+//! so a heartbeat never races a request on the REQ socket.
+
+use std::collections::{HashMap, VecDeque};
+use std::panic::{self, AssertUnwindSafe};
+use std::path::PathBuf;
+use std::time::{Duration, Instant, SystemTime};
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, unbounded};
+use solution02::{PoolError, ThreadPool};
+use solution04::connection::{Connection, ConnectionError};
+
+use crate::cache::{CacheError, DEFAULT_CACHE_TTL, Found, ResultCache};
+use crate::client::connect_once;
+use crate::event::{Event, EventSink};
+use crate::kinds::{self, DecodeError, check_capabilities};
+use crate::protocol::{
+    Heartbeat, HeldLease, LeasedResult, Registration, Reply, Request, WorkRequest,
+};
+use crate::stop::Stopper;
+use crate::store::{ErrorType, Lease, Outcome, TaskFailure, TaskId};
+
+/// The original's heartbeat period.
+pub const DEFAULT_HEARTBEAT_EVERY: Duration = Duration::from_secs(30);
+
+/// How long to wait before trying an unreachable dispatcher again: `first`,
+/// doubling after each failure, never more than `max`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backoff {
+    pub first: Duration,
+    pub max: Duration,
+}
+
+impl Default for Backoff {
+    /// 1 s, then 2, 4, 8, 16, 20, 20 … (the original retried every 20 s).
+    fn default() -> Self {
+        Self {
+            first: Duration::from_secs(1),
+            max: Duration::from_secs(20),
+        }
+    }
+}
+
+impl Backoff {
+    /// The wait after `previous` (none: the first failure).
+    pub fn next(&self, previous: Option<Duration>) -> Duration {
+        match previous {
+            None => self.first,
+            Some(previous) => (previous * 2).min(self.max).max(self.first),
+        }
+    }
+}
+
+/// How to start a worker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkerConfig {
+    /// The dispatcher's endpoint.
+    pub endpoint: String,
+    /// The name the dispatcher knows this worker by; its leases carry it.
+    pub worker_id: String,
+    /// The kinds it runs; the dispatcher hands it nothing else.
+    pub capabilities: Vec<String>,
+    /// How many tasks run at once: the pool's size.
+    pub threads: usize,
+    /// How long to wait for an answer before calling the dispatcher unreachable.
+    pub request_timeout: Duration,
+    /// How long to wait before asking again after `NO_TASKS_AVAILABLE`.
+    pub idle_wait: Duration,
+    pub heartbeat_every: Duration,
+    /// Where results wait until the dispatcher acknowledges them.
+    pub cache_dir: PathBuf,
+    pub cache_ttl: Duration,
+    pub backoff: Backoff,
+}
+
+impl WorkerConfig {
+    /// The defaults: heartbeats every 30 s, a 1 h cache under the
+    /// system's temporary folder, backoff from 1 s to 20 s.
+    pub fn new(endpoint: &str, worker_id: &str, capabilities: &[&str]) -> Self {
+        Self {
+            endpoint: endpoint.to_owned(),
+            worker_id: worker_id.to_owned(),
+            capabilities: capabilities.iter().map(|kind| (*kind).to_owned()).collect(),
+            threads: 2,
+            request_timeout: Duration::from_millis(2500),
+            idle_wait: Duration::from_millis(100),
+            heartbeat_every: DEFAULT_HEARTBEAT_EVERY,
+            cache_dir: std::env::temp_dir().join(format!("lease_worker-{worker_id}")),
+            cache_ttl: DEFAULT_CACHE_TTL,
+            backoff: Backoff::default(),
+        }
+    }
+}
+
+/// Why the worker could not start, or stopped other than by being asked to.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkerError {
+    #[error("could not start the pool: {0}")]
+    Pool(#[from] PoolError),
+    #[error(transparent)]
+    Connection(#[from] ConnectionError),
+    #[error(transparent)]
+    Cache(#[from] CacheError),
+    #[error("bad capabilities: {0}")]
+    Capabilities(#[from] DecodeError),
+}
+
+// ANCHOR: worker
+/// A worker process's main loop and everything it owns.
+pub struct Worker {
+    config: WorkerConfig,
+    events: EventSink,
+    context: zmq::Context,
+    connection: Connection,
+    pool: ThreadPool,
+    cache: ResultCache,
+    finished_in: Sender<LeasedResult>,
+    finished: Receiver<LeasedResult>,
+    /// Leases being run on the pool: their tokens go in every heartbeat.
+    running: HashMap<TaskId, String>,
+    /// Results computed and cached, not yet acknowledged, oldest first.
+    outbox: VecDeque<LeasedResult>,
+    registered: bool,
+    next_heartbeat: Instant,
+    /// `None` while the dispatcher answers; else the wait before the next try.
+    backoff: Option<Duration>,
+    next_contact: Instant,
+    recovered: Found,
+}
+// ANCHOR_END: worker
+
+impl Worker {
+    /// Checks the capabilities, starts the pool, opens the cache and picks up
+    /// any results an earlier run left undelivered.
+    pub fn start(config: WorkerConfig, events: EventSink) -> Result<Self, WorkerError> {
+        check_capabilities(&config.capabilities)?;
+        let pool = ThreadPool::new(config.threads)?;
+        let cache = ResultCache::open(&config.cache_dir, config.cache_ttl)?;
+        let recovered = cache.load(SystemTime::now())?;
+        let context = zmq::Context::new();
+        let connection = connect(&context, &config)?;
+        let (finished_in, finished) = unbounded();
+        let now = Instant::now();
+        Ok(Self {
+            outbox: recovered.fresh.iter().cloned().collect(),
+            recovered,
+            config,
+            events,
+            context,
+            connection,
+            pool,
+            cache,
+            finished_in,
+            finished,
+            running: HashMap::new(),
+            registered: false,
+            next_heartbeat: now,
+            backoff: None,
+            next_contact: now,
+        })
+    }
+
+    // ANCHOR: run
+    /// Registers, then asks for work while a thread is free, delivers every
+    /// result and sends heartbeats, until `stop`. Tasks still running when it
+    /// stops are finished and cached, and delivered by the next run.
+    pub fn run(mut self, stop: &Stopper) -> Result<(), WorkerError> {
+        (self.events)(&Event::WorkerStarted {
+            worker_id: self.config.worker_id.clone(),
+            threads: self.config.threads,
+            capabilities: self.config.capabilities.clone(),
+            endpoint: self.config.endpoint.clone(),
+        });
+        if !self.recovered.fresh.is_empty() {
+            (self.events)(&Event::Recovered {
+                results: self.recovered.fresh.len(),
+            });
+        }
+        for task_id in std::mem::take(&mut self.recovered.expired) {
+            (self.events)(&Event::CacheExpired { task_id });
+        }
+        let outcome = self.serve(stop);
+        (self.events)(&Event::WorkerStopped);
+        match outcome {
+            Err(ConnectionError::Stopped) | Ok(()) => Ok(()),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    fn serve(&mut self, stop: &Stopper) -> Result<(), ConnectionError> {
+        // Until `stop`: move finished results into the outbox (`finished_task`);
+        // when `next_contact` has come, `contact` — Ok resets the backoff, NoAnswer
+        // means `unreachable`, anything else ends the loop; then wait for a result at
+        // most until the next contact (at least `idle_wait`).
+        todo!("the worker's loop — book/src/ch05-leases.md, \"Nothing computed is lost\"")
+    }
+    // ANCHOR_END: run
+
+    // ANCHOR: contact
+    /// One round with the dispatcher: register if needed, deliver what is
+    /// cached, send a heartbeat when one is due, and ask for work while a thread
+    /// is free. Any unanswered request ends the round with `NoAnswer`.
+    fn contact(&mut self, stop: &Stopper) -> Result<(), ConnectionError> {
+        // Register first if not yet registered (REGISTERED, or report and stop here);
+        // then `deliver`, a `heartbeat` when `next_heartbeat` has come, and
+        // REQUEST_TASK while `running.len() < threads`: a task is started, nothing
+        // ends the asking, UNKNOWN_WORKER means register again.
+        todo!(
+            "one round with the dispatcher — book/src/ch05-leases.md, \"Heartbeats and the monitor\""
+        )
+    }
+    // ANCHOR_END: contact
+
+    // ANCHOR: deliver
+    /// Sends every cached result, oldest first. An answer — accepted, or refused
+    /// for good (a stale lease) — takes it out of the cache; no answer keeps it.
+    fn deliver(&mut self, stop: &Stopper) -> Result<(), ConnectionError> {
+        // For every result in the outbox, oldest first: send RESULT: with
+        // `self.exchange`. Any answer (RESULT_RECEIVED, or a refusal for good) removes
+        // it from the outbox and from the cache and is reported as `Delivered`; no
+        // answer (`?`) leaves it where it is.
+        todo!("deliver cached results — book/src/ch05-leases.md, \"Nothing computed is lost\"")
+    }
+    // ANCHOR_END: deliver
+
+    // ANCHOR: heartbeat
+    /// "I am alive, and I still hold these leases": running tasks, and finished
+    /// ones whose results wait in the cache.
+    fn heartbeat(&mut self, stop: &Stopper) -> Result<(), ConnectionError> {
+        // HEARTBEAT with the worker's id and every lease it holds: the running tasks
+        // and the results waiting in the outbox. UNKNOWN_WORKER means register again.
+        // Then schedule the next one `heartbeat_every` from now.
+        todo!(
+            "send a heartbeat naming the held leases — book/src/ch05-leases.md, \"Heartbeats and the monitor\""
+        )
+    }
+    // ANCHOR_END: heartbeat
+
+    // ANCHOR: unreachable
+    /// No answer: the REQ socket is stuck mid-exchange, so open a fresh one, and
+    /// wait longer each time before the next try. Whatever is cached stays cached.
+    fn unreachable(&mut self) -> Result<(), ConnectionError> {
+        // The REQ socket is stuck mid-exchange: `connect` a fresh one. The next wait
+        // is `self.config.backoff.next(self.backoff)`; remember it, set
+        // `next_contact` (and a heartbeat right then), and report `Unreachable`.
+        todo!(
+            "back off from an unreachable dispatcher — book/src/ch05-leases.md, \"Nothing computed is lost\""
+        )
+    }
+    // ANCHOR_END: unreachable
+
+    // ANCHOR: start_task
+    fn start_task(&mut self, lease: Lease) {
+        // Record the lease in `running`, then on the pool: report Running, run
+        // `kinds::execute` (catch a panic as a FunctionExecutionFailure), turn the
+        // outcome into a `LeasedResult`, SAVE IT IN THE CACHE before anything else,
+        // report Finished and send it on `finished_in`.
+        todo!(
+            "run a lease on the pool and cache its result — book/src/ch05-leases.md, \"Nothing computed is lost\""
+        )
+    }
+    // ANCHOR_END: start_task
+
+    fn finished_task(&mut self, result: LeasedResult) {
+        self.running.remove(&result.task_id);
+        self.outbox.push_back(result);
+    }
+
+    fn exchange(&mut self, request: &Request, stop: &Stopper) -> Result<Reply, ConnectionError> {
+        let answer = self
+            .connection
+            .exchange(request.to_frame().as_bytes(), stop)?;
+        let text = String::from_utf8_lossy(&answer);
+        Ok(Reply::parse(&text)
+            .unwrap_or_else(|error| Reply::Error(format!("unreadable answer: {error}"))))
+    }
+
+    fn dispatcher_error(&self, answer: &Reply) {
+        (self.events)(&Event::DispatcherError {
+            answer: answer.to_frame(),
+        });
+    }
+
+    fn cache_failed(&self, error: &CacheError) {
+        (self.events)(&Event::CacheFailed {
+            reason: error.to_string(),
+        });
+    }
+}
+
+/// The worker decides itself when to try again (with backoff), instead of
+/// blocking in a Lazy Pirate loop: one attempt per request.
+fn connect(context: &zmq::Context, config: &WorkerConfig) -> Result<Connection, ConnectionError> {
+    connect_once(context, &config.endpoint, config.request_timeout)
+}

@@ -1,0 +1,285 @@
+//! The lease dispatcher: chapter 04's one-owner loop, with the task table
+//! replaced by the SQLite [`Store`] and the deadline check by a monitor.
+//!
+//! One thread owns the REP socket and the store's connection — both are `Send`
+//! but not `Sync`, so one owner is what the compiler wants anyway. Everything it
+//! knows is in the database file, so killing this process loses nothing: started
+//! again on the same file, it carries on where it stopped.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant, SystemTime};
+
+use solution04::connection::millis;
+use solution04::dispatcher::bind_rep;
+use solution04::protocol::REQUEST_TASK;
+
+use crate::event::{Event, EventSink};
+use crate::kinds::{Work, check_capabilities};
+use crate::protocol::{Health, ProtocolError, Reply, Request};
+use crate::stop::{STOP_CHECK, Stopper};
+use crate::store::{Outcome, Recorded, Store, StoreConfig, StoreError};
+
+/// Where the dispatcher listens by default: one port for workers and clients.
+pub const DEFAULT_ENDPOINT: &str = "tcp://127.0.0.1:5557";
+/// The original's dead-worker limit: no heartbeat for 60 s.
+pub const DEFAULT_DEAD_AFTER: Duration = Duration::from_secs(60);
+/// The original's monitor period.
+pub const DEFAULT_MONITOR_EVERY: Duration = Duration::from_secs(15);
+
+/// How to start a [`Dispatcher`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DispatcherConfig {
+    /// The REP endpoint. `tcp://127.0.0.1:*` picks a free port.
+    pub endpoint: String,
+    /// The SQLite file; created if missing, reused if not.
+    pub db: PathBuf,
+    pub store: StoreConfig,
+    /// How long a worker may stay silent before it is declared dead.
+    pub dead_after: Duration,
+    /// How often the monitor looks for dead workers.
+    pub monitor_every: Duration,
+}
+
+impl DispatcherConfig {
+    /// The defaults: lease 120 s, dead after 60 s, monitor every 15 s.
+    pub fn new(endpoint: &str, db: impl Into<PathBuf>) -> Self {
+        Self {
+            endpoint: endpoint.to_owned(),
+            db: db.into(),
+            store: StoreConfig::default(),
+            dead_after: DEFAULT_DEAD_AFTER,
+            monitor_every: DEFAULT_MONITOR_EVERY,
+        }
+    }
+}
+
+/// Why the dispatcher could not start, or stopped serving.
+#[derive(Debug, thiserror::Error)]
+pub enum DispatcherError {
+    #[error(transparent)]
+    Bind(#[from] solution04::DispatcherError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("ZeroMQ error: {0}")]
+    Zmq(#[from] zmq::Error),
+}
+
+/// A bound dispatcher with its store open.
+pub struct Dispatcher {
+    socket: zmq::Socket,
+    endpoint: String,
+    store: Store,
+    config: DispatcherConfig,
+    events: EventSink,
+    started: Instant,
+}
+
+impl Dispatcher {
+    /// Opens the database and binds the socket.
+    pub fn bind(config: DispatcherConfig, events: EventSink) -> Result<Self, DispatcherError> {
+        let store = Store::open(&config.db, config.store)?;
+        let (socket, endpoint) = bind_rep(&zmq::Context::new(), &config.endpoint)?;
+        Ok(Self {
+            socket,
+            endpoint,
+            store,
+            config,
+            events,
+            started: Instant::now(),
+        })
+    }
+
+    /// The endpoint actually bound.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    // ANCHOR: run
+    /// Answers every request and runs the monitor every `monitor_every`, until `stop`.
+    pub fn run(mut self, stop: &Stopper) -> Result<(), DispatcherError> {
+        (self.events)(&Event::Listening {
+            endpoint: self.endpoint.clone(),
+            db: self.config.db.display().to_string(),
+            lease: self.config.store.lease,
+            dead_after: self.config.dead_after,
+        });
+        let mut next_round = Instant::now() + self.config.monitor_every;
+        while !stop.is_stopped() {
+            let wait = next_round
+                .saturating_duration_since(Instant::now())
+                .min(STOP_CHECK);
+            match self.socket.poll(zmq::POLLIN, millis(wait)) {
+                Ok(0) | Err(zmq::Error::EINTR) => {}
+                Ok(_) => {
+                    let parts = self.socket.recv_multipart(0)?;
+                    let answer = self.answer(&parts, SystemTime::now());
+                    self.socket.send(answer.as_bytes(), 0)?;
+                }
+                Err(error) => return Err(error.into()),
+            }
+            if Instant::now() >= next_round {
+                self.monitor(SystemTime::now());
+                next_round = Instant::now() + self.config.monitor_every;
+            }
+        }
+        (self.events)(&Event::DispatcherStopped);
+        Ok(())
+    }
+    // ANCHOR_END: run
+
+    // ANCHOR: answer
+    /// The answer to one message. Every message gets one, whatever it holds.
+    pub fn answer(&mut self, parts: &[Vec<u8>], now: SystemTime) -> String {
+        let reply = match Request::from_frames(parts) {
+            Ok(request) => self.serve(request, now),
+            Err(error) => {
+                (self.events)(&Event::BadFrame {
+                    reason: error.to_string(),
+                });
+                match error {
+                    // A request for work that cannot be read is answered the way
+                    // chapter 04 (and the original) answered a failed request.
+                    ProtocolError::BadJson {
+                        command: REQUEST_TASK,
+                        ..
+                    } => Reply::RequestFailed(error.to_string()),
+                    _ => Reply::Error(error.to_string()),
+                }
+            }
+        };
+        reply.to_frame()
+    }
+
+    fn serve(&mut self, request: Request, now: SystemTime) -> Reply {
+        let served = match request {
+            Request::Register(registration) => {
+                if let Err(error) = check_capabilities(&registration.capabilities) {
+                    return Reply::Error(error.to_string());
+                }
+                self.store
+                    .register(&registration.worker_id, &registration.capabilities, now)
+                    .map(|()| {
+                        (self.events)(&Event::Registered {
+                            worker_id: registration.worker_id,
+                            capabilities: registration.capabilities,
+                        });
+                        Reply::Registered
+                    })
+            }
+            Request::Heartbeat(heartbeat) => {
+                let held: Vec<_> = heartbeat
+                    .leases
+                    .into_iter()
+                    .map(|held| (held.task_id, held.lease_token))
+                    .collect();
+                self.store
+                    .heartbeat(&heartbeat.worker_id, &held, now)
+                    .map(|renewed| Reply::HeartbeatOk { renewed })
+            }
+            Request::RequestTask(request) => {
+                self.store
+                    .claim(&request.worker_id, now)
+                    .map(|claimed| match claimed {
+                        Some(lease) => {
+                            (self.events)(&Event::Leased {
+                                task_id: lease.task_id,
+                                worker_id: request.worker_id,
+                                attempt: lease.attempt,
+                            });
+                            Reply::Task(lease)
+                        }
+                        None => Reply::NoTasksAvailable,
+                    })
+            }
+            Request::Result(result) => {
+                let outcome = match result.outcome() {
+                    Ok(outcome) => outcome,
+                    Err(error) => return Reply::Error(error.to_string()),
+                };
+                let error = match &outcome {
+                    Outcome::Failed(failure) => Some(failure.clone()),
+                    Outcome::Completed(_) => None,
+                };
+                self.store
+                    .finish(result.task_id, &result.lease_token, outcome, now)
+                    .map(|recorded| {
+                        (self.events)(&Event::Recorded {
+                            task_id: result.task_id,
+                            status: recorded.status(),
+                            again: matches!(recorded, Recorded::Already(_)),
+                            error,
+                        });
+                        Reply::ResultReceived
+                    })
+            }
+            Request::Submit(task) => {
+                // Refused at the door: a task no worker could ever run.
+                if let Err(error) = Work::decode(&task.kind, &task.args) {
+                    return Reply::Error(error.to_string());
+                }
+                self.store.submit(&task, now).map(|task_id| {
+                    (self.events)(&Event::Submitted {
+                        task_id,
+                        kind: task.kind,
+                    });
+                    Reply::Submitted(task_id)
+                })
+            }
+            Request::Status(task_id) => self
+                .store
+                .get(task_id)
+                .map(|view| Reply::Status(Box::new(view))),
+            Request::Stats => self.store.stats(now).map(Reply::Stats),
+            Request::Health => self.store.stats(now).map(|stats| {
+                Reply::Healthy(Health {
+                    status: "ok".to_owned(),
+                    uptime_ms: u64::try_from(self.started.elapsed().as_millis()).unwrap_or(0),
+                    queued: stats.tasks.queued,
+                    running: stats.tasks.running,
+                    workers_alive: stats.workers.iter().filter(|w| w.alive).count() as u64,
+                })
+            }),
+        };
+        served.unwrap_or_else(|error| self.refusal(error))
+    }
+    // ANCHOR_END: answer
+
+    /// A store error as an answer: a refusal the peer can act on, or (for a
+    /// database failure) a plain error — the dispatcher keeps serving either way.
+    fn refusal(&self, error: StoreError) -> Reply {
+        match error {
+            StoreError::UnknownWorker(worker_id) => Reply::UnknownWorker(worker_id),
+            StoreError::UnknownTask(task_id) => Reply::NotFound(task_id),
+            refused @ (StoreError::StaleLease { .. } | StoreError::ConflictingResult { .. }) => {
+                let reason = refused.to_string();
+                (self.events)(&Event::Refused {
+                    reason: reason.clone(),
+                });
+                Reply::Error(reason)
+            }
+            other => Reply::Error(other.to_string()),
+        }
+    }
+
+    // ANCHOR: monitor
+    /// The monitor: the original's background thread, here one call in the loop.
+    pub fn monitor(&mut self, now: SystemTime) {
+        match self.store.requeue_dead(now, self.config.dead_after) {
+            Ok(sweep) => {
+                for worker_id in sweep.dead_workers {
+                    (self.events)(&Event::WorkerDead { worker_id });
+                }
+                for task_id in sweep.requeued {
+                    (self.events)(&Event::Requeued { task_id });
+                }
+                for task_id in sweep.failed {
+                    (self.events)(&Event::GaveUp { task_id });
+                }
+            }
+            Err(error) => (self.events)(&Event::MonitorFailed {
+                reason: error.to_string(),
+            }),
+        }
+    }
+    // ANCHOR_END: monitor
+}

@@ -1,0 +1,69 @@
+//! `lease_dispatcher`: chapter 05's dispatcher — a durable SQLite queue with leases.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Parser;
+use solution05::dispatcher::DEFAULT_ENDPOINT;
+use solution05::{Dispatcher, DispatcherConfig, EventSink};
+use workbook::{exit, seconds, term};
+
+/// The lease dispatcher: keeps every task in a SQLite file, leases tasks to
+/// registered workers by capability, takes them back from workers that stop
+/// sending heartbeats, and accepts a result only with its lease's token.
+/// Workers and clients (add_task, stats) use the same endpoint. Runs until Ctrl-C;
+/// start it again on the same --db and it carries on.
+#[derive(Debug, Parser)]
+#[command(version, after_help = EXAMPLES)]
+struct Cli {
+    /// Where workers and clients connect (REP). A port of `*` picks a free one.
+    #[arg(long, value_name = "ENDPOINT", default_value = DEFAULT_ENDPOINT)]
+    bind: String,
+
+    /// The SQLite database file: created if missing, reused if not.
+    #[arg(long, value_name = "FILE", default_value = "tasks.db")]
+    db: PathBuf,
+
+    /// Seconds a lease lasts unless a heartbeat renews it.
+    #[arg(long, value_name = "SECONDS", default_value = "120", value_parser = seconds::parse)]
+    lease: Duration,
+
+    /// Leases a task may get before it is FAILED for good.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
+    max_attempts: u32,
+
+    /// Seconds without a heartbeat after which a worker is dead.
+    #[arg(long, value_name = "SECONDS", default_value = "60", value_parser = seconds::parse)]
+    dead_after: Duration,
+
+    /// Seconds between the monitor's looks for dead workers.
+    #[arg(long, value_name = "SECONDS", default_value = "15", value_parser = seconds::parse)]
+    monitor_every: Duration,
+
+    /// Plain output (also when NO_COLOR is set or output is not a terminal).
+    #[arg(long)]
+    no_color: bool,
+}
+
+const EXAMPLES: &str = "\
+Examples:
+  lease_dispatcher                                   port 5557, queue in ./tasks.db
+  lease_dispatcher --db /tmp/queue.db --lease 30     shorter leases
+  lease_dispatcher --bind 'tcp://127.0.0.1:*'        any free port (printed at start)";
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    term::configure_colors(cli.no_color);
+    let mut config = DispatcherConfig::new(&cli.bind, &cli.db);
+    config.store.lease = cli.lease;
+    config.store.max_attempts = cli.max_attempts;
+    config.dead_after = cli.dead_after;
+    config.monitor_every = cli.monitor_every;
+    let events: EventSink = Arc::new(term::print_lease_event);
+    exit::until_ctrl_c(|stop| {
+        let dispatcher = Dispatcher::bind(config, events).map_err(|e| e.to_string())?;
+        dispatcher.run(stop).map_err(|e| e.to_string())
+    })
+}

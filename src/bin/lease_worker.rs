@@ -1,0 +1,98 @@
+//! `lease_worker`: chapter 05's worker — registers its capabilities, heartbeats,
+//! and keeps every result until the dispatcher has it.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Parser;
+use solution05::dispatcher::DEFAULT_ENDPOINT;
+use solution05::kinds::KINDS;
+use solution05::{Backoff, EventSink, Worker, WorkerConfig};
+use workbook::{exit, seconds, term};
+
+/// A lease worker: registers with the task kinds it runs, asks for work while a
+/// thread is free, sends heartbeats naming the leases it holds, and caches each
+/// result on disk until the dispatcher acknowledges it — across dispatcher
+/// outages (retrying with backoff) and its own restarts. Runs until Ctrl-C.
+#[derive(Debug, Parser)]
+#[command(version, after_help = EXAMPLES)]
+struct Cli {
+    /// The name the dispatcher knows this worker by.
+    #[arg(long)]
+    id: String,
+
+    /// The task kinds it runs: add subtract multiply divide primes sleep fail echo.
+    #[arg(long, num_args = 1.., required = true, value_parser = clap::builder::PossibleValuesParser::new(KINDS))]
+    capabilities: Vec<String>,
+
+    /// The dispatcher's endpoint.
+    #[arg(long, value_name = "ENDPOINT", default_value = DEFAULT_ENDPOINT)]
+    endpoint: String,
+
+    /// How many tasks run at once (threads of chapter 02's pool).
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    threads: u16,
+
+    /// Seconds between heartbeats.
+    #[arg(long, value_name = "SECONDS", default_value = "30", value_parser = seconds::parse)]
+    heartbeat_every: Duration,
+
+    /// Seconds to wait for an answer before calling the dispatcher unreachable.
+    #[arg(long, value_name = "SECONDS", default_value = "2.5", value_parser = seconds::parse)]
+    timeout: Duration,
+
+    /// Seconds to wait before asking again when there is no work.
+    #[arg(long, value_name = "SECONDS", default_value = "0.1", value_parser = seconds::parse)]
+    poll: Duration,
+
+    /// Where undelivered results wait [default: <temp dir>/lease_worker-<id>].
+    #[arg(long, value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
+
+    /// Seconds a cached result is worth delivering.
+    #[arg(long, value_name = "SECONDS", default_value = "3600", value_parser = seconds::parse)]
+    cache_ttl: Duration,
+
+    /// Seconds before the first retry of an unreachable dispatcher (then doubling).
+    #[arg(long, value_name = "SECONDS", default_value = "1", value_parser = seconds::parse)]
+    backoff_first: Duration,
+
+    /// The longest wait between retries.
+    #[arg(long, value_name = "SECONDS", default_value = "20", value_parser = seconds::parse)]
+    backoff_max: Duration,
+
+    /// Plain output (also when NO_COLOR is set or output is not a terminal).
+    #[arg(long)]
+    no_color: bool,
+}
+
+const EXAMPLES: &str = "\
+Examples:
+  lease_worker --id w1 --capabilities add divide primes
+  lease_worker --id w2 --capabilities primes --threads 4 --endpoint tcp://127.0.0.1:5557";
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    term::configure_colors(cli.no_color);
+    let capabilities: Vec<&str> = cli.capabilities.iter().map(String::as_str).collect();
+    let mut config = WorkerConfig::new(&cli.endpoint, &cli.id, &capabilities);
+    config.threads = usize::from(cli.threads);
+    config.heartbeat_every = cli.heartbeat_every;
+    config.request_timeout = cli.timeout;
+    config.idle_wait = cli.poll;
+    config.cache_ttl = cli.cache_ttl;
+    config.backoff = Backoff {
+        first: cli.backoff_first,
+        max: cli.backoff_max,
+    };
+    if let Some(dir) = cli.cache_dir {
+        config.cache_dir = dir;
+    }
+    let events: EventSink = Arc::new(term::print_lease_event);
+    exit::until_ctrl_c(|stop| {
+        let worker = Worker::start(config, events).map_err(|e| e.to_string())?;
+        worker.run(stop).map_err(|e| e.to_string())
+    })
+}
