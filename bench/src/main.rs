@@ -51,7 +51,12 @@ fn main() -> ExitCode {
         Chapter::Ch05 => vec![ch05::run],
         Chapter::Ch06 => vec![ch06::run],
         Chapter::All => vec![
-            ch01::run, ch02::run, ch03::run, ch04::run, ch05::run, ch06::run,
+            ch01::run,
+            ch02::run,
+            ch03::run,
+            ch04::run,
+            ch05::run,
+            ch06::run,
         ],
     };
     for run in runs {
