@@ -442,4 +442,11 @@ fn a_python_grpcio_client_calls_the_rust_server() {
         answers["deadline"]["code"], "DEADLINE_EXCEEDED",
         "{answers}"
     );
+    assert_eq!(answers["dispatcher"]["leased"], true, "{answers}");
+    assert_eq!(
+        answers["dispatcher"]["status"], "TASK_STATUS_DONE",
+        "{answers}"
+    );
+    assert_eq!(answers["dispatcher"]["result_json"], "42", "{answers}");
+    assert_eq!(answers["unknown_task"]["code"], "NOT_FOUND", "{answers}");
 }
