@@ -127,6 +127,95 @@ capture ch04-worker-help.txt target/release/pull_worker --help
     | sed -E "s|/[^ ]*/registry/src/[^/]*/|~/.cargo/registry/src/…/|; s|/rustc/[0-9a-f]*/|/rustc/…/|" || true
 } > "$out/ch04-shared-socket.txt"
 echo "wrote $out/ch04-shared-socket.txt"
+# --- chapter 05 ---------------------------------------------------------------
+# A lease dispatcher on a free port and a fresh database, with short intervals so
+# the story takes seconds. A primes task waits for a worker that can run it; the
+# first one that can is killed mid-task (SIGKILL); the monitor gives the task back
+# and a rescuer finishes it as attempt 2. Endpoints are shown as the default 5557.
+lease_session() {
+  local dir ep workers=()
+  dir=$(mktemp -d)
+  target/release/lease_dispatcher --bind 'tcp://127.0.0.1:*' --db "$dir/tasks.db" \
+    --dead-after 2 --monitor-every 0.5 > "$dir/dispatcher.log" 2>&1 &
+  local dispatcher=$!
+  until grep -q "Serving on" "$dir/dispatcher.log"; do sleep 0.1; done
+  ep=$(grep -o 'tcp://[0-9.:]*' "$dir/dispatcher.log" | head -1)
+  lease_worker() { # lease_worker ID KIND... : a worker in the background, logging to ID.log
+    local id=$1; shift
+    target/release/lease_worker --id "$id" --capabilities "$@" --endpoint "$ep" \
+      --heartbeat-every 0.5 --cache-dir "$dir/$id" > "$dir/$id.log" 2>&1 &
+    workers+=($!)
+  }
+  shown() { show "$@"; "target/release/$1" "${@:2}" --endpoint "$ep" 2>&1 || true; }
+  lease_worker w1 add sleep
+  shown add_task 1 6000000 trial-division
+  sleep 0.3
+  shown stats --task 1
+  lease_worker doomed primes
+  local doomed=$!
+  until grep -q "→ doomed: RUNNING" "$dir/dispatcher.log"; do sleep 0.1; done
+  echo "\$ kill -9 <doomed's pid>    # mid-task"
+  kill -9 "$doomed"
+  until grep -q "Task 1: back in the queue" "$dir/dispatcher.log"; do sleep 0.1; done
+  lease_worker rescuer primes
+  until target/release/stats --endpoint "$ep" --task 1 | grep -q COMPLETED; do sleep 0.2; done
+  shown stats --task 1
+  shown add_task 2 100000 --wait
+  shown stats
+  shown stats --health
+  kill -INT "${workers[@]}" "$dispatcher" 2>/dev/null || true
+  wait 2>/dev/null || true
+  echo
+  echo "(the dispatcher's output)"
+  cat "$dir/dispatcher.log"
+  echo
+  echo "(the rescuer's output)"
+  cat "$dir/rescuer.log"
+  rm -rf "$dir"
+}
+lease_session | sed -E "s|tcp://127.0.0.1:[0-9]+|tcp://127.0.0.1:5557|g; s|/tmp/tmp\.[A-Za-z0-9]+/|./|g; s/\"uptime_ms\":[0-9]+/\"uptime_ms\":…/" > "$out/ch05-session.txt"
+echo "wrote $out/ch05-session.txt"
+
+# The dispatcher killed (SIGKILL) while a worker runs a task, and started again
+# on the same database: the worker keeps the result on disk and delivers it.
+lease_restart() {
+  local dir ep
+  dir=$(mktemp -d)
+  dispatch() {
+    target/release/lease_dispatcher --bind "$1" --db "$dir/tasks.db" --dead-after 30 \
+      >> "$dir/dispatcher.log" 2>&1 &
+  }
+  dispatch 'tcp://127.0.0.1:*'
+  local first=$!
+  until grep -q "Serving on" "$dir/dispatcher.log"; do sleep 0.1; done
+  ep=$(grep -o 'tcp://[0-9.:]*' "$dir/dispatcher.log" | head -1)
+  target/release/lease_worker --id w1 --capabilities primes --endpoint "$ep" \
+    --timeout 0.5 --cache-dir "$dir/cache" > "$dir/worker.log" 2>&1 &
+  local worker=$!
+  target/release/add_task 1 6000000 trial-division --endpoint "$ep" > /dev/null
+  until grep -q "→ w1: RUNNING" "$dir/dispatcher.log"; do sleep 0.1; done
+  kill -9 "$first"; wait "$first" 2>/dev/null || true
+  echo "(kill -9: the dispatcher dies here, mid-task)" >> "$dir/dispatcher.log"
+  until grep -q "Dispatcher unreachable; 1 result" "$dir/worker.log"; do sleep 0.1; done
+  echo "\$ ls <the worker's cache dir>    # while the dispatcher is down"
+  ls "$dir/cache"
+  dispatch "$ep"
+  until grep -q "Delivered task 1" "$dir/worker.log"; do sleep 0.1; done
+  echo "\$ stats --task 1"
+  target/release/stats --endpoint "$ep" --task 1
+  local second=$!
+  kill -INT "$worker" "$second"; wait 2>/dev/null || true
+  echo
+  echo "(the dispatcher's output, both runs)"
+  cat "$dir/dispatcher.log"
+  echo
+  echo "(the worker's output)"
+  cat "$dir/worker.log"
+  rm -rf "$dir"
+}
+lease_restart | sed -E "s|tcp://127.0.0.1:[0-9]+|tcp://127.0.0.1:5557|g; s|/tmp/tmp\.[A-Za-z0-9]+/|./|g" > "$out/ch05-restart.txt"
+echo "wrote $out/ch05-restart.txt"
+capture ch05-worker-help.txt target/release/lease_worker --help
 # --- chapter 06 ---------------------------------------------------------------
 # Starts grpc_server with ARGS on a free port in the background; sets $server and
 # $address, and the log file $log.
@@ -225,10 +314,12 @@ grpc_dispatcher() {
 grpc_dispatcher | sed -E "s/127.0.0.1:[0-9]+/127.0.0.1:PORT/" > "$out/ch06-dispatcher.txt"
 echo "wrote $out/ch06-dispatcher.txt"
 
+
 if [[ "${1:-}" == "--bench" ]]; then
   capture ch01-bench.txt target/release/bench ch01
   capture ch02-bench.txt target/release/bench ch02
   capture ch03-bench.txt target/release/bench ch03
   capture ch04-bench.txt target/release/bench ch04
+  capture ch05-bench.txt target/release/bench ch05
   capture ch06-bench.txt target/release/bench ch06
 fi
