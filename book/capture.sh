@@ -229,6 +229,14 @@ grpc_serve() {
   done
   address=$(sed -n 's/.*Listening on \([^ ]*\).*/\1/p' "$log")
 }
+grpc_stop_and_show_log() { # Ctrl-C the server, then show what it printed
+  kill -INT "$server"
+  wait "$server"
+  echo
+  echo "(the server's own output, ended with Ctrl-C)"
+  cat "$log"
+  rm -f "$log"
+}
 grpc_client() { # echo the command line, then run it against $address
   echo "\$ grpc_client $*"
   target/release/grpc_client --address "$address" "$@" 2>&1 || true
@@ -248,12 +256,7 @@ grpc_session() {
   grpc_client compute 2 add 2 --id late --deadline-ms 200
   grpc_client compute 3 add 3 --id third
   wait "$busy"
-  kill -INT "$server"
-  wait "$server"
-  echo
-  echo "(the server's own output, ended with Ctrl-C)"
-  cat "$log"
-  rm -f "$log"
+  grpc_stop_and_show_log
 }
 grpc_session | sed -E "s/127.0.0.1:[0-9]+/127.0.0.1:PORT/" > "$out/ch06-session.txt"
 echo "wrote $out/ch06-session.txt"
@@ -304,12 +307,7 @@ grpc_dispatcher() {
   dispatcher_client status 424242
   dispatcher_client submit add '{not json'
   dispatcher_client stats
-  kill -INT "$server"
-  wait "$server"
-  echo
-  echo "(the server's own output, ended with Ctrl-C)"
-  cat "$log"
-  rm -f "$log"
+  grpc_stop_and_show_log
 }
 grpc_dispatcher | sed -E "s/127.0.0.1:[0-9]+/127.0.0.1:PORT/" > "$out/ch06-dispatcher.txt"
 echo "wrote $out/ch06-dispatcher.txt"

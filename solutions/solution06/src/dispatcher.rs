@@ -26,7 +26,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use parking_lot::Mutex;
 use solution05::kinds::{Work, check_capabilities};
-use solution05::store::{ErrorType, Outcome, Recorded, TaskFailure};
+use solution05::store::{ErrorType, Outcome, Recorded, Stats, TaskFailure};
 use solution05::{Store, StoreError, TaskId};
 use tonic::metadata::MetadataMap;
 use tonic::{Request, Response, Status};
@@ -91,6 +91,12 @@ impl DispatcherService {
         answer.map_err(|error| status_of_store(&error))
     }
     // ANCHOR_END: with_store
+
+    /// The store's counts, for `Stats` and `Health` alike.
+    async fn store_stats(&self, call: &str, metadata: &MetadataMap) -> Result<Stats, Status> {
+        self.with_store(call.to_owned(), metadata, |store, now| store.stats(now))
+            .await
+    }
 
     /// The monitor of chapter 05, as a task on the runtime: every `every`, one
     /// job on the pool declares silent workers dead and requeues their tasks.
@@ -266,11 +272,7 @@ impl Dispatcher for DispatcherService {
         &self,
         request: Request<pb::StatsRequest>,
     ) -> Result<Response<pb::StatsResponse>, Status> {
-        let stats = self
-            .with_store("Stats".to_owned(), request.metadata(), |store, now| {
-                store.stats(now)
-            })
-            .await?;
+        let stats = self.store_stats("Stats", request.metadata()).await?;
         Ok(Response::new(stats.into()))
     }
 
@@ -280,11 +282,7 @@ impl Dispatcher for DispatcherService {
     ) -> Result<Response<pb::HealthResponse>, Status> {
         // A round trip through the pool *and* the store: if either is stuck, a
         // monitor's deadline on this call says so.
-        let stats = self
-            .with_store("Health".to_owned(), request.metadata(), |store, now| {
-                store.stats(now)
-            })
-            .await?;
+        let stats = self.store_stats("Health", request.metadata()).await?;
         let live = stats.workers.iter().filter(|worker| worker.alive).count();
         Ok(Response::new(pb::HealthResponse {
             status: "ok".to_owned(),
