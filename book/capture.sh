@@ -193,7 +193,7 @@ lease_restart() {
     --timeout 0.5 --cache-dir "$dir/cache" > "$dir/worker.log" 2>&1 &
   local worker=$!
   target/release/add_task 1 6000000 trial-division --endpoint "$ep" > /dev/null
-  until grep -q "→ w1: RUNNING" "$dir/dispatcher.log"; do sleep 0.1; done
+  until grep -q "Running task 1" "$dir/worker.log"; do sleep 0.1; done
   kill -9 "$first"; wait "$first" 2>/dev/null || true
   echo "(kill -9: the dispatcher dies here, mid-task)" >> "$dir/dispatcher.log"
   until grep -q "Dispatcher unreachable; 1 result" "$dir/worker.log"; do sleep 0.1; done

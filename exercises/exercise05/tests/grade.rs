@@ -956,9 +956,16 @@ fn a_result_finished_while_the_dispatcher_is_down_is_delivered_after_its_restart
             worker_config(&endpoint, "patient", &["sleep"], &cache),
             events,
         );
-        while client.status(task).expect("status").status != TaskStatus::Running {
-            thread::sleep(Duration::from_millis(10));
-        }
+        // The worker's word that it runs the task, not the store's: a lease the
+        // dispatcher granted but never got to send would only expire.
+        let running = log
+            .iter()
+            .find(|e| matches!(e, Event::Running { task_id, .. } if *task_id == task));
+        assert!(
+            running.is_some(),
+            "the worker runs the task; {}",
+            CACHE.hint()
+        );
         first.shut_down();
         // The task finishes while nobody listens: the result must wait on disk.
         let mut cached = false;
