@@ -229,6 +229,14 @@ grpc_serve() {
   done
   address=$(sed -n 's/.*Listening on \([^ ]*\).*/\1/p' "$log")
 }
+grpc_stop_and_show_log() { # Ctrl-C the server, then show what it printed
+  kill -INT "$server"
+  wait "$server"
+  echo
+  echo "(the server's own output, ended with Ctrl-C)"
+  cat "$log"
+  rm -f "$log"
+}
 grpc_client() { # echo the command line, then run it against $address
   echo "\$ grpc_client $*"
   target/release/grpc_client --address "$address" "$@" 2>&1 || true
@@ -248,12 +256,7 @@ grpc_session() {
   grpc_client compute 2 add 2 --id late --deadline-ms 200
   grpc_client compute 3 add 3 --id third
   wait "$busy"
-  kill -INT "$server"
-  wait "$server"
-  echo
-  echo "(the server's own output, ended with Ctrl-C)"
-  cat "$log"
-  rm -f "$log"
+  grpc_stop_and_show_log
 }
 grpc_session | sed -E "s/127.0.0.1:[0-9]+/127.0.0.1:PORT/" > "$out/ch06-session.txt"
 echo "wrote $out/ch06-session.txt"
@@ -276,6 +279,38 @@ grpc_limit() {
 grpc_limit | sed -E "s/127.0.0.1:[0-9]+/127.0.0.1:PORT/" > "$out/ch06-limit.txt"
 echo "wrote $out/ch06-limit.txt"
 capture ch06-server-help.txt target/release/grpc_server --help
+dispatcher_client() { # as grpc_client, with JSON arguments shown as typed
+  show grpc_client "$@"
+  target/release/grpc_client --address "$address" "$@" 2>&1 || true
+}
+token_of() { sed -n 's/.*token \([0-9a-f]*\)$/\1/p'; }
+grpc_dispatcher() {
+  grpc_serve --max-workers 2 --lease 1
+  echo "\$ grpc_server --max-workers 2 --lease 1   # in another terminal"
+  dispatcher_client submit add '{"a": 2, "b": 3}'
+  local claimed first second
+  claimed=$(dispatcher_client claim w1 add primes); echo "$claimed"
+  first=$(token_of <<< "$claimed")
+  dispatcher_client status 1
+  dispatcher_client result 1 "$first" 5
+  dispatcher_client status 1
+  dispatcher_client submit primes '{"limit": 100000}'
+  claimed=$(dispatcher_client claim w1 add primes); echo "$claimed"
+  first=$(token_of <<< "$claimed")
+  echo "(w1 goes silent; its 1 s lease runs out)"
+  sleep 1.5
+  claimed=$(dispatcher_client claim w2 primes); echo "$claimed"
+  second=$(token_of <<< "$claimed")
+  dispatcher_client result 2 "$first" 9592
+  dispatcher_client result 2 "$second" 9592
+  dispatcher_client status 2
+  dispatcher_client status 424242
+  dispatcher_client submit add '{not json'
+  dispatcher_client stats
+  grpc_stop_and_show_log
+}
+grpc_dispatcher | sed -E "s/127.0.0.1:[0-9]+/127.0.0.1:PORT/" > "$out/ch06-dispatcher.txt"
+echo "wrote $out/ch06-dispatcher.txt"
 
 
 if [[ "${1:-}" == "--bench" ]]; then

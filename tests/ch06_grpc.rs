@@ -85,6 +85,7 @@ fn health_and_reflection_are_served() {
         "workbook.v1.Calculator",
         "grpc.health.v1.Health",
         "grpc.reflection.v1.ServerReflection",
+        "workbook.v1.Dispatcher",
     ] {
         assert!(
             stdout.lines().any(|l| l == format!("[Client] {service}")),
@@ -224,6 +225,153 @@ fn garbage_and_oversized_requests_leave_the_server_serving() {
     assert!(stdout.contains("Task 1 = 4 "), "{stdout}");
 }
 
+/// Runs `grpc_client` and returns its one `[Client] ` line, asserting success.
+fn ok_line(address: &str, args: &[&str]) -> String {
+    let (code, stdout, stderr) = call(address, args);
+    assert_eq!(code, Some(0), "grpc_client {args:?} failed: {stderr}");
+    stdout
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .trim_start_matches("[Client] ")
+        .to_owned()
+}
+
+/// `Leased task 1 (add {...}), attempt 1 of 5, token abc` → ("1", "abc").
+fn lease_of(line: &str) -> (String, String) {
+    let id = line
+        .trim_start_matches("Leased task ")
+        .split(' ')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    let token = line.rsplit(' ').next().unwrap_or_default().to_owned();
+    assert!(line.starts_with("Leased task "), "no lease: {line}");
+    (id, token)
+}
+
+#[test]
+fn dispatcher_submit_claim_result_then_status_completed() {
+    let db = std::env::temp_dir().join(format!("workbook-ch06-e2e-{}.db", std::process::id()));
+    let db_arg = db.display().to_string();
+    let (server, address) = serve(&["--db", &db_arg]);
+
+    let submitted = ok_line(&address, &["submit", "add", r#"{"a": 2, "b": 3}"#]);
+    assert!(submitted.starts_with("Submitted task "), "{submitted}");
+    let id = submitted.trim_start_matches("Submitted task ").to_owned();
+
+    let (leased, token) = lease_of(&ok_line(&address, &["claim", "w1", "add", "primes"]));
+    assert_eq!(leased, id);
+    assert_eq!(
+        ok_line(&address, &["result", &id, &token, "5"]),
+        format!("Task {id} DONE")
+    );
+    assert_eq!(
+        ok_line(&address, &["result", &id, &token, "5"]),
+        format!("Task {id} DONE (already recorded)"),
+        "a resend of the same result is harmless"
+    );
+
+    let status = ok_line(&address, &["status", &id]);
+    assert!(
+        status.starts_with(&format!("Task {id} (add "))
+            && status.contains(": DONE, ")
+            && status.contains(", result 5"),
+        "{status}"
+    );
+    let stats = ok_line(&address, &["stats"]);
+    assert_eq!(stats, "queued 0, running 0, done 1, failed 0");
+    drop(server);
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{db_arg}{suffix}"));
+    }
+}
+
+#[test]
+fn dispatcher_refuses_stale_lease_tokens_and_unknown_ids() {
+    let (_server, address) = serve(&["--lease", "0.3"]);
+    let id = ok_line(&address, &["submit", "multiply", r#"{"a": 6, "b": 7}"#])
+        .trim_start_matches("Submitted task ")
+        .to_owned();
+    let (_, old_token) = lease_of(&ok_line(&address, &["claim", "slow", "multiply"]));
+    // The lease runs out; another worker takes the task over.
+    std::thread::sleep(Duration::from_millis(700));
+    let (_, new_token) = lease_of(&ok_line(&address, &["claim", "fast", "multiply"]));
+    assert_ne!(old_token, new_token);
+
+    let (code, _, stderr) = call(&address, &["result", &id, &old_token, "0"]);
+    assert_eq!(code, Some(1));
+    assert!(
+        stderr.starts_with("error: FAILED_PRECONDITION: stale lease token"),
+        "{stderr}"
+    );
+    assert_eq!(
+        ok_line(&address, &["result", &id, &new_token, "42"]),
+        format!("Task {id} DONE")
+    );
+    let status = ok_line(&address, &["status", &id]);
+    assert!(
+        status.contains(", result 42"),
+        "the stale result must not win: {status}"
+    );
+
+    let (code, _, stderr) = call(&address, &["status", "424242"]);
+    assert_eq!(code, Some(1));
+    assert_eq!(stderr.trim(), "error: NOT_FOUND: unknown task 424242");
+}
+
+#[test]
+fn dispatcher_garbage_gets_errors_and_the_server_lives_on() {
+    let (_server, address) = serve(&["--max-message-bytes", "1024"]);
+    for (args, expected) in [
+        (
+            vec!["submit", "add", "{not json"],
+            "error: INVALID_ARGUMENT: args_json is not JSON",
+        ),
+        (
+            vec!["submit", "teleport", "{}"],
+            "error: INVALID_ARGUMENT: ",
+        ),
+        (
+            vec!["claim", "w", "no-such-kind"],
+            "error: INVALID_ARGUMENT: ",
+        ),
+        (
+            vec!["result", "1", "token", "[1,"],
+            "error: INVALID_ARGUMENT: result_json is not JSON",
+        ),
+        (
+            vec!["status", "0"],
+            "error: INVALID_ARGUMENT: task_id must be positive",
+        ),
+    ] {
+        let (code, _, stderr) = call(&address, &args);
+        assert_eq!(code, Some(1), "{args:?}: {stderr}");
+        assert!(stderr.starts_with(expected), "{args:?}: {stderr}");
+    }
+    let huge = format!("{{\"pad\": \"{}\"}}", "x".repeat(4096));
+    let (code, _, stderr) = call(&address, &["submit", "echo", &huge]);
+    assert_eq!(code, Some(1));
+    assert!(
+        stderr.contains("OUT_OF_RANGE") || stderr.contains("RESOURCE_EXHAUSTED"),
+        "{stderr}"
+    );
+
+    let mut stream = TcpStream::connect(&address).expect("connects");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("sets a timeout");
+    let _ = stream.write_all(b"\x00\xff garbage for the Dispatcher \r\n\r\n");
+    let mut reply = Vec::new();
+    let _ = stream.read_to_end(&mut reply);
+
+    let line = ok_line(&address, &["submit", "add", r#"{"a": 1, "b": 1}"#]);
+    assert!(
+        line.starts_with("Submitted task "),
+        "the server should still answer: {line}"
+    );
+}
+
 #[test]
 fn help_lists_every_option() {
     let (code, stdout, _) = run(SERVER, &["--help"]);
@@ -236,12 +384,27 @@ fn help_lists_every_option() {
         "--io-threads",
         "--quiet",
         "--no-color",
+        "--db",
+        "--lease",
+        "--dead-after",
+        "--monitor-every",
     ] {
         assert!(stdout.contains(option), "{option} missing:\n{stdout}");
     }
     let (code, stdout, _) = run(CLIENT, &["--help"]);
     assert_eq!(code, Some(0));
-    for command in ["compute", "load", "health", "list", "--address"] {
+    for command in [
+        "compute",
+        "load",
+        "health",
+        "list",
+        "submit",
+        "status",
+        "claim",
+        "result",
+        "stats",
+        "--address",
+    ] {
         assert!(stdout.contains(command), "{command} missing:\n{stdout}");
     }
 }
@@ -279,4 +442,11 @@ fn a_python_grpcio_client_calls_the_rust_server() {
         answers["deadline"]["code"], "DEADLINE_EXCEEDED",
         "{answers}"
     );
+    assert_eq!(answers["dispatcher"]["leased"], true, "{answers}");
+    assert_eq!(
+        answers["dispatcher"]["status"], "TASK_STATUS_DONE",
+        "{answers}"
+    );
+    assert_eq!(answers["dispatcher"]["result_json"], "42", "{answers}");
+    assert_eq!(answers["unknown_task"]["code"], "NOT_FOUND", "{answers}");
 }

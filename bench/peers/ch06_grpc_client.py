@@ -51,6 +51,36 @@ def main():
             pb.Task(id="py-3", type=pb.TASK_TYPE_ADD, operand1=1, operand2=1, processing_time=2),
             0.3,
         )
+
+        # The Dispatcher service: a worker's whole round trip, in Python.
+        dispatcher = rpc.DispatcherStub(channel)
+        task_id = dispatcher.SubmitTask(
+            pb.SubmitTaskRequest(kind="add", args_json='{"a": 20, "b": 22}'), timeout=10
+        ).task_id
+        dispatcher.Heartbeat(
+            pb.HeartbeatRequest(
+                worker=pb.WorkerProperties(id="py-worker", capabilities=[pb.TASK_TYPE_ADD])
+            ),
+            timeout=10,
+        )
+        lease = dispatcher.ClaimTask(pb.ClaimTaskRequest(worker_id="py-worker"), timeout=10).lease
+        dispatcher.SubmitResult(
+            pb.SubmitResultRequest(
+                task_id=lease.task_id, lease_token=lease.lease_token, result_json="42"
+            ),
+            timeout=10,
+        )
+        state = dispatcher.GetTask(pb.GetTaskRequest(task_id=task_id), timeout=10)
+        answers["dispatcher"] = {
+            "leased": lease.task_id == task_id,
+            "status": pb.TaskStatus.Name(state.status),
+            "result_json": state.result_json,
+        }
+        try:
+            dispatcher.GetTask(pb.GetTaskRequest(task_id=424242), timeout=10)
+            answers["unknown_task"] = {"code": "OK"}
+        except grpc.RpcError as error:
+            answers["unknown_task"] = {"code": error.code().name}
     print(json.dumps(answers))
 
 

@@ -1,4 +1,5 @@
-//! `grpc_client`: calls chapter 06's server — one task, a load run, health, reflection.
+//! `grpc_client`: calls chapter 06's server — one task, a load run, health,
+//! reflection, and the Dispatcher service's queue.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -77,6 +78,37 @@ enum Command {
         #[command(flatten)]
         options: CallOptions,
     },
+    /// Dispatcher: queues a chapter 05 task, e.g. `submit add '{"a": 2, "b": 3}'`; prints its id.
+    Submit {
+        /// add, subtract, multiply, divide, primes, sleep, fail or echo.
+        kind: String,
+        /// The task's arguments as JSON.
+        #[arg(default_value = "null")]
+        args: String,
+    },
+    /// Dispatcher: a task's state, and its result or error.
+    Status { id: i64 },
+    /// Dispatcher: registers WORKER with its kinds and leases the next task it can run.
+    Claim {
+        worker: String,
+        /// The kinds it runs, e.g. `add primes`.
+        #[arg(required = true)]
+        kinds: Vec<String>,
+    },
+    /// Dispatcher: reports a leased task's result (JSON), or with --error its failure.
+    Result {
+        id: i64,
+        /// The lease token ClaimTask answered.
+        token: String,
+        /// The result as JSON.
+        #[arg(required_unless_present = "error")]
+        result: Option<String>,
+        /// The task failed: why.
+        #[arg(long, conflicts_with = "result")]
+        error: Option<String>,
+    },
+    /// Dispatcher: tasks per status and every worker, then its Health answer.
+    Stats,
     /// Asks the standard health service whether the server is serving.
     Health,
     /// Lists the services the server offers, through reflection.
@@ -90,7 +122,12 @@ Examples:
   grpc_client compute 1 add 1 --processing-time 2 --deadline-ms 500
   grpc_client load --concurrency 8 --requests 10000
   grpc_client health
-  grpc_client list";
+  grpc_client list
+  grpc_client submit add '{\"a\": 2, \"b\": 3}'
+  grpc_client claim w1 add primes
+  grpc_client result 1 TOKEN 5
+  grpc_client status 1
+  grpc_client stats";
 
 async fn run(cli: Cli) -> Result<(), client::ClientError> {
     let say = |message: &str| term::print_line(Role::Client, message);
@@ -137,6 +174,84 @@ async fn run(cli: Cli) -> Result<(), client::ClientError> {
             ));
             say(&load::run(config).await?.to_string());
         }
+        Command::Submit { kind, args } => {
+            let channel = client::connect(&cli.address).await?;
+            let id = client::submit_task(&channel, &kind, &args).await?;
+            say(&format!("Submitted task {id}"));
+        }
+        Command::Status { id } => {
+            let channel = client::connect(&cli.address).await?;
+            say(&describe(&client::get_task(&channel, id).await?));
+        }
+        Command::Claim { worker, kinds } => {
+            let channel = client::connect(&cli.address).await?;
+            let properties = pb::WorkerProperties {
+                id: worker.clone(),
+                capabilities: Vec::new(),
+                kinds,
+            };
+            client::heartbeat(&channel, properties, Vec::new()).await?;
+            match client::claim_task(&channel, &worker).await? {
+                Some(lease) => say(&format!(
+                    "Leased task {} ({} {}), attempt {} of {}, token {}",
+                    lease.task_id,
+                    lease.kind,
+                    lease.args_json,
+                    lease.attempt,
+                    lease.max_attempts,
+                    lease.lease_token
+                )),
+                None => say("Nothing to do"),
+            }
+        }
+        Command::Result {
+            id,
+            token,
+            result,
+            error,
+        } => {
+            let channel = client::connect(&cli.address).await?;
+            let outcome = match (result, error) {
+                (_, Some(message)) => pb::submit_result_request::Outcome::Error(message),
+                (result, None) => {
+                    pb::submit_result_request::Outcome::ResultJson(result.unwrap_or_default())
+                }
+            };
+            let answer = client::submit_result(&channel, id, &token, outcome).await?;
+            say(&format!(
+                "Task {id} {}{}",
+                status_name(answer.status),
+                if answer.already_recorded {
+                    " (already recorded)"
+                } else {
+                    ""
+                }
+            ));
+        }
+        Command::Stats => {
+            let channel = client::connect(&cli.address).await?;
+            let stats = client::stats(&channel).await?;
+            say(&format!(
+                "queued {}, running {}, done {}, failed {}",
+                stats.queued, stats.running, stats.done, stats.failed
+            ));
+            for worker in stats.workers {
+                say(&format!(
+                    "worker {} ({}): {} — running {}, completed {}, failed {}",
+                    worker.id,
+                    if worker.alive { "alive" } else { "dead" },
+                    worker.kinds.join(" "),
+                    worker.running,
+                    worker.completed,
+                    worker.failed
+                ));
+            }
+            let health = client::dispatcher_health(&channel).await?;
+            say(&format!(
+                "health: {} ({} tasks, {} live workers, store {})",
+                health.status, health.tasks, health.live_workers, health.store
+            ));
+        }
         Command::Health => {
             let channel = client::connect(&cli.address).await?;
             say(&format!("health: {}", client::health(&channel, "").await?));
@@ -149,6 +264,37 @@ async fn run(cli: Cli) -> Result<(), client::ClientError> {
         }
     }
     Ok(())
+}
+
+/// DONE, FAILED, ... as the .proto names them, without the prefix.
+fn status_name(status: i32) -> &'static str {
+    pb::TaskStatus::try_from(status).map_or("UNKNOWN", |status| {
+        status.as_str_name().trim_start_matches("TASK_STATUS_")
+    })
+}
+
+/// `Task 1 (add {"a":2,"b":3}): DONE, result 5` and the like.
+fn describe(task: &pb::TaskState) -> String {
+    let mut line = format!(
+        "Task {} ({} {}): {}, attempts {}/{}",
+        task.task_id,
+        task.kind,
+        task.args_json,
+        status_name(task.status),
+        task.attempts,
+        task.max_attempts
+    );
+    for (label, value) in [
+        ("result", &task.result_json),
+        ("error", &task.error),
+        ("waiting", &task.waiting),
+        ("lease owner", &task.lease_owner),
+    ] {
+        if !value.is_empty() {
+            line.push_str(&format!(", {label} {value}"));
+        }
+    }
+    line
 }
 
 fn main() -> ExitCode {

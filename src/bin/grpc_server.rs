@@ -1,11 +1,14 @@
 //! `grpc_server`: chapter 06's tonic server, its handlers on a pool of worker threads.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use clap::Parser;
+use solution05::StoreConfig;
 use solution06::server::DEFAULT_MAX_MESSAGE_BYTES;
-use solution06::{Event, EventSink, ExecutorConfig, GrpcServer, ServerConfig};
+use solution06::{Event, EventSink, ExecutorConfig, GrpcServer, ServerConfig, StoreOptions};
 use workbook::term;
 
 /// `grpc.server(futures.ThreadPoolExecutor(max_workers=10))` in Rust: tonic is the
@@ -34,6 +37,23 @@ struct Cli {
     #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_MESSAGE_BYTES)]
     max_message_bytes: usize,
 
+    /// The Dispatcher service's SQLite file, created if missing (default: in
+    /// memory, lost when the server stops).
+    #[arg(long, value_name = "PATH")]
+    db: Option<PathBuf>,
+
+    /// Seconds a claimed task stays leased unless a heartbeat renews it.
+    #[arg(long, value_name = "SECONDS", default_value_t = 120.0, value_parser = positive_seconds)]
+    lease: f64,
+
+    /// Seconds without a heartbeat after which a worker is dead.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60.0, value_parser = positive_seconds)]
+    dead_after: f64,
+
+    /// Seconds between the monitor's looks for dead workers.
+    #[arg(long, value_name = "SECONDS", default_value_t = 15.0, value_parser = positive_seconds)]
+    monitor_every: f64,
+
     /// Print no line per call, only start, refusals, drops and shutdown.
     #[arg(long)]
     quiet: bool,
@@ -43,10 +63,23 @@ struct Cli {
     no_color: bool,
 }
 
+/// A number of seconds above zero and below a year.
+fn positive_seconds(text: &str) -> Result<f64, String> {
+    let seconds: f64 = text
+        .parse()
+        .map_err(|_| format!("'{text}' is not a number"))?;
+    if seconds > 0.0 && seconds < 365.0 * 24.0 * 3600.0 {
+        Ok(seconds)
+    } else {
+        Err(format!("expected seconds above 0, got {text}"))
+    }
+}
+
 const EXAMPLES: &str = "\
 Examples:
   grpc_server                                   10 workers on 127.0.0.1:50051
   grpc_server --max-workers 2 --max-concurrent-rpcs 4
+  grpc_server --db tasks.db --lease 30          Dispatcher tasks kept in tasks.db
   grpc_client compute 12 multiply 12            (in another terminal)";
 
 fn main() -> ExitCode {
@@ -67,6 +100,15 @@ fn main() -> ExitCode {
         },
         io_threads: usize::from(cli.io_threads),
         max_message_bytes: cli.max_message_bytes,
+        store: StoreOptions {
+            db: cli.db,
+            store: StoreConfig {
+                lease: Duration::from_secs_f64(cli.lease),
+                ..StoreConfig::default()
+            },
+            dead_after: Duration::from_secs_f64(cli.dead_after),
+            monitor_every: Duration::from_secs_f64(cli.monitor_every),
+        },
     };
 
     let outcome = GrpcServer::start(config, events)

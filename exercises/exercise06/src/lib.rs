@@ -1,10 +1,12 @@
 //! Chapter 06 exercise — `grpc.server(futures.ThreadPoolExecutor(max_workers=10))`, rebuilt.
 //!
-//! Fill in every `todo!()` — in [`executor`], [`service`] and [`task`] — then run
+//! Fill in every `todo!()` — in [`executor`], [`service`], [`task`], [`dispatcher`]
+//! and [`store_wire`] — then run
 //! `cargo test -p exercise06`. Each failing test names the section of
 //! `book/src/ch06-grpc.md` that explains it. The other modules (the generated
 //! code, deadlines, the server's start and shutdown, the client, the load
-//! generator, events) are given complete: they are plumbing, not the pattern.
+//! generator, events, the Dispatcher's message conversions) are given complete:
+//! they are plumbing, not the pattern.
 //!
 //!
 //! tonic's runtime accepts connections, decodes requests and calls a handler: it is
@@ -17,6 +19,8 @@
 //! - [`executor`]: queue on the pool, await a oneshot; `max_concurrent_rpcs`; deadlines.
 //! - [`deadline`]: the caller's `grpc-timeout`, read so a queued job can be dropped.
 //! - [`service`]: the `Calculator` servicer.
+//! - [`dispatcher`]: the `Dispatcher` servicer — chapter 05's store on the same pool;
+//!   [`store_wire`]: its types and refusals on the wire.
 //! - [`server`]: tonic + health + reflection, started and drained.
 //! - [`client`], [`load`]: one call, and many at once with req/s and p50/p99.
 //! - [`event`]: what the server reports, for the demo to print and tests to check.
@@ -26,14 +30,16 @@
 
 pub mod client;
 pub mod deadline;
+pub mod dispatcher;
 pub mod event;
 pub mod executor;
 pub mod load;
 pub mod pb;
 pub mod server;
 pub mod service;
+pub mod store_wire;
 pub mod task;
 
 pub use event::{Event, EventSink};
 pub use executor::{Executor, ExecutorConfig};
-pub use server::{GrpcServer, ServerConfig, ServerError, ShutdownHandle};
+pub use server::{GrpcServer, ServerConfig, ServerError, ShutdownHandle, StoreOptions};

@@ -1,13 +1,15 @@
-//! Calling the server: one call, a health check, and the list of services that
-//! reflection reports — what `grpc_client` runs and the tests use.
+//! Calling the server: one call, the Dispatcher service's calls, a health check,
+//! and the list of services that reflection reports — what `grpc_client` runs and
+//! the tests use.
 //!
 //! Every call carries a deadline *and* a local timer a little longer than it, so a
 //! client never waits for ever on a server that does not answer.
 
+use std::future::Future;
 use std::time::Duration;
 
 use tonic::transport::{Channel, Endpoint};
-use tonic::{Code, Request, Status};
+use tonic::{Code, Request, Response, Status};
 use tonic_health::pb::health_client::HealthClient;
 use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus};
 use tonic_reflection::pb::v1::ServerReflectionRequest;
@@ -15,7 +17,7 @@ use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
 use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
 use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
 
-use crate::pb::{self, calculator_client::CalculatorClient};
+use crate::pb::{self, calculator_client::CalculatorClient, dispatcher_client::DispatcherClient};
 
 /// How long connecting may take before we give up.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -85,6 +87,26 @@ pub async fn connect(address: &str) -> Result<Channel, ClientError> {
         })
 }
 
+/// `message` with a deadline the server sees.
+fn with_deadline<T>(message: T, deadline: Duration) -> Request<T> {
+    let mut request = Request::new(message);
+    request.set_timeout(deadline);
+    request
+}
+
+/// Awaits `call`'s answer. tonic's client sends the deadline but does not enforce
+/// it; we do, with a little slack so the server's own DEADLINE_EXCEEDED normally
+/// arrives first.
+async fn answer<T>(
+    call: impl Future<Output = Result<Response<T>, Status>>,
+    deadline: Duration,
+) -> Result<T, ClientError> {
+    match tokio::time::timeout(deadline + Duration::from_millis(500), call).await {
+        Ok(answer) => Ok(answer?.into_inner()),
+        Err(_) => Err(Status::deadline_exceeded("no answer before the deadline").into()),
+    }
+}
+
 /// Calls `Compute(task)` with `deadline` (or [`DEFAULT_CALL_TIMEOUT`]).
 pub async fn compute(
     channel: &Channel,
@@ -92,18 +114,99 @@ pub async fn compute(
     deadline: Option<Duration>,
 ) -> Result<pb::TaskResult, ClientError> {
     let deadline = deadline.unwrap_or(DEFAULT_CALL_TIMEOUT);
-    let mut request = Request::new(task);
-    request.set_timeout(deadline);
     // Let an oversized request reach the server, so the *server's* limit shows.
     let mut calculator =
         CalculatorClient::new(channel.clone()).max_encoding_message_size(usize::MAX);
-    let call = calculator.compute(request);
-    // tonic's client sends the deadline but does not enforce it; we do, with a
-    // little slack so the server's own DEADLINE_EXCEEDED normally arrives first.
-    match tokio::time::timeout(deadline + Duration::from_millis(500), call).await {
-        Ok(answer) => Ok(answer?.into_inner()),
-        Err(_) => Err(Status::deadline_exceeded("no answer before the deadline").into()),
-    }
+    answer(calculator.compute(with_deadline(task, deadline)), deadline).await
+}
+
+/// A Dispatcher client; like [`compute`], it lets oversized requests through.
+fn dispatcher(channel: &Channel) -> DispatcherClient<Channel> {
+    DispatcherClient::new(channel.clone()).max_encoding_message_size(usize::MAX)
+}
+
+/// Queues a chapter 05 task, e.g. `("add", r#"{"a": 2, "b": 3}"#)`; returns its id.
+pub async fn submit_task(
+    channel: &Channel,
+    kind: &str,
+    args_json: &str,
+) -> Result<i64, ClientError> {
+    let request = pb::SubmitTaskRequest {
+        kind: kind.to_owned(),
+        args_json: args_json.to_owned(),
+        max_attempts: 0,
+    };
+    let mut client = dispatcher(channel);
+    let call = client.submit_task(with_deadline(request, DEFAULT_CALL_TIMEOUT));
+    Ok(answer(call, DEFAULT_CALL_TIMEOUT).await?.task_id)
+}
+
+/// A task's state and result.
+pub async fn get_task(channel: &Channel, task_id: i64) -> Result<pb::TaskState, ClientError> {
+    let request = pb::GetTaskRequest { task_id };
+    let mut client = dispatcher(channel);
+    let call = client.get_task(with_deadline(request, DEFAULT_CALL_TIMEOUT));
+    answer(call, DEFAULT_CALL_TIMEOUT).await
+}
+
+/// Registers `worker` with its kinds and renews the leases it holds; returns how
+/// many were renewed.
+pub async fn heartbeat(
+    channel: &Channel,
+    worker: pb::WorkerProperties,
+    held: Vec<pb::HeldLease>,
+) -> Result<u32, ClientError> {
+    let request = pb::HeartbeatRequest {
+        worker: Some(worker),
+        held,
+    };
+    let mut client = dispatcher(channel);
+    let call = client.heartbeat(with_deadline(request, DEFAULT_CALL_TIMEOUT));
+    Ok(answer(call, DEFAULT_CALL_TIMEOUT).await?.renewed)
+}
+
+/// Leases the next task `worker_id` can run, if any.
+pub async fn claim_task(
+    channel: &Channel,
+    worker_id: &str,
+) -> Result<Option<pb::Lease>, ClientError> {
+    let request = pb::ClaimTaskRequest {
+        worker_id: worker_id.to_owned(),
+    };
+    let mut client = dispatcher(channel);
+    let call = client.claim_task(with_deadline(request, DEFAULT_CALL_TIMEOUT));
+    Ok(answer(call, DEFAULT_CALL_TIMEOUT).await?.lease)
+}
+
+/// Reports a leased task's outcome, with the lease's token.
+pub async fn submit_result(
+    channel: &Channel,
+    task_id: i64,
+    lease_token: &str,
+    outcome: pb::submit_result_request::Outcome,
+) -> Result<pb::SubmitResultResponse, ClientError> {
+    let request = pb::SubmitResultRequest {
+        task_id,
+        lease_token: lease_token.to_owned(),
+        outcome: Some(outcome),
+    };
+    let mut client = dispatcher(channel);
+    let call = client.submit_result(with_deadline(request, DEFAULT_CALL_TIMEOUT));
+    answer(call, DEFAULT_CALL_TIMEOUT).await
+}
+
+/// Tasks per status and every worker.
+pub async fn stats(channel: &Channel) -> Result<pb::StatsResponse, ClientError> {
+    let mut client = dispatcher(channel);
+    let call = client.stats(with_deadline(pb::StatsRequest {}, DEFAULT_CALL_TIMEOUT));
+    answer(call, DEFAULT_CALL_TIMEOUT).await
+}
+
+/// The Dispatcher's own health answer: a round trip through the pool and the store.
+pub async fn dispatcher_health(channel: &Channel) -> Result<pb::HealthResponse, ClientError> {
+    let mut client = dispatcher(channel);
+    let call = client.health(with_deadline(pb::HealthRequest {}, DEFAULT_CALL_TIMEOUT));
+    answer(call, DEFAULT_CALL_TIMEOUT).await
 }
 
 /// Asks the standard health service about `service` (`""`: the whole server) and

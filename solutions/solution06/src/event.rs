@@ -35,6 +35,14 @@ pub enum Event {
     Expired { call: String },
     /// `max_concurrent_rpcs` calls were already in flight: refused at once.
     Refused { limit: usize },
+    /// Where the Dispatcher service keeps its tasks.
+    StoreOpened { location: String },
+    /// The monitor found silent workers or tasks out of attempts.
+    Swept {
+        dead_workers: Vec<String>,
+        requeued: usize,
+        failed: usize,
+    },
     /// Shutting down: no new calls, the ones in flight are finishing.
     Draining,
     /// Every call is answered and every worker has stopped.
@@ -73,6 +81,18 @@ impl Event {
             Event::Refused { limit } => {
                 format!("Refused a call: {limit} already in flight (RESOURCE_EXHAUSTED)")
             }
+            Event::StoreOpened { location } if location == ":memory:" => {
+                "Dispatcher tasks kept in memory (lost at exit; --db FILE keeps them)".to_owned()
+            }
+            Event::StoreOpened { location } => format!("Dispatcher tasks kept in {location}"),
+            Event::Swept {
+                dead_workers,
+                requeued,
+                failed,
+            } => format!(
+                "Monitor: dead workers [{}], {requeued} task(s) requeued, {failed} failed",
+                dead_workers.join(", ")
+            ),
             Event::Draining => "Shutting down: finishing the calls in flight...".to_owned(),
             Event::Stopped => "All calls answered, all workers stopped".to_owned(),
         }

@@ -10,20 +10,24 @@
 //! - [`executor`]: queue on the pool, await a oneshot; `max_concurrent_rpcs`; deadlines.
 //! - [`deadline`]: the caller's `grpc-timeout`, read so a queued job can be dropped.
 //! - [`service`]: the `Calculator` servicer.
+//! - [`dispatcher`]: the `Dispatcher` servicer — chapter 05's store on the same pool;
+//!   [`store_wire`]: its types and refusals on the wire.
 //! - [`server`]: tonic + health + reflection, started and drained.
 //! - [`client`], [`load`]: one call, and many at once with req/s and p50/p99.
 //! - [`event`]: what the server reports, for the demo to print and tests to check.
 
 pub mod client;
 pub mod deadline;
+pub mod dispatcher;
 pub mod event;
 pub mod executor;
 pub mod load;
 pub mod pb;
 pub mod server;
 pub mod service;
+pub mod store_wire;
 pub mod task;
 
 pub use event::{Event, EventSink};
 pub use executor::{Executor, ExecutorConfig};
-pub use server::{GrpcServer, ServerConfig, ServerError, ShutdownHandle};
+pub use server::{GrpcServer, ServerConfig, ServerError, ShutdownHandle, StoreOptions};

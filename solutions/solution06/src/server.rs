@@ -9,17 +9,22 @@
 //! grpcio's `server.stop(grace=None)` does after `wait_for_termination`.
 
 use std::net::{SocketAddr, TcpListener};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
+use std::time::Duration;
 
 use solution02::PoolError;
+use solution05::dispatcher::{DEFAULT_DEAD_AFTER, DEFAULT_MONITOR_EVERY};
+use solution05::{Store, StoreConfig, StoreError};
 use tokio::sync::watch;
 use tonic::transport::Server;
 use tonic::transport::server::TcpIncoming;
 
+use crate::dispatcher::DispatcherService;
 use crate::event::{Event, EventSink};
 use crate::executor::{Executor, ExecutorConfig};
-use crate::pb::{self, calculator_server::CalculatorServer};
+use crate::pb::{self, calculator_server::CalculatorServer, dispatcher_server::DispatcherServer};
 use crate::service::CalculatorService;
 
 /// The largest request the server decodes. A `Task` is well under 100 bytes; this
@@ -39,6 +44,43 @@ pub struct ServerConfig {
     pub io_threads: usize,
     /// Requests larger than this are refused with `OUT_OF_RANGE`.
     pub max_message_bytes: usize,
+    /// Where and how the Dispatcher service keeps its tasks.
+    pub store: StoreOptions,
+}
+
+/// The Dispatcher service's chapter 05 store, and its monitor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreOptions {
+    /// The SQLite file, created if missing and reused if not; `None` keeps the
+    /// tasks in memory, for demos and tests, and loses them when the server stops.
+    pub db: Option<PathBuf>,
+    /// Lease length and default attempts: chapter 05's 120 s and 5.
+    pub store: StoreConfig,
+    /// A worker silent this long is dead and its tasks go back to the queue.
+    pub dead_after: Duration,
+    /// How often the monitor looks for dead workers.
+    pub monitor_every: Duration,
+}
+
+impl Default for StoreOptions {
+    /// In memory, with chapter 05's lease, dead-after and monitor period.
+    fn default() -> Self {
+        Self {
+            db: None,
+            store: StoreConfig::default(),
+            dead_after: DEFAULT_DEAD_AFTER,
+            monitor_every: DEFAULT_MONITOR_EVERY,
+        }
+    }
+}
+
+impl StoreOptions {
+    fn open(&self) -> Result<Store, StoreError> {
+        match &self.db {
+            Some(path) => Store::open(path, self.store),
+            None => Store::open_in_memory(self.store),
+        }
+    }
 }
 
 impl Default for ServerConfig {
@@ -48,6 +90,7 @@ impl Default for ServerConfig {
             executor: ExecutorConfig::default(),
             io_threads: 1,
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
+            store: StoreOptions::default(),
         }
     }
 }
@@ -60,6 +103,8 @@ pub enum ServerError {
         address: String,
         source: std::io::Error,
     },
+    #[error("could not open the Dispatcher's store: {0}")]
+    Store(#[from] StoreError),
     #[error("could not start the worker pool: {0}")]
     Pool(#[from] PoolError),
     #[error("could not start the tokio runtime: {0}")]
@@ -104,6 +149,10 @@ impl GrpcServer {
         listener.set_nonblocking(true).map_err(bind_error)?;
         let address = listener.local_addr().map_err(bind_error)?;
 
+        let store = config.store.open()?;
+        let location = store
+            .path()
+            .map_or_else(|| ":memory:".to_owned(), |path| path.display().to_string());
         let executor = Executor::new(config.executor, Arc::clone(&events))?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(config.io_threads.max(1))
@@ -113,6 +162,7 @@ impl GrpcServer {
             .map_err(ServerError::Runtime)?;
         let (stop, stopping) = watch::channel(false);
 
+        let executor_config = config.executor;
         let server_events = Arc::clone(&events);
         let thread = thread::Builder::new()
             .name("grpc-server".to_owned())
@@ -120,7 +170,8 @@ impl GrpcServer {
                 let executor = runtime.block_on(serve(
                     listener,
                     executor,
-                    config.max_message_bytes,
+                    store,
+                    &config,
                     Arc::clone(&server_events),
                     stopping,
                 ));
@@ -134,10 +185,11 @@ impl GrpcServer {
             })
             .map_err(ServerError::Runtime)?;
 
+        events(&Event::StoreOpened { location });
         events(&Event::Listening {
             address,
-            max_workers: config.executor.max_workers,
-            max_concurrent_rpcs: config.executor.max_concurrent_rpcs,
+            max_workers: executor_config.max_workers,
+            max_concurrent_rpcs: executor_config.max_concurrent_rpcs,
         });
         Ok(Self {
             address,
@@ -190,7 +242,8 @@ impl Drop for GrpcServer {
 async fn serve(
     listener: TcpListener,
     executor: Executor,
-    max_message_bytes: usize,
+    store: Store,
+    config: &ServerConfig,
     events: EventSink,
     mut stopping: watch::Receiver<bool>,
 ) -> Result<Option<Executor>, ServerError> {
@@ -206,8 +259,20 @@ async fn serve(
         .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1()?;
+    health
+        .set_serving::<DispatcherServer<DispatcherService>>()
+        .await;
+    let max_message_bytes = config.max_message_bytes;
     let calculator = CalculatorServer::new(CalculatorService::new(Arc::clone(&executor)))
         .max_decoding_message_size(max_message_bytes);
+    let dispatcher_service = DispatcherService::new(Arc::clone(&executor), store);
+    let monitor = tokio::spawn(dispatcher_service.clone().monitor(
+        config.store.monitor_every,
+        config.store.dead_after,
+        Arc::clone(&events),
+    ));
+    let dispatcher =
+        DispatcherServer::new(dispatcher_service).max_decoding_message_size(max_message_bytes);
 
     let shutdown_signal = async move {
         // A dropped sender means nobody can stop us any more: stop now.
@@ -215,14 +280,21 @@ async fn serve(
         health
             .set_not_serving::<CalculatorServer<CalculatorService>>()
             .await;
+        health
+            .set_not_serving::<DispatcherServer<DispatcherService>>()
+            .await;
         events(&Event::Draining);
     };
     Server::builder()
         .add_service(health_service)
         .add_service(reflection)
         .add_service(calculator)
+        .add_service(dispatcher)
         .serve_with_incoming_shutdown(incoming, shutdown_signal)
         .await?;
+    // The monitor holds the executor too; stop it and wait until it is gone.
+    monitor.abort();
+    let _ = monitor.await;
     // tonic has answered every call in flight and dropped its services.
     Ok(Arc::into_inner(executor))
 }
