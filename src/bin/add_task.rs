@@ -46,7 +46,10 @@ struct Cli {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Algorithm {
+    /// The sieve of Eratosthenes: fast.
     Sieve,
+    /// Trial division (also spelled trial_division, as in the original).
+    #[value(alias = "trial_division")]
     TrialDivision,
 }
 
