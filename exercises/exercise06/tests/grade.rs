@@ -19,49 +19,23 @@ use exercise06::pb;
 use exercise06::server::{GrpcServer, ServerConfig, StoreOptions};
 use exercise06::task::new_task;
 use exercise06::{Event, EventSink};
-use grading::{BookSection, within};
+use grading::{BookSection, Chapter, within};
 use solution02::Op;
 use tonic::Code;
 use tonic::transport::Channel;
 
-const CHAPTER: &str = "ch06-grpc.md";
-const HANDLER: BookSection = BookSection {
-    chapter: CHAPTER,
-    heading: "The handler",
-};
-const STATUS: BookSection = BookSection {
-    chapter: CHAPTER,
-    heading: "Errors are status codes",
-};
-const EXECUTOR: BookSection = BookSection {
-    chapter: CHAPTER,
-    heading: "The executor: async in front, threads behind",
-};
-const WAVES: BookSection = BookSection {
-    chapter: CHAPTER,
-    heading: "Two waves",
-};
-const LIMIT_RPCS: BookSection = BookSection {
-    chapter: CHAPTER,
-    heading: "maximum_concurrent_rpcs",
-};
-const DEADLINES: BookSection = BookSection {
-    chapter: CHAPTER,
-    heading: "Deadlines",
-};
-const SHUTDOWN: BookSection = BookSection {
-    chapter: CHAPTER,
-    heading: "Graceful shutdown",
-};
-const BAD_INPUT: BookSection = BookSection {
-    chapter: CHAPTER,
-    heading: "Bad input",
-};
+const BOOK: Chapter = Chapter("ch06-grpc.md");
+const HANDLER: BookSection = BOOK.section("The handler");
+const STATUS: BookSection = BOOK.section("Errors are status codes");
+const EXECUTOR: BookSection = BOOK.section("The executor: async in front, threads behind");
+const WAVES: BookSection = BOOK.section("Two waves");
+const LIMIT_RPCS: BookSection = BOOK.section("maximum_concurrent_rpcs");
+const DEADLINES: BookSection = BOOK.section("Deadlines");
+const SHUTDOWN: BookSection = BOOK.section("Graceful shutdown");
+const BAD_INPUT: BookSection = BOOK.section("Bad input");
 
-const DISPATCHER: BookSection = BookSection {
-    chapter: CHAPTER,
-    heading: "The Dispatcher service: chapter 05's store over gRPC",
-};
+const DISPATCHER: BookSection =
+    BOOK.section("The Dispatcher service: chapter 05's store over gRPC");
 
 const LIMIT: Duration = Duration::from_secs(12);
 
