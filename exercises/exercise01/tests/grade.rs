@@ -91,7 +91,8 @@ fn shared_counter_counts_every_increment() {
 #[test]
 fn shared_counter_threads_are_joined_before_returning() {
     // When the function has returned, every thread's clone of the Arc must be gone.
-    let counter = count_on_threads(4, 1_000);
+    // Enough increments that threads left unjoined are certainly still running.
+    let counter = count_on_threads(4, 200_000);
     assert_eq!(
         Arc::strong_count(&counter),
         1,
