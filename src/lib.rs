@@ -5,11 +5,8 @@
 //! only things they share are how a line looks on a terminal, which lives in [`term`],
 //! the ZeroMQ demos' [`endpoints`] options, durations in [`seconds`], and how a
 //! demo ends ([`exit`]).
-//! [`verify`] and [`book_check`] are the maintainers' checks behind `cargo run --bin verify`.
 
-pub mod book_check;
 pub mod endpoints;
 pub mod exit;
 pub mod seconds;
 pub mod term;
-pub mod verify;

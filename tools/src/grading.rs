@@ -1,4 +1,4 @@
-//! The grading verifier: proves, for every chapter, that the grading tests and the
+//! The grading check: proves, for every chapter, that the grading tests and the
 //! exercise still fit together.
 //!
 //! - the reference solution passes every grading test;

@@ -1,0 +1,38 @@
+//! The maintainers' side of the workbook: what keeps exercises, solutions and the
+//! book in step, so that nobody has to keep them in step by hand.
+//!
+//! - [`markers`] finds the bodies a solution marks as exercised (`// ANCHOR: todo-…`);
+//! - [`hints`] reads a chapter's `hints.toml`: its steps, what each todo asks, three
+//!   levels of hints;
+//! - [`chapter`] puts the two together and checks they agree;
+//! - [`generate`] writes an exercise crate from its solution: the learner's skeleton,
+//!   or a build in which any todo can be switched on at run time;
+//! - [`mutants`] proves every todo is graded: the solution with that one body
+//!   missing must fail a grading test;
+//! - [`grading`] proves the shipped exercise fails and the solution passes;
+//! - [`book_check`] proves every `{{#include}}` of the book resolves.
+//!
+//! This crate has no ZeroMQ, tonic or SQLite in its build: it drives `cargo` as a
+//! process, so it compiles in seconds.
+
+pub mod book_check;
+pub mod chapter;
+pub mod generate;
+pub mod grading;
+pub mod hints;
+pub mod markers;
+pub mod mutants;
+
+use std::path::{Path, PathBuf};
+
+/// The workspace this crate was built in: the parent of `tools/`.
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+}
+
+/// The `cargo` that runs us, so nested builds use the same toolchain.
+pub fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned())
+}
