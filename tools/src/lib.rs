@@ -10,18 +10,25 @@
 //! - [`mutants`] proves every todo is graded: the solution with that one body
 //!   missing must fail a grading test;
 //! - [`grading`] proves the shipped exercise fails and the solution passes;
-//! - [`book_check`] proves every `{{#include}}` of the book resolves.
+//! - [`book_check`] proves every `{{#include}}` of the book resolves;
+//! - [`progress`], [`check`], [`state`] and [`reset`] are the learner's side,
+//!   behind `cargo workbook`: what is left, one step's tests boiled down to the
+//!   first problem, the hints revealed so far, and putting a skeleton back.
 //!
 //! This crate has no ZeroMQ, tonic or SQLite in its build: it drives `cargo` as a
 //! process, so it compiles in seconds.
 
 pub mod book_check;
 pub mod chapter;
+pub mod check;
 pub mod generate;
 pub mod grading;
 pub mod hints;
 pub mod markers;
 pub mod mutants;
+pub mod progress;
+pub mod reset;
+pub mod state;
 
 use std::path::{Path, PathBuf};
 
