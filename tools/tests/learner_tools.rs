@@ -1,0 +1,80 @@
+//! The learner's tool over a scratch workspace: status follows the todos as they
+//! are written, check shows the first failure with its book section, and reset
+//! puts the shipped skeleton back byte for byte.
+
+mod common;
+
+use std::fs;
+
+use common::{Cleanup, EXPECTED_SKELETON, read, scratch};
+use workbook_tools::chapter::Chapter;
+use workbook_tools::check;
+use workbook_tools::generate::{self, Build};
+use workbook_tools::progress;
+use workbook_tools::reset;
+
+#[test]
+fn status_check_and_reset_follow_the_learner() {
+    let dir = scratch();
+    let _cleanup = Cleanup(dir.clone());
+    let chapter = Chapter::load(&dir, "01").expect("loads");
+    generate::write(&chapter, Build::Skeleton).expect("writes the skeleton");
+    let lib = dir.join("exercises/exercise01/src/lib.rs");
+
+    let left = progress::todos_left(&dir, &chapter);
+    let ids: Vec<(&str, usize, usize)> = left
+        .iter()
+        .map(|t| (t.id.as_str(), t.step, t.line))
+        .collect();
+    assert_eq!(ids, vec![("double", 1, 13), ("greet", 2, 19)]);
+    assert_eq!(
+        left[0].file,
+        std::path::Path::new("exercises/exercise01/src/lib.rs")
+    );
+
+    // Step 1, unwritten: its test fails at the todo, which names the book section.
+    let cargo = workbook_tools::cargo();
+    let unwritten = check::run_step(&cargo, &dir, "01", 1, false).expect("runs");
+    assert_eq!(unwritten.result().failed, 1);
+    let problem = unwritten.first_problem.expect("a failure");
+    assert_eq!(problem.title, "step1_double_doubles");
+    assert!(
+        problem.text.contains("double — book: ch01, \"Doubling\""),
+        "{}",
+        problem.text
+    );
+
+    // A wrong body: the check shows the assertion's own message.
+    let written = EXPECTED_SKELETON.replace(
+        "    // TODO(double): return twice x\n    todo!(\"double — book: ch01, \\\"Doubling\\\"\")\n",
+        "    x + x + 1\n",
+    );
+    assert_ne!(written, EXPECTED_SKELETON);
+    fs::write(&lib, &written).expect("write");
+    assert_eq!(progress::todos_left(&dir, &chapter).len(), 1);
+    let wrong = check::run_step(&cargo, &dir, "01", 1, false).expect("runs");
+    let text = wrong.first_problem.expect("a failure").text;
+    assert!(
+        text.contains("left: 5") && text.contains("right: 4"),
+        "{text}"
+    );
+
+    // The right body: step 1 passes while step 2 is still todo!().
+    fs::write(&lib, written.replace("x + x + 1", "x * 2")).expect("write");
+    let right = check::run_step(&cargo, &dir, "01", 1, false).expect("runs");
+    assert!(right.result().done(), "{:?}", right.first_problem);
+
+    // A compile error is shown as the first error, not as failed tests.
+    fs::write(&lib, written.replace("x + x + 1", "\"two\"")).expect("write");
+    let broken = check::run_step(&cargo, &dir, "01", 1, false).expect("runs");
+    assert!(!broken.result().compiled);
+    let error = broken.first_problem.expect("the error").text;
+    assert!(error.contains("mismatched types"), "{error}");
+
+    // Reset of step 1 puts back that body only; of the chapter, everything.
+    reset::reset_step(&chapter, 1).expect("resets step 1");
+    assert_eq!(read(&lib), EXPECTED_SKELETON);
+    fs::write(&lib, "// gone\n").expect("write");
+    reset::reset_chapter(&chapter).expect("resets the chapter");
+    assert_eq!(read(&lib), EXPECTED_SKELETON);
+}
