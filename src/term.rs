@@ -4,7 +4,6 @@ use std::io::{IsTerminal, Write};
 
 use colored::{Color, Colorize};
 use solution02::{Event, Role};
-use solution04::Speaker;
 
 /// Colours on only when stdout is a terminal, `NO_COLOR` is unset or empty
 /// (<https://no-color.org>), and the user did not pass `--no-color`.
@@ -77,27 +76,4 @@ pub fn print_line(role: Role, message: &str) {
 /// Prints one dispatcher event.
 pub fn print_event(event: &Event) {
     print_line(event.role(), &event.message());
-}
-
-/// Prints one line of the pull model (chapters 04 and 05): the dispatcher like
-/// chapter 02's, the worker process in blue, each of its pool threads in its
-/// worker colour.
-fn print_spoken(speaker: Speaker, message: &str) {
-    let text = format!("[{speaker}]");
-    let painted = match speaker {
-        Speaker::Dispatcher => text.cyan().bold(),
-        Speaker::Worker => text.bright_blue().bold(),
-        Speaker::Thread(id) => text.color(WORKER_COLORS[id % WORKER_COLORS.len()]),
-    };
-    let _ = writeln!(std::io::stdout().lock(), "{painted} {message}");
-}
-
-/// Prints one event of chapter 04's pull model.
-pub fn print_pull_event(event: &solution04::Event) {
-    print_spoken(event.speaker(), &event.message());
-}
-
-/// Prints one event of chapter 05's lease dispatcher or worker.
-pub fn print_lease_event(event: &solution05::Event) {
-    print_spoken(event.speaker(), &event.message());
 }

@@ -8,7 +8,8 @@ use clap::{Parser, ValueEnum};
 use serde_json::json;
 use solution05::dispatcher::DEFAULT_ENDPOINT;
 use solution05::{Client, NewTask};
-use workbook::{exit, seconds};
+use workbook::seconds;
+use workbook_ch04::exit;
 
 /// Queues COUNT tasks, each counting the primes up to LIMIT with ALGORITHM, and
 /// prints their ids (one a line). With --wait, waits for each and prints its

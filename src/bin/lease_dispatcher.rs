@@ -8,7 +8,9 @@ use std::time::Duration;
 use clap::Parser;
 use solution05::dispatcher::DEFAULT_ENDPOINT;
 use solution05::{Dispatcher, DispatcherConfig, EventSink};
-use workbook::{exit, seconds, term};
+use workbook::{seconds, term};
+use workbook_ch04::exit;
+use workbook_ch05::print_lease_event;
 
 /// The lease dispatcher: keeps every task in a SQLite file, leases tasks to
 /// registered workers by capability, takes them back from workers that stop
@@ -61,7 +63,7 @@ fn main() -> ExitCode {
     config.store.max_attempts = cli.max_attempts;
     config.dead_after = cli.dead_after;
     config.monitor_every = cli.monitor_every;
-    let events: EventSink = Arc::new(term::print_lease_event);
+    let events: EventSink = Arc::new(print_lease_event);
     exit::until_ctrl_c(|stop| {
         let dispatcher = Dispatcher::bind(config, events).map_err(|e| e.to_string())?;
         dispatcher.run(stop).map_err(|e| e.to_string())

@@ -10,7 +10,9 @@ use clap::Parser;
 use solution05::dispatcher::DEFAULT_ENDPOINT;
 use solution05::kinds::KINDS;
 use solution05::{Backoff, EventSink, Worker, WorkerConfig};
-use workbook::{exit, seconds, term};
+use workbook::{seconds, term};
+use workbook_ch04::exit;
+use workbook_ch05::print_lease_event;
 
 /// A lease worker: registers with the task kinds it runs, asks for work while a
 /// thread is free, sends heartbeats naming the leases it holds, and caches each
@@ -90,7 +92,7 @@ fn main() -> ExitCode {
     if let Some(dir) = cli.cache_dir {
         config.cache_dir = dir;
     }
-    let events: EventSink = Arc::new(term::print_lease_event);
+    let events: EventSink = Arc::new(print_lease_event);
     exit::until_ctrl_c(|stop| {
         let worker = Worker::start(config, events).map_err(|e| e.to_string())?;
         worker.run(stop).map_err(|e| e.to_string())

@@ -8,6 +8,7 @@ use clap::Parser;
 use solution04::dispatcher::{DEFAULT_CLIENTS_ENDPOINT, DEFAULT_WORKERS_ENDPOINT};
 use solution04::{Dispatcher, DispatcherConfig, EventSink, Stopper};
 use workbook::term;
+use workbook_ch04::print_pull_event;
 
 /// The pull model's dispatcher: queues submitted tasks, hands one to each worker
 /// that asks, and fails tasks that run past the deadline. Runs until Ctrl-C.
@@ -58,7 +59,7 @@ fn main() -> ExitCode {
             deadline: seconds(cli.deadline, "deadline")?,
             check_every: seconds(cli.check_every, "check-every")?,
         };
-        let events: EventSink = Arc::new(term::print_pull_event);
+        let events: EventSink = Arc::new(print_pull_event);
         let dispatcher = Dispatcher::bind(config, events).map_err(|e| e.to_string())?;
         let stop = Stopper::new();
         let stopper = stop.clone();

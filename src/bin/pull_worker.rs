@@ -8,6 +8,7 @@ use clap::Parser;
 use solution04::dispatcher::DEFAULT_WORKERS_ENDPOINT;
 use solution04::{EventSink, Stopper, Worker, WorkerConfig};
 use workbook::term;
+use workbook_ch04::print_pull_event;
 
 /// A pull worker: runs up to PROCESSES tasks at once on a thread pool, asking the
 /// dispatcher for the next one whenever a thread is free. Survives dispatcher
@@ -49,7 +50,7 @@ fn main() -> ExitCode {
         config.worker_id = cli.id.clone();
         config.request_timeout = Duration::try_from_secs_f64(cli.timeout)
             .map_err(|_| "--timeout must be a positive number of seconds".to_owned())?;
-        let events: EventSink = Arc::new(term::print_pull_event);
+        let events: EventSink = Arc::new(print_pull_event);
         let worker = Worker::start(config, events).map_err(|e| e.to_string())?;
         let stop = Stopper::new();
         let stopper = stop.clone();

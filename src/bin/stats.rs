@@ -7,7 +7,8 @@ use std::time::Duration;
 use clap::Parser;
 use solution05::dispatcher::DEFAULT_ENDPOINT;
 use solution05::{Client, Stats};
-use workbook::{exit, seconds};
+use workbook::seconds;
+use workbook_ch04::exit;
 
 /// Prints the queue's tasks per status and its workers. `--task ID` prints one
 /// task's state as JSON (with why it waits, if it does); `--health` prints the

@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use clap::Parser;
 use solution03::pipeline::DEFAULT_MAX_IN_FLIGHT;
 use solution03::{Event, EventSink, Pipeline, PipelineConfig, Role};
-use workbook::endpoints::Endpoints;
 use workbook::term::{self, Voice};
+use workbook_ch03::endpoints::Endpoints;
 
 /// The pyzero-dtq design on chapter 02's pool: producers PUSH tasks to the
 /// collector, workers run them, the publisher PUBs each result on its topic.

@@ -7,8 +7,8 @@ use std::time::Duration;
 use clap::{Parser, ValueEnum};
 use solution02::demo;
 use solution03::{Producer, Topic, Work};
-use workbook::endpoints::Endpoints;
 use workbook::term::{self, Voice};
+use workbook_ch03::endpoints::Endpoints;
 
 /// A producer for `zmq_pipeline`: subscribes to its topic, confirms the
 /// subscription is live, pushes its tasks, and exits once every result is back.
