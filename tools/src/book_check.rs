@@ -31,7 +31,7 @@ impl std::fmt::Display for BrokenInclude {
 }
 
 /// The `{{#include …}}` and `{{#rustdoc_include …}}` targets on one line.
-fn includes(line: &str) -> Vec<&str> {
+pub fn includes(line: &str) -> Vec<&str> {
     let mut found = Vec::new();
     let mut rest = line;
     while let Some(start) = rest.find("{{#") {

@@ -10,7 +10,9 @@
 //! - [`mutants`] proves every todo is graded: the solution with that one body
 //!   missing must fail a grading test;
 //! - [`grading`] proves the shipped exercise fails and the solution passes;
-//! - [`book_check`] proves every `{{#include}}` of the book resolves;
+//! - [`book_check`] proves every `{{#include}}` of the book resolves, and
+//!   [`answers`] that the book asks before it shows: exercised code only folded,
+//!   after its step's "Your turn";
 //! - [`progress`], [`check`], [`state`] and [`reset`] are the learner's side,
 //!   behind `cargo workbook`: what is left, one step's tests boiled down to the
 //!   first problem, the hints revealed so far, and putting a skeleton back.
@@ -18,6 +20,7 @@
 //! This crate has no ZeroMQ, tonic or SQLite in its build: it drives `cargo` as a
 //! process, so it compiles in seconds.
 
+pub mod answers;
 pub mod book_check;
 pub mod chapter;
 pub mod check;

@@ -6,7 +6,9 @@
 //!   tests pass while the later steps are still `todo!()`;
 //! - `verify grading [NN…]`: every solution passes its grading tests, and the
 //!   shipped exercise compiles and fails every one of them at a `todo!()`;
-//! - `verify book`: every `{{#include}}` in the book resolves to a file and anchor.
+//! - `verify book`: every `{{#include}}` in the book resolves to a file and anchor,
+//!   and the book asks before it shows: each step has its "Your turn", and an
+//!   exercised body appears only folded, after it.
 //!
 //! Each prints a table or list, a last line `N passed, M failed`, and exits
 //! non-zero on any problem.
@@ -16,7 +18,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use workbook_tools::chapter::{self, Chapter};
-use workbook_tools::{book_check, generate, grading, mutants};
+use workbook_tools::{answers, book_check, generate, grading, mutants};
 
 /// The maintainers' checks that keep exercises, solutions and the book in step.
 #[derive(Debug, Parser)]
@@ -49,7 +51,7 @@ enum Check {
         /// Chapters to check, e.g. 01 02 (default: every chapter found).
         chapters: Vec<String>,
     },
-    /// Every {{#include}} in book/src points at an existing file and anchor.
+    /// Every {{#include}} resolves; exercised code is shown only folded, after its step's "Your turn".
     Book,
 }
 
@@ -234,10 +236,35 @@ fn book(workspace: &Path) -> (usize, usize) {
         println!("  broken: {include}");
     }
     // One check for the whole book: either every include resolves or it does not.
-    if broken.is_empty() {
+    let (mut passed, mut failed) = if broken.is_empty() {
         println!("every {{{{#include}}}} in book/src resolves");
         (1, 0)
     } else {
         (0, broken.len())
+    };
+    let mut chapters = Vec::new();
+    for number in chapter::chapters(workspace) {
+        match Chapter::load(workspace, &number) {
+            Ok(chapter) => chapters.push(chapter),
+            Err(error) => {
+                println!("  problem: {error}");
+                failed += 1;
+            }
+        }
     }
+    let early = answers::check_book(workspace, &chapters);
+    for problem in &early {
+        println!("  asks too late: {problem}");
+    }
+    if early.is_empty() {
+        println!(
+            "the book asks before it shows: every step of {} chapters has its \"Your turn\", \
+             and exercised code appears only folded after it",
+            chapters.len()
+        );
+        passed += 1;
+    } else {
+        failed += early.len();
+    }
+    (passed, failed)
 }
