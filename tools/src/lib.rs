@@ -12,7 +12,8 @@
 //! - [`grading`] proves the shipped exercise fails and the solution passes;
 //! - [`book_check`] proves every `{{#include}}` of the book resolves, and
 //!   [`answers`] that the book asks before it shows: exercised code only folded,
-//!   after its step's "Your turn";
+//!   after its step's "Your turn"; [`links`] that its own links and
+//!   `#anchors` lead somewhere;
 //! - [`progress`], [`check`], [`state`] and [`reset`] are the learner's side,
 //!   behind `cargo workbook`: what is left, one step's tests boiled down to the
 //!   first problem, the hints revealed so far, and putting a skeleton back.
@@ -27,6 +28,7 @@ pub mod check;
 pub mod generate;
 pub mod grading;
 pub mod hints;
+pub mod links;
 pub mod markers;
 pub mod mutants;
 pub mod progress;

@@ -25,7 +25,10 @@ fn an_answer_must_come_folded_after_its_prompt() {
     let open = format!("{BOOK}\n{include}\n{prompts}");
     let found = problems(&dir, &open);
     assert_eq!(found.len(), 1, "{found:?}");
-    assert!(found[0].contains("todo double (step 01.1) openly"), "{found:?}");
+    assert!(
+        found[0].contains("todo double (step 01.1) openly"),
+        "{found:?}"
+    );
 
     let folded_early = format!(
         "{BOOK}\n<details><summary>Reference solution</summary>\n\n{include}\n</details>\n\n{prompts}"
@@ -42,5 +45,8 @@ fn an_answer_must_come_folded_after_its_prompt() {
     let no_prompts = format!("{BOOK}\n");
     let found = problems(&dir, &no_prompts);
     assert_eq!(found.len(), 2, "{found:?}");
-    assert!(found[1].contains("no \"Your turn\" for step 01.2"), "{found:?}");
+    assert!(
+        found[1].contains("no \"Your turn\" for step 01.2"),
+        "{found:?}"
+    );
 }

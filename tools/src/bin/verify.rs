@@ -18,7 +18,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use workbook_tools::chapter::{self, Chapter};
-use workbook_tools::{answers, book_check, generate, grading, mutants};
+use workbook_tools::{answers, book_check, generate, grading, links, mutants};
 
 /// The maintainers' checks that keep exercises, solutions and the book in step.
 #[derive(Debug, Parser)]
@@ -242,6 +242,16 @@ fn book(workspace: &Path) -> (usize, usize) {
     } else {
         (0, broken.len())
     };
+    let links = links::broken_links(&workspace.join("book").join("src"));
+    for link in &links {
+        println!("  broken link: {link}");
+    }
+    if links.is_empty() {
+        println!("every link inside the book leads to a page and heading that exist");
+        passed += 1;
+    } else {
+        failed += links.len();
+    }
     let mut chapters = Vec::new();
     for number in chapter::chapters(workspace) {
         match Chapter::load(workspace, &number) {
