@@ -4,6 +4,10 @@
 //! consumer's loop ends when *every* sender is gone, including the original one the
 //! consumer created — forgetting to drop it is the classic way to hang forever.
 
+use std::thread;
+
+use crossbeam_channel::unbounded;
+
 /// One item sent by one producer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Message {
@@ -13,12 +17,11 @@ pub struct Message {
     pub seq: usize,
 }
 
+// ANCHOR: collect_from_producers
 /// Starts `producers` threads that each send `items_each` messages, and returns every
 /// message in the order the consumer received them.
 pub fn collect_from_producers(producers: usize, items_each: usize) -> Vec<Message> {
-    // Make one channel with `crossbeam_channel::unbounded()`. Each producer thread
-    // gets a clone of the sender and sends `Message { producer, seq }` for seq in
-    // 0..items_each. Then collect everything from the receiver — and think about
-    // when that collecting loop can end.
-    todo!("fan in over one channel — book/src/ch01-threads.md, \"Fan-in over a channel\"")
+    // TODO(collect-from-producers): start `producers` threads that each send `items_each` messages on one channel, and collect every message the receiver gets
+    todo!("collect-from-producers — book: ch01, \"Fan-in over a channel\"")
 }
+// ANCHOR_END: collect_from_producers

@@ -24,14 +24,15 @@
 //! long as any thread holds a clone, the `Mutex` lets one thread at a time change it.
 
 use std::sync::Arc;
+use std::thread;
 
 use parking_lot::Mutex;
 
+// ANCHOR: increment_from_threads
 /// Starts `threads` threads that each add 1 to `counter` `increments` times, and
 /// returns once every thread has finished (so every clone of the `Arc` is dropped).
 pub fn increment_from_threads(counter: &Arc<Mutex<u64>>, threads: usize, increments: u64) {
-    // Give each thread its own `Arc::clone(counter)`: the clone is what moves into
-    // the thread. Inside, `*counter.lock() += 1` holds the lock for one addition.
-    // Join every thread before returning — the tests check that no clone is left.
-    todo!("share the counter between threads — book/src/ch01-threads.md, \"Sharing a counter\"")
+    // TODO(increment-from-threads): start `threads` threads that each add 1 to the shared counter `increments` times, and join them all
+    todo!("increment-from-threads — book: ch01, \"Sharing a counter\"")
 }
+// ANCHOR_END: increment_from_threads

@@ -3,7 +3,7 @@
 //! `thread::spawn` hands back a `JoinHandle<T>`; `join()` waits for the thread and
 //! gives back its return value, so results travel home without any shared state.
 
-use std::thread::ThreadId;
+use std::thread::{self, ThreadId};
 
 /// What one spawned thread reports back when it is joined.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,12 +16,13 @@ pub struct Answer {
     pub thread: ThreadId,
 }
 
+// ANCHOR: spawn_and_join
 /// Spawns `n` threads, the i-th computing `i * i`, and joins them in spawn order.
+///
+/// A thread that panics is reported by `join` as an `Err`; here that would be a bug
+/// in this function, so it is passed on as a panic with the thread's index.
 pub fn spawn_and_join(n: usize) -> Vec<Answer> {
-    // 1. Spawn all `n` threads first, keeping their `JoinHandle`s in a Vec. (Joining
-    //    each one right after spawning it would run them one at a time.)
-    // 2. Each thread returns an `Answer`; `thread::current().id()` says which thread
-    //    it is. The closure needs `move` to take its own copy of the index.
-    // 3. Join the handles in order and collect the answers.
-    todo!("spawn n threads and join them — book/src/ch01-threads.md, \"Spawning and joining\"")
+    // TODO(spawn-and-join): spawn `n` threads, the i-th answering `i * i` with its own thread id, then join them all in spawn order
+    todo!("spawn-and-join — book: ch01, \"Spawning and joining\"")
 }
+// ANCHOR_END: spawn_and_join

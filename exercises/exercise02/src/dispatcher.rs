@@ -90,12 +90,30 @@ impl Dispatcher {
         handler: Handler,
         events: EventSink,
     ) -> Result<Self, DispatchError> {
-        // 1. Report `Event::Starting { workers }`.
-        // 2. Build the pool with `ThreadPool::builder(config.workers).on_event(…)`,
-        //    turning each `WorkerEvent` into the matching `Event` (WorkerStarted,
-        //    WorkerCaughtPanic, WorkerStopping) for `events`.
-        // 3. Report `Event::AllStarted`, make the results channel, return the dispatcher.
-        todo!("start the dispatcher — book/src/ch02-dispatcher-worker.md, \"The dispatcher\"")
+        events(&Event::Starting {
+            workers: config.workers,
+        });
+        let worker_events = Arc::clone(&events);
+        let pool = ThreadPool::builder(config.workers)
+            .on_event(move |event| {
+                worker_events(&match event {
+                    WorkerEvent::Started(id) => Event::WorkerStarted(id),
+                    WorkerEvent::JobPanicked(id) => Event::WorkerCaughtPanic(id),
+                    WorkerEvent::Stopping(id) => Event::WorkerStopping(id),
+                })
+            })
+            .build()?;
+        events(&Event::AllStarted);
+
+        let (results_in, results_out) = unbounded();
+        Ok(Self {
+            pool,
+            handler,
+            config,
+            events,
+            results_in,
+            results_out,
+        })
     }
 
     /// Queues `task`; its result arrives on [`Dispatcher::results`].
@@ -114,12 +132,8 @@ impl Dispatcher {
     where
         F: FnOnce(TaskResult) + Send + 'static,
     {
-        // Report `Event::Received(task.id)`, then `self.pool.execute` a job that:
-        // reports `Event::Processing`, sleeps `self.config.delay.pause_for(seed, id)`,
-        // runs `handler(&task)` inside `catch_unwind` (a panic becomes
-        // `TaskError::Panicked(message)` — `panic_message` helps), and calls
-        // `on_done` with the `TaskResult`. Clone the `Arc`s the job needs first.
-        todo!("queue a task — book/src/ch02-dispatcher-worker.md, \"The dispatcher\"")
+        // TODO(submit-with): report Received, then queue a job that reports Processing, pauses, runs the handler with its panic caught, and calls `on_done` with the result
+        todo!("submit-with — book: ch02, \"The dispatcher\"")
     }
     // ANCHOR_END: submit_with
 
@@ -145,8 +159,10 @@ impl Dispatcher {
 
 impl Drop for Dispatcher {
     fn drop(&mut self) {
-        // See `Drop for ThreadPool`: never panic again while a test is unwinding.
-        if !std::thread::panicking() {
+        // Not while unwinding, for the reason given in `Drop for ThreadPool`: in the
+        // exercise the pool's `shutdown` starts out as a `todo!()`, and panicking again
+        // here would abort the test run instead of failing one test.
+        if !thread::panicking() {
             self.shutdown();
         }
     }

@@ -1,10 +1,4 @@
-//! Chapter 02 exercise — the in-process dispatcher/worker pattern.
-//!
-//! Fill in every `todo!()`, then run `cargo test -p exercise02`. Each failing test
-//! names the section of `book/src/ch02-dispatcher-worker.md` that explains it.
-//! The plumbing is given complete — delays, events, line framing, the client, the
-//! demo — so the `todo!()`s are the pattern itself: the arithmetic, the pool, the
-//! dispatcher, request parsing and the server's graceful shutdown.
+//! Chapter 02 — the in-process dispatcher/worker pattern.
 //!
 //! A dispatcher receives tasks and puts them on a queue; a fixed set of worker
 //! threads take the next task whenever they are free and send back a result. That
@@ -18,9 +12,14 @@
 //! - [`demo`]: the story `cargo run --bin dispatcher_worker` tells.
 //! - [`protocol`], [`server`], [`client`]: the same dispatcher over TCP and JSON lines.
 //! - [`work`]: stand-in workloads (waiting, computing) for measurements.
+//!
+//! **This is the exercise.** Every `todo!()` in it is yours to write, step by step:
+//! `cargo test -p exercise02 step1` grades step 1, and `exercises/exercise02/hints.toml`
+//! has three levels of hints for each todo. The crate is generated from the reference
+//! solution, `solutions/solution02`, so everything outside the todos is the same code.
 
-// Until the bodies are written, their parameters and helpers go unused.
-#![allow(unused_variables, dead_code, unused_imports)]
+// Until the todo!() bodies are written, their parameters and helpers look unused.
+#![allow(unused_variables, unused_imports, dead_code)]
 
 pub mod client;
 pub mod delay;

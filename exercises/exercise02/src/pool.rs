@@ -64,16 +64,8 @@ impl PoolBuilder {
 
     /// Starts the workers and returns once every one of them is running.
     pub fn build(self) -> Result<ThreadPool, PoolError> {
-        // 1. Refuse a size of 0 with `PoolError::NoWorkers`.
-        // 2. Make the job queue: `crossbeam_channel::unbounded::<Job>()`. The pool keeps
-        //    the sender; every worker gets a clone of the receiver (crossbeam's
-        //    receivers can be shared — no `Arc<Mutex<_>>` needed).
-        // 3. Spawn `size` workers with `Worker::spawn`, passing each a clone of
-        //    `self.on_event` and of a "started" sender.
-        // 4. Drop your own "started" sender, then receive exactly `size` messages
-        //    (`all_started.iter().take(size)`) before returning the pool, so
-        //    `build` returns only once every worker is running.
-        todo!("start the workers — book/src/ch02-dispatcher-worker.md, \"The pool\"")
+        // TODO(pool-build): refuse 0 workers, make the job queue, spawn `size` workers sharing it, and return once every worker has said it started
+        todo!("pool-build — book: ch02, \"The pool\"")
     }
 }
 
@@ -121,9 +113,8 @@ impl ThreadPool {
     where
         F: FnOnce(WorkerId) + Send + 'static,
     {
-        // Box the job and send it on the queue. If the pool is shut down (no
-        // sender left) or the send fails, return `PoolError::ShutDown`.
-        todo!("queue a job — book/src/ch02-dispatcher-worker.md, \"The pool\"")
+        // TODO(pool-execute): queue the job for the next free worker, or refuse it with `PoolError::ShutDown` once the pool is shut down
+        todo!("pool-execute — book: ch02, \"The pool\"")
     }
     // ANCHOR_END: execute
 
@@ -132,21 +123,19 @@ impl ThreadPool {
     /// them. Calling it again does nothing; `execute` afterwards returns
     /// [`PoolError::ShutDown`].
     pub fn shutdown(&mut self) {
-        // Drop the sender (`self.queue.take()`): that closes the queue. Then join
-        // every worker's thread. Calling this twice must be harmless.
-        todo!(
-            "close the queue and join — book/src/ch02-dispatcher-worker.md, \"Graceful shutdown\""
-        )
+        // TODO(pool-shutdown): close the queue by dropping the pool's sender, then join every worker; a second call does nothing
+        todo!("pool-shutdown — book: ch02, \"Graceful shutdown\"")
     }
     // ANCHOR_END: shutdown
 }
 
 impl Drop for ThreadPool {
     fn drop(&mut self) {
-        // Only while your `shutdown` is still a `todo!()` does this guard matter: a
-        // test that panics drops the pool while unwinding, and a second panic in
-        // `drop` would abort the whole test run instead of failing one test.
-        if !std::thread::panicking() {
+        // Not while unwinding: in the exercise, `shutdown` starts out as a `todo!()`,
+        // and a test that fails drops its pool while it unwinds; a second panic here
+        // would abort the whole test run instead of failing that one test. (A pool
+        // dropped during a panic is then not joined; its workers end with the process.)
+        if !thread::panicking() {
             self.shutdown();
         }
     }
@@ -184,13 +173,7 @@ fn run_worker(
     on_event: Option<&(dyn Fn(WorkerEvent) + Send + Sync)>,
     started: Sender<()>,
 ) {
-    // Report `WorkerEvent::Started(id)` (through `on_event`, if there is one), then
-    // signal `started`. Take jobs with `jobs.recv()` until it fails (queue closed and
-    // empty) and run each as `job(id)` inside `std::panic::catch_unwind`, reporting
-    // `JobPanicked(id)` when one panics. Finally report `Stopping(id)`.
-    // Hold no lock while a job runs!
-    todo!(
-        "the worker loop — book/src/ch02-dispatcher-worker.md, \"Why no lock is held while a job runs\""
-    )
+    // TODO(worker-loop): report Started and signal `started`; run jobs from the queue until it is closed and empty, catching each job's panic; report Stopping
+    todo!("worker-loop — book: ch02, \"Why no lock is held while a job runs\"")
 }
 // ANCHOR_END: worker_loop

@@ -113,11 +113,8 @@ pub struct RequestError {
 /// Parses one request line. Errors keep the id when the line had a readable one, so
 /// the client can tell which of its tasks was refused.
 pub fn parse_request(line: &str) -> Result<Task, RequestError> {
-    // Parse into a `serde_json::Value` first (error: `id: None`, a message starting
-    // "invalid JSON"), read `id` from it if it is a number, then turn the value into
-    // a `Request` (error: keep that id, say what was wrong — serde's message names
-    // an unknown op).
-    todo!("parse a request — book/src/ch02-dispatcher-worker.md, \"Network mode\"")
+    // TODO(parse-request): parse one JSON line into a task; a refusal says what was wrong and keeps the task's id when the line had a readable one
+    todo!("parse-request — book: ch02, \"Network mode\"")
 }
 // ANCHOR_END: parse_request
 

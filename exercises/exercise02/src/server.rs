@@ -108,17 +108,25 @@ impl Server {
     // ANCHOR: run
     /// Serves until [`ShutdownHandle::shutdown`], then drains and returns.
     pub fn run(self) -> Result<(), ServerError> {
-        // 1. Start a `Dispatcher` and move it into a "dispatch" thread running
-        //    `dispatch(dispatcher, &tasks)`, fed by an `unbounded::<Intake>()` channel.
-        // 2. Report `Event::Listening(address)`.
-        // 3. Accept connections with `self.listener.incoming()`; stop when
-        //    `self.stopping` is set (the shutdown handle wakes `accept` for you). Open a
-        //    `Connection` per client with a clone of the intake sender.
-        // 4. On shutdown: report `Event::StopAccepting`, drop your intake sender,
-        //    `stop_reading()` every connection, join them, then join the dispatch thread.
-        todo!(
-            "serve and shut down gracefully — book/src/ch02-dispatcher-worker.md, \"Network mode\""
-        )
+        let dispatcher = Dispatcher::with_events(self.config, EventSink::clone(&self.events))?;
+        let (intake, tasks) = unbounded::<Intake>();
+        let dispatch_thread = thread::Builder::new()
+            .name("dispatcher".to_owned())
+            .spawn(move || dispatch(dispatcher, &tasks))
+            .map_err(ServerError::Thread)?;
+        (self.events)(&Event::Listening(self.address.to_string()));
+
+        let connections = self.accept_until_stopped(&intake);
+
+        // TODO(server-drain): shut down gracefully: report StopAccepting, close your intake, stop every connection's reader, join the connections, then join the dispatch thread
+        todo!("server-drain — book: ch02, \"Network mode\"")
+    }
+
+    /// The accept loop: opens a [`Connection`] per client, each feeding `intake`,
+    /// until the shutdown handle sets the flag (and wakes `accept` to see it).
+    fn accept_until_stopped(&self, intake: &Sender<Intake>) -> Vec<Connection> {
+        // TODO(accept-loop): accept connections until the shutdown flag is set, opening a `Connection` with a clone of `intake` for each, and return them all
+        todo!("accept-loop — book: ch02, \"Network mode\"")
     }
     // ANCHOR_END: run
 }

@@ -42,12 +42,8 @@ impl Op {
     // ANCHOR: apply
     /// Applies the operation, reporting overflow and division by zero as errors.
     pub fn apply(self, a: i64, b: i64) -> Result<i64, TaskError> {
-        // Use `checked_add`, `checked_sub`, `checked_mul` and `checked_div`: they return
-        // `None` instead of panicking. Division by zero is `TaskError::DivisionByZero`;
-        // any other `None` is `TaskError::Overflow { op: self, a, b }`.
-        todo!(
-            "checked arithmetic — book/src/ch02-dispatcher-worker.md, \"Tasks that cannot crash a worker\""
-        )
+        // TODO(op-apply): compute `a op b` with checked arithmetic, so that overflow and division by zero are errors, not panics
+        todo!("op-apply — book: ch02, \"Tasks that cannot crash a worker\"")
     }
     // ANCHOR_END: apply
 }

@@ -5,11 +5,15 @@
 //! the book explains what it expected. Both helpers live here so each chapter's
 //! `tests/grade.rs` holds only the checks themselves. [`background`] runs the
 //! servers and workers a test talks to, and records what they report; [`temp`]
-//! gives it folders for real files.
+//! gives it folders for real files; [`quiet`] keeps panics a test causes on purpose
+//! out of its output; [`OrBook`] turns an unexpected `Err` or `None` from the
+//! learner's code into a message that points into the book.
 
 pub mod background;
+pub mod quiet;
 pub mod temp;
 
+use std::fmt;
 use std::panic;
 use std::sync::mpsc;
 use std::thread;
@@ -45,6 +49,58 @@ impl BookSection {
             "read the book: \"{}\" in book/src/{}",
             self.heading, self.chapter
         )
+    }
+}
+
+/// Unwraps what the learner's code returned, or fails the test with a message that
+/// says what was expected, what came instead, and which section of the book to read —
+/// never a bare `expect`.
+///
+/// ```
+/// use grading::{Chapter, OrBook};
+/// let section = Chapter("ch02-dispatcher-worker.md").section("The pool");
+/// let size: usize = Some(4).or_book("a pool of 4 workers", section);
+/// assert_eq!(size, 4);
+/// ```
+pub trait OrBook<T> {
+    /// The value, or a failed test: `expected <what>, got …; read the book: …`.
+    fn or_book(self, what: &str, section: BookSection) -> T;
+}
+
+impl<T, E: fmt::Debug> OrBook<T> for Result<T, E> {
+    #[track_caller]
+    fn or_book(self, what: &str, section: BookSection) -> T {
+        match self {
+            Ok(value) => value,
+            Err(error) => panic!("expected {what}, got Err({error:?}); {}", section.hint()),
+        }
+    }
+}
+
+impl<T> OrBook<T> for Option<T> {
+    #[track_caller]
+    fn or_book(self, what: &str, section: BookSection) -> T {
+        match self {
+            Some(value) => value,
+            None => panic!("expected {what}, got None; {}", section.hint()),
+        }
+    }
+}
+
+/// The error the learner's code should have returned, or a failed test that says
+/// what came instead and which section of the book to read.
+pub trait ErrOrBook<E> {
+    /// The error, or a failed test: `expected <what>, got Ok(…); read the book: …`.
+    fn err_or_book(self, what: &str, section: BookSection) -> E;
+}
+
+impl<T: fmt::Debug, E> ErrOrBook<E> for Result<T, E> {
+    #[track_caller]
+    fn err_or_book(self, what: &str, section: BookSection) -> E {
+        match self {
+            Err(error) => error,
+            Ok(value) => panic!("expected {what}, got Ok({value:?}); {}", section.hint()),
+        }
     }
 }
 

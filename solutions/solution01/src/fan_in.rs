@@ -21,6 +21,7 @@ pub struct Message {
 /// Starts `producers` threads that each send `items_each` messages, and returns every
 /// message in the order the consumer received them.
 pub fn collect_from_producers(producers: usize, items_each: usize) -> Vec<Message> {
+    // ANCHOR: todo-collect-from-producers
     let (sender, receiver) = unbounded();
 
     for producer in 0..producers {
@@ -38,5 +39,6 @@ pub fn collect_from_producers(producers: usize, items_each: usize) -> Vec<Messag
     drop(sender);
 
     receiver.iter().collect()
+    // ANCHOR_END: todo-collect-from-producers
 }
 // ANCHOR_END: collect_from_producers

@@ -32,6 +32,7 @@ use parking_lot::Mutex;
 /// Starts `threads` threads that each add 1 to `counter` `increments` times, and
 /// returns once every thread has finished (so every clone of the `Arc` is dropped).
 pub fn increment_from_threads(counter: &Arc<Mutex<u64>>, threads: usize, increments: u64) {
+    // ANCHOR: todo-increment-from-threads
     let handles: Vec<_> = (0..threads)
         .map(|_| {
             let counter = Arc::clone(counter);
@@ -48,5 +49,6 @@ pub fn increment_from_threads(counter: &Arc<Mutex<u64>>, threads: usize, increme
     for handle in handles {
         handle.join().expect("a counting thread panicked");
     }
+    // ANCHOR_END: todo-increment-from-threads
 }
 // ANCHOR_END: increment_from_threads

@@ -17,6 +17,7 @@ pub fn run_sequentially(tasks: usize, each: Duration) -> Duration {
 /// Runs `tasks` sleeps of `each`, one per thread, and returns the wall time taken
 /// once all of them have finished.
 pub fn run_on_threads(tasks: usize, each: Duration) -> Duration {
+    // ANCHOR: todo-run-on-threads
     let start = Instant::now();
     // A scope joins every thread it spawned before it returns, so its threads may
     // borrow `each` from this function: no `move`, no clone.
@@ -26,5 +27,6 @@ pub fn run_on_threads(tasks: usize, each: Duration) -> Duration {
         }
     });
     start.elapsed()
+    // ANCHOR_END: todo-run-on-threads
 }
 // ANCHOR_END: run_on_threads

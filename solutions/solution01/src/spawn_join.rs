@@ -22,6 +22,7 @@ pub struct Answer {
 /// A thread that panics is reported by `join` as an `Err`; here that would be a bug
 /// in this function, so it is passed on as a panic with the thread's index.
 pub fn spawn_and_join(n: usize) -> Vec<Answer> {
+    // ANCHOR: todo-spawn-and-join
     let handles: Vec<_> = (0..n)
         .map(|index| {
             thread::spawn(move || Answer {
@@ -41,5 +42,6 @@ pub fn spawn_and_join(n: usize) -> Vec<Answer> {
                 .unwrap_or_else(|_| panic!("thread {index} panicked"))
         })
         .collect()
+    // ANCHOR_END: todo-spawn-and-join
 }
 // ANCHOR_END: spawn_and_join

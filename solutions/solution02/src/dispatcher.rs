@@ -132,6 +132,7 @@ impl Dispatcher {
     where
         F: FnOnce(TaskResult) + Send + 'static,
     {
+        // ANCHOR: todo-submit-with
         (self.events)(&Event::Received(task.id));
         let handler = Arc::clone(&self.handler);
         let events = Arc::clone(&self.events);
@@ -154,6 +155,7 @@ impl Dispatcher {
             });
         })?;
         Ok(())
+        // ANCHOR_END: todo-submit-with
     }
     // ANCHOR_END: submit_with
 
@@ -179,7 +181,12 @@ impl Dispatcher {
 
 impl Drop for Dispatcher {
     fn drop(&mut self) {
-        self.shutdown();
+        // Not while unwinding, for the reason given in `Drop for ThreadPool`: in the
+        // exercise the pool's `shutdown` starts out as a `todo!()`, and panicking again
+        // here would abort the test run instead of failing one test.
+        if !thread::panicking() {
+            self.shutdown();
+        }
     }
 }
 

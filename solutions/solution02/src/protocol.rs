@@ -113,6 +113,7 @@ pub struct RequestError {
 /// Parses one request line. Errors keep the id when the line had a readable one, so
 /// the client can tell which of its tasks was refused.
 pub fn parse_request(line: &str) -> Result<Task, RequestError> {
+    // ANCHOR: todo-parse-request
     let value: serde_json::Value = serde_json::from_str(line).map_err(|error| RequestError {
         id: None,
         message: format!("invalid JSON: {error}"),
@@ -126,6 +127,7 @@ pub fn parse_request(line: &str) -> Result<Task, RequestError> {
         ),
     })?;
     Ok(request.into())
+    // ANCHOR_END: todo-parse-request
 }
 // ANCHOR_END: parse_request
 

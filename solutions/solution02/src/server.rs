@@ -116,20 +116,9 @@ impl Server {
             .map_err(ServerError::Thread)?;
         (self.events)(&Event::Listening(self.address.to_string()));
 
-        let mut connections: Vec<Connection> = Vec::new();
-        for stream in self.listener.incoming() {
-            if self.stopping.load(Ordering::SeqCst) {
-                break;
-            }
-            // A failed accept (a client that gave up, too many open files) concerns
-            // one connection, never the server.
-            let Ok(stream) = stream else { continue };
-            connections.retain(|connection| !connection.is_finished());
-            if let Ok(connection) = Connection::open(stream, intake.clone()) {
-                connections.push(connection);
-            }
-        }
+        let connections = self.accept_until_stopped(&intake);
 
+        // ANCHOR: todo-server-drain
         (self.events)(&Event::StopAccepting);
         drop(intake);
         for connection in &connections {
@@ -143,6 +132,28 @@ impl Server {
         // The dispatch thread ends when every reader has dropped its intake sender.
         let _ = dispatch_thread.join();
         Ok(())
+        // ANCHOR_END: todo-server-drain
+    }
+
+    /// The accept loop: opens a [`Connection`] per client, each feeding `intake`,
+    /// until the shutdown handle sets the flag (and wakes `accept` to see it).
+    fn accept_until_stopped(&self, intake: &Sender<Intake>) -> Vec<Connection> {
+        // ANCHOR: todo-accept-loop
+        let mut connections: Vec<Connection> = Vec::new();
+        for stream in self.listener.incoming() {
+            if self.stopping.load(Ordering::SeqCst) {
+                break;
+            }
+            // A failed accept (a client that gave up, too many open files) concerns
+            // one connection, never the server.
+            let Ok(stream) = stream else { continue };
+            connections.retain(|connection| !connection.is_finished());
+            if let Ok(connection) = Connection::open(stream, intake.clone()) {
+                connections.push(connection);
+            }
+        }
+        connections
+        // ANCHOR_END: todo-accept-loop
     }
     // ANCHOR_END: run
 }

@@ -42,6 +42,7 @@ impl Op {
     // ANCHOR: apply
     /// Applies the operation, reporting overflow and division by zero as errors.
     pub fn apply(self, a: i64, b: i64) -> Result<i64, TaskError> {
+        // ANCHOR: todo-op-apply
         let value = match self {
             Op::Add => a.checked_add(b),
             Op::Subtract => a.checked_sub(b),
@@ -50,6 +51,7 @@ impl Op {
             Op::Divide => a.checked_div(b),
         };
         value.ok_or(TaskError::Overflow { op: self, a, b })
+        // ANCHOR_END: todo-op-apply
     }
     // ANCHOR_END: apply
 }
