@@ -70,6 +70,7 @@ impl Connection {
         &self.endpoint
     }
 
+    // ANCHOR: reconnect
     /// Sends `request` and returns the answer, reconnecting and resending each time
     /// an answer is later than the timeout.
     pub fn exchange(&mut self, request: &[u8], stop: &Stopper) -> Result<Vec<u8>, ConnectionError> {
@@ -82,21 +83,21 @@ impl Connection {
             if let Some(answer) = self.wait_for_answer(stop)? {
                 return Ok(answer);
             }
-            self.reconnect_or_give_up(attempts)?;
+            if self.patience.attempts.is_some_and(|most| attempts >= most) {
+                return Err(ConnectionError::NoAnswer {
+                    endpoint: self.endpoint.clone(),
+                    attempts,
+                    timeout: self.patience.timeout,
+                });
+            }
+            self.reconnect()?;
         }
     }
 
-    // ANCHOR: reconnect
-    /// After `attempts` unanswered requests: give up if that is all the patience
-    /// there is, or else throw the socket away and connect a fresh one.
-    fn reconnect_or_give_up(&mut self, attempts: u32) -> Result<(), ConnectionError> {
-        // If `self.patience.attempts` says `attempts` is all we may try, return
-        // `ConnectionError::NoAnswer`. Otherwise tell `self.on_retry` and replace
-        // `self.socket` with a fresh `connect(&self.context, &self.endpoint)?`: a REQ
-        // socket that sent and heard nothing can never send again.
-        todo!(
-            "reconnect when answers stop — book/src/ch04-pull-model.md, \"Surviving a dispatcher restart\""
-        )
+    /// After an unanswered request: throw the socket away and connect a fresh one.
+    fn reconnect(&mut self) -> Result<(), ConnectionError> {
+        // TODO(reconnect): Lazy Pirate: tell on_retry, replace the socket with a fresh one
+        todo!("reconnect — book: ch04, \"Surviving a dispatcher restart\"")
     }
     // ANCHOR_END: reconnect
 

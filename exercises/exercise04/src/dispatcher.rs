@@ -103,18 +103,21 @@ impl Dispatcher {
 
     // ANCHOR: run
     /// Serves workers and clients until `stop`, failing overdue tasks on the way.
-    pub fn run(self, stop: &Stopper) -> Result<(), DispatcherError> {
-        // (Write `mut self` above: the loop changes the task table.)
-        // Report `Event::Listening`, then loop until `stop.is_stopped()`:
-        // - `zmq::poll` both sockets (`as_poll_item(zmq::POLLIN)`) with a timeout that
-        //   ends at the next deadline check, and never later than STOP_CHECK
-        //   (`millis(..)` converts); on `zmq::Error::EINTR` (Ctrl-C) just loop again;
-        // - a readable workers socket: `recv_multipart`, answer with
-        //   `self.answer_worker(..)`, `send`; the same for clients with `answer_client`;
-        // - when the check is due, `self.check_deadlines(now)` and plan the next one.
-        // Finally report `Event::DispatcherStopped`. This thread owns both sockets and
-        // the table: there is nothing to lock.
-        todo!("the dispatcher's loop — book/src/ch04-pull-model.md, \"One owner, no locks\"")
+    pub fn run(mut self, stop: &Stopper) -> Result<(), DispatcherError> {
+        (self.events)(&Event::Listening {
+            workers: self.workers_endpoint.clone(),
+            clients: self.clients_endpoint.clone(),
+            deadline: self.config.deadline,
+        });
+        self.serve(stop)?;
+        (self.events)(&Event::DispatcherStopped);
+        Ok(())
+    }
+
+    /// The loop itself: both sockets, and the deadline check, on this one thread.
+    fn serve(&mut self, stop: &Stopper) -> Result<(), DispatcherError> {
+        // TODO(dispatcher-loop): poll both sockets, answer each frame, check deadlines when due
+        todo!("dispatcher-loop — book: ch04, \"One owner, no locks\"")
     }
     // ANCHOR_END: run
 
@@ -123,15 +126,8 @@ impl Dispatcher {
     /// answer before it can hear the next request, and a worker that sent garbage
     /// should hear why.
     pub fn answer_worker(&mut self, parts: &[Vec<u8>], now: Instant) -> String {
-        // `single_text_frame(parts)` then `WorkerMessage::parse`. Then:
-        // - RequestTask: `self.tasks.assign_next(now)` → `DispatcherReply::Task` (report
-        //   `Event::Assigned`), or `NoTasksAvailable`;
-        // - Result: `self.tasks.accept_result(report)` → `ResultReceived` (report
-        //   `Event::ResultAccepted`), or `Refused(reason)` (report `Event::ResultRefused`);
-        // - a REQUEST_TASK with bad JSON → `RequestFailed` (ERROR_OCCURED), any other
-        //   parse error → `Refused` (ERROR); report both with `self.bad_frame`.
-        // Return `reply.to_frame()`: every frame gets exactly one answer.
-        todo!("answer a worker — book/src/ch04-pull-model.md, \"One owner, no locks\"")
+        // TODO(answer-worker): exactly one answer per worker frame, an error for garbage
+        todo!("answer-worker — book: ch04, \"One owner, no locks\"")
     }
     // ANCHOR_END: answer_worker
 
@@ -163,9 +159,11 @@ impl Dispatcher {
     /// The deadline checker: the original's third thread, here one call per poll
     /// timeout in the same loop.
     fn check_deadlines(&mut self, now: Instant) {
-        // `self.tasks.expire_overdue(now, self.config.deadline)` and report each with
-        // `Event::DeadlineExceeded`.
-        todo!("the deadline check — book/src/ch04-pull-model.md, \"Deadlines\"")
+        for expired in self.tasks.expire_overdue(now, self.config.deadline) {
+            (self.events)(&Event::DeadlineExceeded {
+                failure: expired.failure,
+            });
+        }
     }
     // ANCHOR_END: check_deadlines
 

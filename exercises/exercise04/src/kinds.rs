@@ -74,15 +74,8 @@ impl Job {
     // ANCHOR: decode
     /// Checks a task's kind and arguments against the kinds this worker runs.
     pub fn decode(kind: &str, args: &Value) -> Result<Self, DecodeError> {
-        // `Job` is an adjacently tagged serde enum, so `{"kind": kind, "args": args}`
-        // deserializes straight into it: build that with `json!` and use
-        // `serde_json::from_value`, turning its error into `DecodeError::Invalid`.
-        // Then refuse a `primes` n above MAX_PRIMES_N and a `sleep` above
-        // MAX_SLEEP_MS with `DecodeError::TooLarge`: a worker must not be told to
-        // allocate or wait without limit.
-        todo!(
-            "decode a task's kind and args — book/src/ch04-pull-model.md, \"Task kinds, not shipped code\""
-        )
+        // TODO(job-decode): kind + JSON args → a Job; refuse unknown, malformed, too large
+        todo!("job-decode — book: ch04, \"Task kinds, not shipped code\"")
     }
     // ANCHOR_END: decode
 
@@ -106,11 +99,8 @@ impl Job {
 // ANCHOR: execute
 /// What a worker thread does with one assignment: decode, run, report.
 pub fn execute(assignment: &Assignment) -> ResultReport {
-    // Decode the assignment with `Job::decode`; if that fails the task is FAILED
-    // with `ErrorType::SerializationError` and the decode error's text. Otherwise
-    // `job.run()`: `Ok(value)` is `ResultReport::completed`, `Err(message)` is
-    // FAILED with `ErrorType::FunctionExecutionFailure` and that message.
-    todo!("run one assignment — book/src/ch04-pull-model.md, \"Task kinds, not shipped code\"")
+    // TODO(execute): decode and run one assignment: a COMPLETED or FAILED report
+    todo!("execute — book: ch04, \"Task kinds, not shipped code\"")
 }
 // ANCHOR_END: execute
 

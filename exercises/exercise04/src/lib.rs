@@ -1,10 +1,5 @@
-//! Chapter 04 exercise — the pull model over ZeroMQ: workers ask for work, the
-//! dispatcher enforces deadlines.
-//!
-//! Fill in every `todo!()`, then run `cargo test -p exercise04`. Each failing test
-//! names the section of `book/src/ch04-pull-model.md` that explains it. The
-//! modules without a `todo!()` (the client, events, the stop flag) are given: they
-//! are plumbing, not the pattern.
+//! Chapter 04 — the pull model over ZeroMQ: workers ask for work, the dispatcher
+//! enforces deadlines.
 //!
 //! A worker asks (`REQUEST_TASK`) only while it has a free thread, so work goes
 //! to whoever has capacity; the dispatcher tracks every task QUEUED → RUNNING →
@@ -18,9 +13,14 @@
 //! - [`connection`]: a REQ socket that reconnects when answers stop (Lazy Pirate).
 //! - [`client`]: submit a task, ask for its status.
 //! - [`event`], [`stop`]: what the loops report, and how to stop them.
+//!
+//! **This is the exercise.** Every `todo!()` in it is yours to write, step by step:
+//! `cargo test -p exercise04 step1` grades step 1, and `exercises/exercise04/hints.toml`
+//! has three levels of hints for each todo. The crate is generated from the reference
+//! solution, `solutions/solution04`, so everything outside the todos is the same code.
 
-// Until the bodies are written, their parameters and helpers go unused.
-#![allow(unused_variables, dead_code, unused_imports)]
+// Until the todo!() bodies are written, their parameters and helpers look unused.
+#![allow(unused_variables, unused_imports, dead_code)]
 
 pub mod client;
 pub mod connection;
@@ -40,3 +40,15 @@ pub use protocol::{ErrorType, TaskFailure, TaskId, TaskStatus};
 pub use stop::Stopper;
 pub use store::{NewTask, TaskReport, TaskTable};
 pub use worker::{Worker, WorkerConfig, WorkerError};
+
+/// Sharing one socket between threads does not compile: `zmq::Socket` is `Send`
+/// but not `Sync` (error E0277). This is the whole of the original's `socket_lock`.
+// The path goes through the workspace root, not `../examples/`, because this file is
+// copied into exercises/exercise04, which has no examples of its own: from either
+// crate it names solution04's example, the one the book quotes.
+#[doc = concat!(
+    "```compile_fail,E0277\n",
+    include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../solutions/solution04/examples/shared_socket.rs")),
+    "\n```"
+)]
+pub mod ownership {}

@@ -240,14 +240,8 @@ impl WorkerMessage {
     // ANCHOR: parse
     /// Understands one frame from a worker.
     pub fn parse(frame: &str) -> Result<Self, ProtocolError> {
-        // Two commands. `RESULT:` followed by a `ResultReport` as JSON: parse it with
-        // serde_json (malformed → `ProtocolError::BadJson { command: "RESULT:", .. }`),
-        // and accept only COMPLETED, or FAILED *with* an error object
-        // (`ProtocolError::Incomplete`, `ProtocolError::NotFinal` otherwise).
-        // `REQUEST_TASK`, alone or followed by whitespace and a `WorkerHello` JSON
-        // (malformed → `BadJson { command: "REQUEST_TASK", .. }`). Careful:
-        // `REQUEST_TASKS` is neither. Anything else: `ProtocolError::UnknownRequest(quote(frame))`.
-        todo!("parse a worker's frame — book/src/ch04-pull-model.md, \"The wire protocol\"")
+        // TODO(parse-worker-frame): REQUEST_TASK [{json}] or RESULT:{json}; garbage is an Err
+        todo!("parse-worker-frame — book: ch04, \"The wire protocol\"")
     }
     // ANCHOR_END: parse
 }

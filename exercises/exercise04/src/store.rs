@@ -137,10 +137,8 @@ impl TaskTable {
     // ANCHOR: assign_next
     /// Hands the oldest queued task to a worker: it is RUNNING from `now`.
     pub fn assign_next(&mut self, now: Instant) -> Option<Assignment> {
-        // Pop the oldest id off `self.queue`, mark its record RUNNING with
-        // `started = Some(now)` (the deadline counts from here), and return the
-        // `Assignment` a worker receives (status RUNNING). `None` when the queue is empty.
-        todo!("hand out the oldest task — book/src/ch04-pull-model.md, \"Task states\"")
+        // TODO(assign-next): hand out the oldest queued task: RUNNING from `now`
+        todo!("assign-next — book: ch04, \"Task states\"")
     }
     // ANCHOR_END: assign_next
 
@@ -148,23 +146,16 @@ impl TaskTable {
     /// Records a worker's result — only while its task is still RUNNING, so a late
     /// result never overwrites the FAILED the deadline checker wrote.
     pub fn accept_result(&mut self, report: ResultReport) -> Result<TaskStatus, ResultRefused> {
-        // Refuse a report whose status is not final (`ResultRefused::NotFinal`), an
-        // id this table does not know (`UnknownTask`), and — the point of this
-        // function — a task that is not RUNNING any more (`NotRunning`): a result
-        // that arrives after the deadline checker failed the task must never
-        // overwrite the FAILED record. Otherwise store status, result and error.
-        todo!("accept a result only while RUNNING — book/src/ch04-pull-model.md, \"Task states\"")
+        // TODO(accept-result): take a final result only while its task is RUNNING
+        todo!("accept-result — book: ch04, \"Task states\"")
     }
     // ANCHOR_END: accept_result
 
     // ANCHOR: expire_overdue
     /// Fails every task RUNNING for longer than `deadline` with `WorkerFailureError`.
     pub fn expire_overdue(&mut self, now: Instant, deadline: Duration) -> Vec<Expired> {
-        // For every RUNNING task whose `started` is more than `deadline` before `now`:
-        // mark it FAILED with a `TaskFailure` of type `WorkerFailureError` and the
-        // message `deadline_message(deadline, took)`, and return it as `Expired`.
-        // A task fails once: later checks must not report it again.
-        todo!("fail overdue tasks — book/src/ch04-pull-model.md, \"Deadlines\"")
+        // TODO(expire-overdue): fail each task RUNNING past `deadline`, once
+        todo!("expire-overdue — book: ch04, \"Deadlines\"")
     }
     // ANCHOR_END: expire_overdue
 }

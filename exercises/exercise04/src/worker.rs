@@ -125,36 +125,22 @@ impl Worker {
     }
 
     fn serve(&mut self, stop: &Stopper) -> Result<(), ConnectionError> {
-        // Until `stop.is_stopped()`:
-        // 1. report every finished task waiting on `self.finished` (`try_recv`,
-        //    `self.report(..)`) — that frees capacity;
-        // 2. only if `self.running < self.config.processes`: `self.ask_for_task(stop)?`;
-        //    on `Asked::Got`, `self.start_task(..)` and go round again at once;
-        // 3. otherwise wait on `self.finished` with `recv_timeout(self.config.idle_wait)`
-        //    and report what arrives.
-        todo!("the worker's loop — book/src/ch04-pull-model.md, \"Asking only with capacity\"")
+        // TODO(worker-loop): report what finished; ask for work only with a free thread
+        todo!("worker-loop — book: ch04, \"Asking only with capacity\"")
     }
     // ANCHOR_END: run
 
     // ANCHOR: ask_for_task
     fn ask_for_task(&mut self, stop: &Stopper) -> Result<Asked, ConnectionError> {
-        // Send `request_task_frame(self.config.worker_id.as_deref())` with
-        // `self.connection.exchange`, parse the answer with `DispatcherReply::parse`:
-        // a task is `Asked::Got`; NO_TASKS_AVAILABLE is `Asked::Nothing`; any other
-        // answer (ERROR_OCCURED, garbage) is reported with `self.dispatcher_error` and
-        // is also `Asked::Nothing` — it costs this request, not the worker.
-        todo!("ask for one task — book/src/ch04-pull-model.md, \"Asking only with capacity\"")
+        // TODO(ask-for-task): send REQUEST_TASK; the answer is Asked::Got or Asked::Nothing
+        todo!("ask-for-task — book: ch04, \"Asking only with capacity\"")
     }
     // ANCHOR_END: ask_for_task
 
     // ANCHOR: start_task
     fn start_task(&mut self, assignment: Assignment) {
-        // Count it in `self.running`, then `self.pool.execute(move |thread| ..)` — the
-        // chapter 02 pool. In the job: report `Event::Running`, run
-        // `kinds::execute(&assignment)` inside `catch_unwind` (a report must come back
-        // whatever happens, or the capacity is lost for good), report
-        // `Event::Finished`, and send the report on a clone of `self.finished_in`.
-        todo!("run a task on the pool — book/src/ch04-pull-model.md, \"Asking only with capacity\"")
+        // TODO(start-task): count it running, run it on the pool; a report always comes back
+        todo!("start-task — book: ch04, \"Asking only with capacity\"")
     }
     // ANCHOR_END: start_task
 

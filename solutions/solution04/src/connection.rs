@@ -70,6 +70,7 @@ impl Connection {
         &self.endpoint
     }
 
+    // ANCHOR: reconnect
     /// Sends `request` and returns the answer, reconnecting and resending each time
     /// an answer is later than the timeout.
     pub fn exchange(&mut self, request: &[u8], stop: &Stopper) -> Result<Vec<u8>, ConnectionError> {
@@ -82,26 +83,26 @@ impl Connection {
             if let Some(answer) = self.wait_for_answer(stop)? {
                 return Ok(answer);
             }
-            self.reconnect_or_give_up(attempts)?;
+            if self.patience.attempts.is_some_and(|most| attempts >= most) {
+                return Err(ConnectionError::NoAnswer {
+                    endpoint: self.endpoint.clone(),
+                    attempts,
+                    timeout: self.patience.timeout,
+                });
+            }
+            self.reconnect()?;
         }
     }
 
-    // ANCHOR: reconnect
-    /// After `attempts` unanswered requests: give up if that is all the patience
-    /// there is, or else throw the socket away and connect a fresh one.
-    fn reconnect_or_give_up(&mut self, attempts: u32) -> Result<(), ConnectionError> {
-        if self.patience.attempts.is_some_and(|most| attempts >= most) {
-            return Err(ConnectionError::NoAnswer {
-                endpoint: self.endpoint.clone(),
-                attempts,
-                timeout: self.patience.timeout,
-            });
-        }
+    /// After an unanswered request: throw the socket away and connect a fresh one.
+    fn reconnect(&mut self) -> Result<(), ConnectionError> {
+        // ANCHOR: todo-reconnect
         (self.on_retry)(self.patience.timeout);
         // A REQ socket that sent and heard nothing can never send again. Dropping it
         // (linger 0) also discards the request it still holds.
         self.socket = connect(&self.context, &self.endpoint)?;
         Ok(())
+        // ANCHOR_END: todo-reconnect
     }
     // ANCHOR_END: reconnect
 

@@ -109,6 +109,14 @@ impl Dispatcher {
             clients: self.clients_endpoint.clone(),
             deadline: self.config.deadline,
         });
+        self.serve(stop)?;
+        (self.events)(&Event::DispatcherStopped);
+        Ok(())
+    }
+
+    /// The loop itself: both sockets, and the deadline check, on this one thread.
+    fn serve(&mut self, stop: &Stopper) -> Result<(), DispatcherError> {
+        // ANCHOR: todo-dispatcher-loop
         let mut next_check = Instant::now() + self.config.check_every;
         while !stop.is_stopped() {
             // Sleep until a socket is readable, the next deadline check is due, or
@@ -143,8 +151,8 @@ impl Dispatcher {
                 next_check = now + self.config.check_every;
             }
         }
-        (self.events)(&Event::DispatcherStopped);
         Ok(())
+        // ANCHOR_END: todo-dispatcher-loop
     }
     // ANCHOR_END: run
 
@@ -153,6 +161,7 @@ impl Dispatcher {
     /// answer before it can hear the next request, and a worker that sent garbage
     /// should hear why.
     pub fn answer_worker(&mut self, parts: &[Vec<u8>], now: Instant) -> String {
+        // ANCHOR: todo-answer-worker
         let message = single_text_frame(parts).and_then(WorkerMessage::parse);
         let reply = match message {
             Ok(WorkerMessage::RequestTask { worker_id }) => match self.tasks.assign_next(now) {
@@ -203,6 +212,7 @@ impl Dispatcher {
             }
         };
         reply.to_frame()
+        // ANCHOR_END: todo-answer-worker
     }
     // ANCHOR_END: answer_worker
 

@@ -74,6 +74,7 @@ impl Job {
     // ANCHOR: decode
     /// Checks a task's kind and arguments against the kinds this worker runs.
     pub fn decode(kind: &str, args: &Value) -> Result<Self, DecodeError> {
+        // ANCHOR: todo-job-decode
         let job: Job =
             serde_json::from_value(json!({ "kind": kind, "args": args })).map_err(|error| {
                 DecodeError::Invalid {
@@ -94,6 +95,7 @@ impl Job {
             }),
             job => Ok(job),
         }
+        // ANCHOR_END: todo-job-decode
     }
     // ANCHOR_END: decode
 
@@ -117,6 +119,7 @@ impl Job {
 // ANCHOR: execute
 /// What a worker thread does with one assignment: decode, run, report.
 pub fn execute(assignment: &Assignment) -> ResultReport {
+    // ANCHOR: todo-execute
     let id = &assignment.task_id;
     let job = match Job::decode(&assignment.kind, &assignment.args) {
         Ok(job) => job,
@@ -136,6 +139,7 @@ pub fn execute(assignment: &Assignment) -> ResultReport {
             message,
         )),
     }
+    // ANCHOR_END: todo-execute
 }
 // ANCHOR_END: execute
 

@@ -35,5 +35,12 @@ pub use worker::{Worker, WorkerConfig, WorkerError};
 
 /// Sharing one socket between threads does not compile: `zmq::Socket` is `Send`
 /// but not `Sync` (error E0277). This is the whole of the original's `socket_lock`.
-#[doc = concat!("```compile_fail,E0277\n", include_str!("../examples/shared_socket.rs"), "\n```")]
+// The path goes through the workspace root, not `../examples/`, because this file is
+// copied into exercises/exercise04, which has no examples of its own: from either
+// crate it names solution04's example, the one the book quotes.
+#[doc = concat!(
+    "```compile_fail,E0277\n",
+    include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../solutions/solution04/examples/shared_socket.rs")),
+    "\n```"
+)]
 pub mod ownership {}

@@ -240,6 +240,7 @@ impl WorkerMessage {
     // ANCHOR: parse
     /// Understands one frame from a worker.
     pub fn parse(frame: &str) -> Result<Self, ProtocolError> {
+        // ANCHOR: todo-parse-worker-frame
         let bad_json = |command, error: serde_json::Error| ProtocolError::BadJson {
             command,
             reason: error.to_string(),
@@ -272,6 +273,7 @@ impl WorkerMessage {
             }
         }
         Err(ProtocolError::UnknownRequest(quote(frame)))
+        // ANCHOR_END: todo-parse-worker-frame
     }
     // ANCHOR_END: parse
 }

@@ -137,6 +137,7 @@ impl TaskTable {
     // ANCHOR: assign_next
     /// Hands the oldest queued task to a worker: it is RUNNING from `now`.
     pub fn assign_next(&mut self, now: Instant) -> Option<Assignment> {
+        // ANCHOR: todo-assign-next
         let task_id = self.queue.pop_front()?;
         let record = self.tasks.get_mut(&task_id)?;
         record.status = TaskStatus::Running;
@@ -147,6 +148,7 @@ impl TaskTable {
             args: record.task.args.clone(),
             status: TaskStatus::Running,
         })
+        // ANCHOR_END: todo-assign-next
     }
     // ANCHOR_END: assign_next
 
@@ -154,6 +156,7 @@ impl TaskTable {
     /// Records a worker's result — only while its task is still RUNNING, so a late
     /// result never overwrites the FAILED the deadline checker wrote.
     pub fn accept_result(&mut self, report: ResultReport) -> Result<TaskStatus, ResultRefused> {
+        // ANCHOR: todo-accept-result
         if !report.status.is_final() {
             return Err(ResultRefused::NotFinal(report.status));
         }
@@ -170,12 +173,14 @@ impl TaskTable {
         record.result = report.result;
         record.error = report.error;
         Ok(record.status)
+        // ANCHOR_END: todo-accept-result
     }
     // ANCHOR_END: accept_result
 
     // ANCHOR: expire_overdue
     /// Fails every task RUNNING for longer than `deadline` with `WorkerFailureError`.
     pub fn expire_overdue(&mut self, now: Instant, deadline: Duration) -> Vec<Expired> {
+        // ANCHOR: todo-expire-overdue
         let mut expired = Vec::new();
         for (task_id, record) in &mut self.tasks {
             let Some(started) = record.started else {
@@ -199,6 +204,7 @@ impl TaskTable {
             });
         }
         expired
+        // ANCHOR_END: todo-expire-overdue
     }
     // ANCHOR_END: expire_overdue
 }

@@ -125,6 +125,7 @@ impl Worker {
     }
 
     fn serve(&mut self, stop: &Stopper) -> Result<(), ConnectionError> {
+        // ANCHOR: todo-worker-loop
         while !stop.is_stopped() {
             // Report what has finished first: it frees capacity.
             while let Ok(report) = self.finished.try_recv() {
@@ -147,11 +148,13 @@ impl Worker {
             }
         }
         Ok(())
+        // ANCHOR_END: todo-worker-loop
     }
     // ANCHOR_END: run
 
     // ANCHOR: ask_for_task
     fn ask_for_task(&mut self, stop: &Stopper) -> Result<Asked, ConnectionError> {
+        // ANCHOR: todo-ask-for-task
         let request = request_task_frame(self.config.worker_id.as_deref());
         let answer = self.connection.exchange(request.as_bytes(), stop)?;
         let text = String::from_utf8_lossy(&answer);
@@ -169,11 +172,13 @@ impl Worker {
                 Asked::Nothing
             }
         })
+        // ANCHOR_END: todo-ask-for-task
     }
     // ANCHOR_END: ask_for_task
 
     // ANCHOR: start_task
     fn start_task(&mut self, assignment: Assignment) {
+        // ANCHOR: todo-start-task
         self.running += 1;
         let events = EventSink::clone(&self.events);
         let finished = self.finished_in.clone();
@@ -206,6 +211,7 @@ impl Worker {
             self.running -= 1;
             self.dispatcher_error(&format!("could not start task {task_id}"));
         }
+        // ANCHOR_END: todo-start-task
     }
     // ANCHOR_END: start_task
 
