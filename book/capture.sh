@@ -32,6 +32,19 @@ capture() { # capture FILE COMMAND... : the command line, then its output
   echo "wrote $out/$file"
 }
 
+# --- compiler errors you will meet (book/traps/) --------------------------------
+# Each trap is a learner's mistake cut down to std; rustc's own words go in the book.
+traps_out=$(mktemp -d)
+for trap in book/traps/*.rs; do
+  name=$(basename "$trap" .rs)
+  rustc --edition 2024 --crate-type lib --emit metadata --color never \
+      --out-dir "$traps_out" "$trap" 2>&1 \
+    | sed -E '/^error: aborting due to/d; /^For more information about this error/d; s|/rustc/[0-9a-f]*/|/rustc/…/|' \
+    > "$out/trap-${name%-E*}.txt" || true
+  echo "wrote $out/trap-${name%-E*}.txt"
+done
+rm -rf "$traps_out"
+
 # --- chapter 02 ---------------------------------------------------------------
 capture ch02-demo.txt target/release/dispatcher_worker
 capture ch02-own-tasks.txt target/release/dispatcher_worker --workers 2 "6 divide 0" "2 add 2" "9223372036854775807 multiply 2"
