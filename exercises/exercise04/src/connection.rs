@@ -70,7 +70,7 @@ impl Connection {
         &self.endpoint
     }
 
-    // ANCHOR: reconnect
+    // ANCHOR: exchange
     /// Sends `request` and returns the answer, reconnecting and resending each time
     /// an answer is later than the timeout.
     pub fn exchange(&mut self, request: &[u8], stop: &Stopper) -> Result<Vec<u8>, ConnectionError> {
@@ -93,7 +93,9 @@ impl Connection {
             self.reconnect()?;
         }
     }
+    // ANCHOR_END: exchange
 
+    // ANCHOR: reconnect
     /// After an unanswered request: throw the socket away and connect a fresh one.
     fn reconnect(&mut self) -> Result<(), ConnectionError> {
         // TODO(reconnect): Lazy Pirate: tell on_retry, replace the socket with a fresh one

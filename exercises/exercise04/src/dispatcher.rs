@@ -113,13 +113,15 @@ impl Dispatcher {
         (self.events)(&Event::DispatcherStopped);
         Ok(())
     }
+    // ANCHOR_END: run
 
+    // ANCHOR: serve
     /// The loop itself: both sockets, and the deadline check, on this one thread.
     fn serve(&mut self, stop: &Stopper) -> Result<(), DispatcherError> {
         // TODO(dispatcher-loop): poll both sockets, answer each frame, check deadlines when due
         todo!("dispatcher-loop — book: ch04, \"One owner, no locks\"")
     }
-    // ANCHOR_END: run
+    // ANCHOR_END: serve
 
     // ANCHOR: answer_worker
     /// The answer to one worker message. Every frame gets one: a REP socket must

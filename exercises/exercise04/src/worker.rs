@@ -123,12 +123,14 @@ impl Worker {
             Err(error) => Err(WorkerError::Connection(error)),
         }
     }
+    // ANCHOR_END: run
 
+    // ANCHOR: serve
     fn serve(&mut self, stop: &Stopper) -> Result<(), ConnectionError> {
         // TODO(worker-loop): report what finished; ask for work only with a free thread
         todo!("worker-loop — book: ch04, \"Asking only with capacity\"")
     }
-    // ANCHOR_END: run
+    // ANCHOR_END: serve
 
     // ANCHOR: ask_for_task
     fn ask_for_task(&mut self, stop: &Stopper) -> Result<Asked, ConnectionError> {

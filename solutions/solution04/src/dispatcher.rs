@@ -113,7 +113,9 @@ impl Dispatcher {
         (self.events)(&Event::DispatcherStopped);
         Ok(())
     }
+    // ANCHOR_END: run
 
+    // ANCHOR: serve
     /// The loop itself: both sockets, and the deadline check, on this one thread.
     fn serve(&mut self, stop: &Stopper) -> Result<(), DispatcherError> {
         // ANCHOR: todo-dispatcher-loop
@@ -154,7 +156,7 @@ impl Dispatcher {
         Ok(())
         // ANCHOR_END: todo-dispatcher-loop
     }
-    // ANCHOR_END: run
+    // ANCHOR_END: serve
 
     // ANCHOR: answer_worker
     /// The answer to one worker message. Every frame gets one: a REP socket must

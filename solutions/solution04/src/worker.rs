@@ -123,7 +123,9 @@ impl Worker {
             Err(error) => Err(WorkerError::Connection(error)),
         }
     }
+    // ANCHOR_END: run
 
+    // ANCHOR: serve
     fn serve(&mut self, stop: &Stopper) -> Result<(), ConnectionError> {
         // ANCHOR: todo-worker-loop
         while !stop.is_stopped() {
@@ -150,7 +152,7 @@ impl Worker {
         Ok(())
         // ANCHOR_END: todo-worker-loop
     }
-    // ANCHOR_END: run
+    // ANCHOR_END: serve
 
     // ANCHOR: ask_for_task
     fn ask_for_task(&mut self, stop: &Stopper) -> Result<Asked, ConnectionError> {
