@@ -4,6 +4,7 @@
 use std::thread;
 use std::time::{Duration, Instant};
 
+// ANCHOR: run_on_threads_given
 /// Runs `tasks` sleeps of `each`, one after another, and returns the wall time taken.
 pub fn run_sequentially(tasks: usize, each: Duration) -> Duration {
     let start = Instant::now();
@@ -17,6 +18,7 @@ pub fn run_sequentially(tasks: usize, each: Duration) -> Duration {
 /// Runs `tasks` sleeps of `each`, one per thread, and returns the wall time taken
 /// once all of them have finished.
 pub fn run_on_threads(tasks: usize, each: Duration) -> Duration {
+    // ANCHOR_END: run_on_threads_given
     // TODO(run-on-threads): sleep `each` on `tasks` threads at once and return how long the whole thing took
     todo!("run-on-threads — book: ch01, \"Ten sleeps in the time of one\"")
 }

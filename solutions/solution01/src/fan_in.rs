@@ -8,6 +8,7 @@ use std::thread;
 
 use crossbeam_channel::unbounded;
 
+// ANCHOR: collect_from_producers_given
 /// One item sent by one producer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Message {
@@ -21,6 +22,7 @@ pub struct Message {
 /// Starts `producers` threads that each send `items_each` messages, and returns every
 /// message in the order the consumer received them.
 pub fn collect_from_producers(producers: usize, items_each: usize) -> Vec<Message> {
+    // ANCHOR_END: collect_from_producers_given
     // ANCHOR: todo-collect-from-producers
     let (sender, receiver) = unbounded();
 

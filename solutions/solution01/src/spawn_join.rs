@@ -5,6 +5,7 @@
 
 use std::thread::{self, ThreadId};
 
+// ANCHOR: spawn_and_join_given
 /// What one spawned thread reports back when it is joined.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Answer {
@@ -22,6 +23,7 @@ pub struct Answer {
 /// A thread that panics is reported by `join` as an `Err`; here that would be a bug
 /// in this function, so it is passed on as a panic with the thread's index.
 pub fn spawn_and_join(n: usize) -> Vec<Answer> {
+    // ANCHOR_END: spawn_and_join_given
     // ANCHOR: todo-spawn-and-join
     let handles: Vec<_> = (0..n)
         .map(|index| {
