@@ -40,24 +40,8 @@ pub fn collect(
     stop: &AtomicBool,
     events: &EventSink,
 ) -> Result<StopReason, zmq::Error> {
-    // Loop:
-    // - if `stop` is set, stop with `StopReason::Stopped`;
-    // - unless you hold a slot already, take one with
-    //   `in_flight.acquire(Duration::from_millis(POLL_INTERVAL_MS as u64))` *before*
-    //   reading the socket; without one, report `Event::Throttled` (once, not every
-    //   50 ms) and go round again — not reading is what makes the producers' PUSH
-    //   sockets push back;
-    // - `socket.recv_multipart(zmq::DONTWAIT)`; on `EAGAIN` wait with
-    //   `socket.poll(zmq::POLLIN, POLL_INTERVAL_MS)` and go round again (that is how a
-    //   stop request is noticed while no message comes); retry on `EINTR` (Ctrl-C);
-    // - `protocol::parse_message` the frames and act: `Do` → `submit` (the task now
-    //   owns the slot; the publisher frees it); `Hello` → report
-    //   `Event::ProducerJoined` and send `Publication::Welcome` to the publisher;
-    //   `Die` → stop with `StopReason::Die`; a rejection → `reject`. Only a task uses
-    //   up the slot: keep it for the next message otherwise.
-    // A bad message must never end the loop. Release a slot you still hold on the
-    // way out.
-    todo!("the collector loop — book/src/ch03-zeromq-pipeline.md, \"The collector feeds the pool\"")
+    // TODO(collect): the collector loop: take a slot in flight, read one message without blocking for long, and act on it until DIE or the stop flag
+    todo!("collect — book: ch03, \"The collector feeds the pool\"")
 }
 // ANCHOR_END: collect
 
@@ -70,12 +54,8 @@ fn submit(
     in_flight: &InFlight,
     events: &EventSink,
 ) {
-    // Report `Event::Received`, then `pool.execute` a job that reports
-    // `Event::Processing`, runs `work.run()` and sends `Publication::Result` to the
-    // publisher through a clone of `outbox`. Clone what the job needs first (it is
-    // `'static`). If the pool refuses the job, `in_flight.release()` its slot (it
-    // will never be published) and `reject` the task for its topic and id.
-    todo!("queue one task — book/src/ch03-zeromq-pipeline.md, \"The collector feeds the pool\"")
+    // TODO(submit): queue one task on the pool as a job that runs the work and sends the result to the publisher's channel
+    todo!("submit — book: ch03, \"The collector feeds the pool\"")
 }
 // ANCHOR_END: submit
 
@@ -89,13 +69,8 @@ pub fn refuse_queued(
     outbox: &Sender<Publication>,
     events: &EventSink,
 ) -> Result<usize, zmq::Error> {
-    // Read with `zmq::DONTWAIT` until `EAGAIN` (nothing left: return the count),
-    // retrying on `EINTR`. Parse each message: a `Do` task is `reject`ed for its
-    // topic and id with the reason `STOPPING`, a `Hello` for its topic without an
-    // id, a `Die` is skipped, and a bad message is `reject`ed as usual.
-    todo!(
-        "refuse what is left — book/src/ch03-zeromq-pipeline.md, \"Shutting down without losing a task\""
-    )
+    // TODO(refuse-queued): read every message still waiting in the PULL socket without blocking, and answer each task or HELLO with the STOPPING error on its topic
+    todo!("refuse-queued — book: ch03, \"Shutting down without losing a task\"")
 }
 // ANCHOR_END: refuse_queued
 

@@ -1,11 +1,4 @@
-//! Chapter 03 exercise — the dispatcher/worker pattern behind ZeroMQ sockets.
-//!
-//! Fill in every `todo!()`, then run `cargo test -p exercise03`. Each failing test
-//! names the section of `book/src/ch03-zeromq-pipeline.md` that explains it.
-//! Given complete, because they are plumbing and not the pattern: the events, the
-//! message builders and `Publication::frames` in `protocol`, `Pipeline::bind`, the
-//! `in_flight` counter, and the producer apart from its handshake. The worker pool
-//! is chapter 02's reference `solution02::ThreadPool`, used as it is.
+//! Chapter 03 — the dispatcher/worker pattern behind ZeroMQ sockets.
 //!
 //! The design of Python's pyzero-dtq, rebuilt on chapter 02's [`ThreadPool`]:
 //! producers PUSH tasks to a **collector**, the pool's **workers** run them, a
@@ -25,9 +18,14 @@
 //! - [`event`]: what the pipeline reports, for the demo to print.
 //!
 //! [`ThreadPool`]: solution02::ThreadPool
+//!
+//! **This is the exercise.** Every `todo!()` in it is yours to write, step by step:
+//! `cargo test -p exercise03 step1` grades step 1, and `exercises/exercise03/hints.toml`
+//! has three levels of hints for each todo. The crate is generated from the reference
+//! solution, `solutions/solution03`, so everything outside the todos is the same code.
 
-// Until the bodies are written, their parameters and helpers go unused.
-#![allow(unused_variables, dead_code, unused_imports)]
+// Until the todo!() bodies are written, their parameters and helpers look unused.
+#![allow(unused_variables, unused_imports, dead_code)]
 
 pub mod collector;
 pub mod event;

@@ -17,15 +17,15 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread;
+use std::thread::{self, JoinHandle};
 
-use crossbeam_channel::unbounded;
+use crossbeam_channel::{Sender, unbounded};
 use solution02::{PoolError, ThreadPool};
 
 use crate::collector;
 use crate::event::{Event, EventSink, StopReason};
 use crate::in_flight::InFlight;
-use crate::protocol::HARD_MESSAGE_BYTES;
+use crate::protocol::{HARD_MESSAGE_BYTES, Publication};
 use crate::publisher;
 
 /// Where the original listens for tasks.
@@ -195,21 +195,56 @@ impl Pipeline {
     // ANCHOR: run
     /// Serves until `["DIE"]` or [`StopHandle::stop`], then drains and returns.
     pub fn run(self) -> Result<Summary, PipelineError> {
-        // 1. Report `Event::Starting`, build chapter 02's pool with
-        //    `ThreadPool::builder(self.workers).on_event(…)`, passing each `WorkerEvent`
-        //    on as `Event::Worker`.
-        // 2. Make the results channel and an `Arc<InFlight>` of `self.max_in_flight`;
-        //    move the PUB socket into a "publisher" thread running
-        //    `publisher::publish`. Report `Event::Listening`.
-        // 3. Run `collector::collect` on this thread with the PULL socket.
-        // 4. Shut down downstream, in order: report `StopRequested`; refuse what waits
-        //    in the PULL socket (`collector::refuse_queued`); `pool.shutdown()`
-        //    (finishes every accepted task); report `WorkersDrained`; refuse what
-        //    arrived meanwhile (`refuse_queued` again); drop the last sender; join the
-        //    publisher. Return the `Summary`.
-        todo!(
-            "start, serve and drain — book/src/ch03-zeromq-pipeline.md, \"Shutting down without losing a task\""
-        )
+        let events = self.events;
+        events(&Event::Starting {
+            workers: self.workers,
+        });
+        let worker_events = Arc::clone(&events);
+        let mut pool = ThreadPool::builder(self.workers)
+            .on_event(move |event| worker_events(&Event::Worker(event)))
+            .build()?;
+
+        // Unbounded, yet never long: it holds at most `max_in_flight` results plus
+        // the collector's own answers (welcomes and errors).
+        let (outbox, publications) = unbounded();
+        let in_flight = Arc::new(InFlight::new(self.max_in_flight));
+        let publish = self.publish;
+        let publisher_events = Arc::clone(&events);
+        let publisher_in_flight = Arc::clone(&in_flight);
+        let publisher = thread::Builder::new()
+            .name("publisher".to_owned())
+            .spawn(move || {
+                publisher::publish(
+                    &publish,
+                    &publications,
+                    &publisher_in_flight,
+                    &publisher_events,
+                )
+            })?;
+        events(&Event::Listening {
+            collector: self.collector_endpoint.clone(),
+            publisher: self.publisher_endpoint.clone(),
+        });
+
+        let collected =
+            collector::collect(&self.pull, &pool, &outbox, &in_flight, &self.stop, &events);
+        Self::drain(&self.pull, &mut pool, outbox, publisher, collected, &events)
+    }
+
+    /// Shuts down once the collector has stopped, downstream and in order, so that
+    /// nothing accepted is lost: refuses what still waits in the PULL socket, lets
+    /// the pool run every accepted task, refuses what arrived meanwhile, then closes
+    /// the results channel and joins the publisher.
+    fn drain(
+        pull: &zmq::Socket,
+        pool: &mut ThreadPool,
+        outbox: Sender<Publication>,
+        publisher: JoinHandle<u64>,
+        collected: Result<StopReason, zmq::Error>,
+        events: &EventSink,
+    ) -> Result<Summary, PipelineError> {
+        // TODO(drain): shut down downstream, in order: refuse what waits in the socket, let the pool finish every accepted task, refuse what came meanwhile, close the channel, join the publisher
+        todo!("drain — book: ch03, \"Shutting down without losing a task\"")
     }
     // ANCHOR_END: run
 }

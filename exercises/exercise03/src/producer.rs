@@ -77,17 +77,8 @@ impl Producer {
         topic: Topic,
         timeout: Duration,
     ) -> Result<Self, ProducerError> {
-        // 1. A SUB socket: `set_rcvhwm(0)`, subscribe to `topic.frame()`, connect to
-        //    `publisher`. A PUSH socket: `set_linger(LINGER_MS)`, connect to `collector`
-        //    (the `connect` helper below names the endpoint in its error).
-        // 2. The handshake: send `protocol::hello_message` on PUSH, then wait (with
-        //    `receive_until`) for a `Notice::Welcome` for *our* topic on SUB. The first
-        //    welcomes may be published before our subscription is live and are lost:
-        //    repeat the HELLO, doubling the wait from FIRST_HELLO_WAIT up to
-        //    MAX_HELLO_WAIT, until `timeout` (then `ProducerError::NoWelcome`).
-        todo!(
-            "connect and confirm the subscription — book/src/ch03-zeromq-pipeline.md, \"Trap 2: the slow joiner\""
-        )
+        // TODO(producer-connect): subscribe to the topic's frame and connect both sockets, then repeat HELLO, doubling the wait, until a welcome for our topic proves the subscription is live
+        todo!("producer-connect — book: ch03, \"Trap 2: the slow joiner\"")
     }
     // ANCHOR_END: connect
 

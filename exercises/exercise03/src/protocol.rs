@@ -93,21 +93,8 @@ impl Rejection {
 // ANCHOR: parse_message
 /// Reads one message off the PULL socket, given as its frames.
 pub fn parse_message(frames: &[Vec<u8>]) -> Result<Request, Rejection> {
-    // Check, in this order, each failure a `Rejection` with a clear `reason`:
-    // 1. exactly one frame (`let [frame] = frames else { … }`);
-    // 2. at most `MAX_MESSAGE_BYTES` — before parsing, so 1 MiB of garbage costs nothing;
-    // 3. valid JSON (`serde_json::from_slice::<Value>`).
-    // Then read what addressing you can from the `Value` — `message[1]["topic"]` as a
-    // valid `Topic`, `message[1]["info"]["id"]` as a u64 — and keep it in every later
-    // rejection, so the producer hears about its own broken task.
-    // 4. Match the command word `message[0]`: `DO` with exactly two elements, the
-    //    second parsed with `serde_json::from_value::<TaskRequest>` (serde's error names
-    //    an unknown kind); `HELLO` needs a topic; `DIE`; anything else is refused.
-    // `Rejection::unaddressed` and `preview` are there to help. For speed, try the
-    // common case first: `serde_json::from_slice::<(&str, TaskRequest)>` straight away.
-    todo!(
-        "parse one message — book/src/ch03-zeromq-pipeline.md, \"Bad messages get error results\""
-    )
+    // TODO(parse-message): read one message off the PULL socket as a Request, or a Rejection that keeps whatever topic and id could be read
+    todo!("parse-message — book: ch03, \"Bad messages get error results\"")
 }
 // ANCHOR_END: parse_message
 

@@ -23,12 +23,7 @@ pub fn publish(
     in_flight: &InFlight,
     events: &EventSink,
 ) -> u64 {
-    // For each publication from the channel (the loop ends when every sender is
-    // gone): `socket.send_multipart(&publication.frames(), 0)`, retrying on `EINTR`;
-    // count what was sent. For a `Publication::Result`, report `Event::Published`
-    // (if it was sent) and then — sent or not, the task is done — `in_flight.release()`
-    // its slot, in that order. At the end report `Event::PublisherClosed` and return
-    // the count.
-    todo!("the publisher loop — book/src/ch03-zeromq-pipeline.md, \"The publisher fans out\"")
+    // TODO(publish): send every publication from the channel on the PUB socket until the channel closes; each result frees its task's slot
+    todo!("publish — book: ch03, \"The publisher fans out\"")
 }
 // ANCHOR_END: publish

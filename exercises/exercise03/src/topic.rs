@@ -67,23 +67,16 @@ impl Topic {
     /// The first frame of every message published for this topic — and the
     /// subscription that matches exactly this topic and no other.
     pub fn frame(&self) -> Vec<u8> {
-        // Return the topic's bytes followed by `TERMINATOR`. Why a terminator makes
-        // ZeroMQ's prefix match exact: no topic contains it, so "1\0" is never a prefix
-        // of "10\0".
-        todo!(
-            "frame a topic — book/src/ch03-zeromq-pipeline.md, \"Trap 1: topics match by prefix\""
-        )
+        // TODO(topic-frame): the topic's frame: its bytes followed by a terminator no topic contains, so that ZeroMQ's prefix match becomes exact
+        todo!("topic-frame — book: ch03, \"Trap 1: topics match by prefix\"")
     }
     // ANCHOR_END: frame
 
     /// The topic a received first frame is for; `None` if it is not a topic frame
     /// (no terminator, not text, or the unaddressed frame).
     pub fn from_frame(frame: &[u8]) -> Option<Self> {
-        // The reverse of `frame`: strip the trailing `TERMINATOR` (no terminator: not a
-        // topic frame, `None`), read the rest as UTF-8 and check it with `Topic::new`.
-        todo!(
-            "read a topic frame — book/src/ch03-zeromq-pipeline.md, \"Trap 1: topics match by prefix\""
-        )
+        // TODO(topic-from-frame): read a received first frame back as a topic; None if it is not one
+        todo!("topic-from-frame — book: ch03, \"Trap 1: topics match by prefix\"")
     }
 }
 

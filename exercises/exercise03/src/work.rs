@@ -80,15 +80,8 @@ impl Work {
     /// Does the work on the calling (worker) thread. Never panics: every failure is
     /// a [`WorkError`].
     pub fn run(&self) -> Result<i64, WorkError> {
-        // Match on `*self`:
-        // - the four arithmetic kinds: chapter 02's `Op::apply(a, b)`, its error
-        //   converted with `?` (`WorkError` has a `From<TaskError>`);
-        // - `Sleep`: refuse more than `MAX_SLEEP_MS` with `WorkError::SleepTooLong`, else
-        //   `wait_for` (chapter 02's) and return the milliseconds slept;
-        // - `Primes`: refuse more than `MAX_PRIMES_BELOW`, else chapter 02's `count_primes`.
-        todo!(
-            "run one task's work — book/src/ch03-zeromq-pipeline.md, \"A closed set of task kinds\""
-        )
+        // TODO(work-run): do one task's work: the arithmetic with chapter 02's checked Op, and sleep and primes within their bounds
+        todo!("work-run — book: ch03, \"A closed set of task kinds\"")
     }
     // ANCHOR_END: run
 }

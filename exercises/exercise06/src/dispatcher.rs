@@ -75,17 +75,8 @@ impl DispatcherService {
         T: Send + 'static,
         F: FnOnce(&mut Store, SystemTime) -> Result<T, StoreError> + Send + 'static,
     {
-        // The same path as `Compute` in service.rs:
-        // 1. Note when the call arrived and `self.executor.admit()?` it (keep the
-        //    permit until the end of this function).
-        // 2. The caller's deadline: `deadline::from_metadata(metadata, arrived)`.
-        // 3. `self.executor.run(call, deadline, move |_worker| ...)`: in the job, lock
-        //    a clone of `self.store` (`store.lock()`) — on the worker thread, never
-        //    on the async side — and return `work(&mut store, SystemTime::now())`.
-        // 4. A `StoreError` from the job becomes its status with `status_of_store`.
-        todo!(
-            "store work on the pool — book/src/ch06-grpc.md, \"The Dispatcher service: chapter 05's store over gRPC\""
-        )
+        // TODO(with-store): run `work` with the store locked on a pool worker, on the same path as Compute; a store refusal becomes its status
+        todo!("with-store — book: ch06, \"The Dispatcher service: chapter 05's store over gRPC\"")
     }
     // ANCHOR_END: with_store
 
@@ -198,19 +189,9 @@ impl Dispatcher for DispatcherService {
         &self,
         request: Request<pb::SubmitResultRequest>,
     ) -> Result<Response<pb::SubmitResultResponse>, Status> {
-        // 1. Check the request on this side: a positive `task_id` (`task_id(..)`),
-        //    a non-empty `lease_token` (`required(..)`), and an outcome —
-        //    `ResultJson` parsed with `store_wire::parse_json` becomes
-        //    `Outcome::Completed`, `Error(message)` becomes `Outcome::Failed` with a
-        //    `TaskFailure` of `ErrorType::FunctionExecutionFailure`; none is
-        //    INVALID_ARGUMENT.
-        // 2. `self.with_store(..)` running `store.finish(id, &token, outcome, now)`:
-        //    the store compares the token in its transaction, so a stale one is
-        //    refused and never overwrites a newer lease's result.
-        // 3. Answer the recorded status (`store_wire::task_status`) and whether it
-        //    was `Recorded::Already` there.
+        // TODO(submit-result): check the request on the async side, then record the outcome in the store under the lease token, which fences off stale workers
         todo!(
-            "results fenced by the lease token — book/src/ch06-grpc.md, \"The Dispatcher service: chapter 05's store over gRPC\""
+            "submit-result — book: ch06, \"The Dispatcher service: chapter 05's store over gRPC\""
         )
     }
     // ANCHOR_END: submit_result

@@ -85,12 +85,11 @@ impl Executor {
     /// `max_concurrent_rpcs` calls are already in flight. The call counts as in
     /// flight until the returned permit is dropped.
     pub fn admit(&self) -> Result<Option<OwnedSemaphorePermit>, Status> {
-        // With no limit (`self.in_flight` is None) every call is admitted: Ok(None).
-        // Otherwise take a permit *without waiting*: `Arc::clone(sem).try_acquire_owned()`.
-        // No permit left means `max_concurrent_rpcs` calls are in flight: report
-        // `Event::Refused { limit }` and answer `Status::resource_exhausted(...)` at
-        // once — never wait for a permit, that would be a second, hidden queue.
-        todo!("admit or refuse — book/src/ch06-grpc.md, \"maximum_concurrent_rpcs\"")
+        let Some(in_flight) = &self.in_flight else {
+            return Ok(None);
+        };
+        // TODO(admit): take a place among the calls in flight without waiting, or refuse the call at once with RESOURCE_EXHAUSTED
+        todo!("admit — book: ch06, \"maximum_concurrent_rpcs\"")
     }
     // ANCHOR_END: admit
 
@@ -111,21 +110,8 @@ impl Executor {
         T: Send + 'static,
         F: FnOnce(WorkerId) -> T + Send + 'static,
     {
-        // 1. Make a `oneshot::channel()` for the answer, and an `Abandoned` flag the
-        //    job can read (keep the `Abandoned` itself here: it sets the flag when
-        //    this future ends or is dropped).
-        // 2. `self.pool.execute(move |worker| { ... })`: in the job, first check the
-        //    deadline and the flag; if the caller is gone, report `Event::Expired`
-        //    and return without running `job`. Otherwise report `Event::Started`,
-        //    run `job(worker)`, report `Event::Finished`, and send the answer.
-        //    A pool that refuses the job means shutdown: `Status::unavailable`.
-        // 3. Await the answer — under `tokio::time::timeout_at(deadline.into(), ..)`
-        //    when there is a deadline (`Status::deadline_exceeded` when it fires).
-        //    A closed channel means the job panicked: `Status::unknown`.
-        // Never block here: this runs on a tokio thread.
-        todo!(
-            "queue on the pool, await the answer — book/src/ch06-grpc.md, \"The executor: async in front, threads behind\""
-        )
+        // TODO(executor-run): queue the job on the pool and await its answer through a oneshot channel, dropping it unrun if the caller's deadline passes first
+        todo!("executor-run — book: ch06, \"The executor: async in front, threads behind\"")
     }
     // ANCHOR_END: run
 

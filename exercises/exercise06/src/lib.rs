@@ -1,13 +1,4 @@
-//! Chapter 06 exercise — `grpc.server(futures.ThreadPoolExecutor(max_workers=10))`, rebuilt.
-//!
-//! Fill in every `todo!()` — in [`executor`], [`service`], [`task`], [`dispatcher`]
-//! and [`store_wire`] — then run
-//! `cargo test -p exercise06`. Each failing test names the section of
-//! `book/src/ch06-grpc.md` that explains it. The other modules (the generated
-//! code, deadlines, the server's start and shutdown, the client, the load
-//! generator, events, the Dispatcher's message conversions) are given complete:
-//! they are plumbing, not the pattern.
-//!
+//! Chapter 06 — `grpc.server(futures.ThreadPoolExecutor(max_workers=10))`, rebuilt.
 //!
 //! tonic's runtime accepts connections, decodes requests and calls a handler: it is
 //! the **dispatcher**. Chapter 02's [`ThreadPool`](solution02::ThreadPool) runs the
@@ -24,9 +15,14 @@
 //! - [`server`]: tonic + health + reflection, started and drained.
 //! - [`client`], [`load`]: one call, and many at once with req/s and p50/p99.
 //! - [`event`]: what the server reports, for the demo to print and tests to check.
+//!
+//! **This is the exercise.** Every `todo!()` in it is yours to write, step by step:
+//! `cargo test -p exercise06 step1` grades step 1, and `exercises/exercise06/hints.toml`
+//! has three levels of hints for each todo. The crate is generated from the reference
+//! solution, `solutions/solution06`, so everything outside the todos is the same code.
 
-// Until the bodies are written, their parameters and helpers go unused.
-#![allow(unused_variables, dead_code, unused_imports)]
+// Until the todo!() bodies are written, their parameters and helpers look unused.
+#![allow(unused_variables, unused_imports, dead_code)]
 
 pub mod client;
 pub mod deadline;

@@ -31,9 +31,10 @@ impl CalculatorService {
 // ANCHOR: blocking_body
 /// The blocking body a worker runs: what the Python servicer's method would be.
 fn compute_blocking(task: &ValidTask) -> Result<i64, Status> {
-    // Sleep `task.processing_time` (the simulated work), then apply `task.op` to
-    // `task.a` and `task.b`; a `TaskError` becomes a status with `status_of`.
-    todo!("the blocking body — book/src/ch06-grpc.md, \"The handler\"")
+    thread::sleep(task.processing_time);
+    task.op
+        .apply(task.a, task.b)
+        .map_err(|error| status_of(&error))
 }
 // ANCHOR_END: blocking_body
 
@@ -44,16 +45,8 @@ impl Calculator for CalculatorService {
         &self,
         request: Request<pb::Task>,
     ) -> Result<Response<pb::TaskResult>, Status> {
-        // 1. Note when the call arrived, and ask the executor to admit it (keep the
-        //    permit alive until the end of this function).
-        // 2. The deadline: the caller's (`deadline::from_metadata`) or the task's own
-        //    `timeout` from arrival, whichever is earlier (`deadline::earliest`).
-        // 3. Check the request with `ValidTask::try_from` — on this side, before
-        //    anything is queued.
-        // 4. `self.executor.run(task.to_string(), deadline, move |worker| ...)` with
-        //    `compute_blocking` as the job; answer a `pb::TaskResult` with status
-        //    DONE, the value, the worker's id and the time spent queued.
-        todo!("the Compute handler — book/src/ch06-grpc.md, \"The handler\"")
+        // TODO(compute): the async Compute handler: admit the call, work out its deadline, check the task, run the blocking body on the executor, answer a TaskResult
+        todo!("compute — book: ch06, \"The handler\"")
     }
     // ANCHOR_END: compute
 }

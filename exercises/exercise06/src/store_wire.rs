@@ -18,17 +18,8 @@ use crate::pb;
 /// The status a store refusal answers with. Only the store failing itself is
 /// INTERNAL; everything else tells the caller what to fix.
 pub fn status_of_store(error: &StoreError) -> Status {
-    // Match on the error and tell the caller what to fix:
-    // - `UnknownTask` → `Status::not_found`;
-    // - `StaleLease` and `ConflictingResult` → `Status::failed_precondition`: the
-    //   task belongs to a newer lease, so retrying cannot help (not ABORTED);
-    // - `UnknownWorker` → `failed_precondition` too, saying to send a Heartbeat;
-    // - `NoCapabilities`, `NoAttempts` → `Status::invalid_argument`;
-    // - only the store failing itself (`Open`, `Sqlite`, `Corrupt`) → `Status::internal`.
-    // Keep the error's own text as the message.
-    todo!(
-        "store refusals as status codes — book/src/ch06-grpc.md, \"The Dispatcher service: chapter 05's store over gRPC\""
-    )
+    // TODO(status-of-store): turn each store refusal into the status a caller can act on
+    todo!("status-of-store — book: ch06, \"The Dispatcher service: chapter 05's store over gRPC\"")
 }
 // ANCHOR_END: status_of_store
 

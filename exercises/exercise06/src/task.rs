@@ -52,10 +52,8 @@ impl From<InvalidTask> for Status {
 /// The status a failed computation answers with: what grpcio's servicer would set
 /// with `context.abort(...)`.
 pub fn status_of(error: &TaskError) -> Status {
-    // Division by zero: INVALID_ARGUMENT "Division by zero is not allowed", the
-    // Python servicer's exact words. Overflow: OUT_OF_RANGE with the error's text.
-    // A panic: UNKNOWN, as an exception in a grpcio servicer.
-    todo!("errors as status codes — book/src/ch06-grpc.md, \"Errors are status codes\"")
+    // TODO(status-of): turn a failed computation into the gRPC status the Python servicer would answer
+    todo!("status-of — book: ch06, \"Errors are status codes\"")
 }
 // ANCHOR_END: status_of
 

@@ -40,6 +40,7 @@ pub fn collect(
     stop: &AtomicBool,
     events: &EventSink,
 ) -> Result<StopReason, zmq::Error> {
+    // ANCHOR: todo-collect
     let poll_interval = Duration::from_millis(POLL_INTERVAL_MS as u64);
     // A slot taken for the next message and not yet used by a task: a HELLO, a DIE
     // or a bad message does not use it up.
@@ -98,6 +99,7 @@ pub fn collect(
         in_flight.release();
     }
     Ok(stopped)
+    // ANCHOR_END: todo-collect
 }
 // ANCHOR_END: collect
 
@@ -110,6 +112,7 @@ fn submit(
     in_flight: &InFlight,
     events: &EventSink,
 ) {
+    // ANCHOR: todo-submit
     let TaskRequest {
         topic,
         info: TaskInfo { id, work },
@@ -151,6 +154,7 @@ fn submit(
             events,
         );
     }
+    // ANCHOR_END: todo-submit
 }
 // ANCHOR_END: submit
 
@@ -164,6 +168,7 @@ pub fn refuse_queued(
     outbox: &Sender<Publication>,
     events: &EventSink,
 ) -> Result<usize, zmq::Error> {
+    // ANCHOR: todo-refuse-queued
     let mut refused = 0;
     loop {
         let frames = match socket.recv_multipart(zmq::DONTWAIT) {
@@ -186,6 +191,7 @@ pub fn refuse_queued(
         reject(rejection, outbox, events);
         refused += 1;
     }
+    // ANCHOR_END: todo-refuse-queued
 }
 // ANCHOR_END: refuse_queued
 

@@ -17,15 +17,15 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread;
+use std::thread::{self, JoinHandle};
 
-use crossbeam_channel::unbounded;
+use crossbeam_channel::{Sender, unbounded};
 use solution02::{PoolError, ThreadPool};
 
 use crate::collector;
 use crate::event::{Event, EventSink, StopReason};
 use crate::in_flight::InFlight;
-use crate::protocol::HARD_MESSAGE_BYTES;
+use crate::protocol::{HARD_MESSAGE_BYTES, Publication};
 use crate::publisher;
 
 /// Where the original listens for tasks.
@@ -228,17 +228,33 @@ impl Pipeline {
 
         let collected =
             collector::collect(&self.pull, &pool, &outbox, &in_flight, &self.stop, &events);
+        Self::drain(&self.pull, &mut pool, outbox, publisher, collected, &events)
+    }
+
+    /// Shuts down once the collector has stopped, downstream and in order, so that
+    /// nothing accepted is lost: refuses what still waits in the PULL socket, lets
+    /// the pool run every accepted task, refuses what arrived meanwhile, then closes
+    /// the results channel and joins the publisher.
+    fn drain(
+        pull: &zmq::Socket,
+        pool: &mut ThreadPool,
+        outbox: Sender<Publication>,
+        publisher: JoinHandle<u64>,
+        collected: Result<StopReason, zmq::Error>,
+        events: &EventSink,
+    ) -> Result<Summary, PipelineError> {
+        // ANCHOR: todo-drain
         if let Ok(reason) = collected {
             events(&Event::StopRequested(reason));
         }
         // Tasks still in the PULL socket were never accepted: tell their producers
         // now rather than let them wait for results that will never come.
-        let refused = collector::refuse_queued(&self.pull, &outbox, &events);
+        let refused = collector::refuse_queued(pull, &outbox, events);
         // Downstream in order: every accepted task runs and sends its result...
         pool.shutdown();
         events(&Event::WorkersDrained);
         // ...tasks that arrived meanwhile are refused too...
-        let refused_late = collector::refuse_queued(&self.pull, &outbox, &events);
+        let refused_late = collector::refuse_queued(pull, &outbox, events);
         // ...then the last sender closes, so the publisher sends everything and ends.
         drop(outbox);
         let published = publisher
@@ -251,6 +267,7 @@ impl Pipeline {
             stopped_by,
             published,
         })
+        // ANCHOR_END: todo-drain
     }
     // ANCHOR_END: run
 }

@@ -77,6 +77,7 @@ impl Producer {
         topic: Topic,
         timeout: Duration,
     ) -> Result<Self, ProducerError> {
+        // ANCHOR: todo-producer-connect
         let sub = context.socket(zmq::SUB)?;
         // Like the PUB side: never drop a result because we read slowly.
         sub.set_rcvhwm(0)?;
@@ -117,6 +118,7 @@ impl Producer {
             }
             wait = (wait * 2).min(MAX_HELLO_WAIT);
         }
+        // ANCHOR_END: todo-producer-connect
     }
     // ANCHOR_END: connect
 

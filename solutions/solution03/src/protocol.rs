@@ -93,6 +93,7 @@ impl Rejection {
 // ANCHOR: parse_message
 /// Reads one message off the PULL socket, given as its frames.
 pub fn parse_message(frames: &[Vec<u8>]) -> Result<Request, Rejection> {
+    // ANCHOR: todo-parse-message
     let [frame] = frames else {
         return Err(Rejection::unaddressed(format!(
             "expected a message of 1 frame, got {} frames",
@@ -155,6 +156,7 @@ pub fn parse_message(frames: &[Vec<u8>]) -> Result<Request, Rejection> {
             preview(&message)
         ))),
     }
+    // ANCHOR_END: todo-parse-message
 }
 // ANCHOR_END: parse_message
 

@@ -23,6 +23,7 @@ pub fn publish(
     in_flight: &InFlight,
     events: &EventSink,
 ) -> u64 {
+    // ANCHOR: todo-publish
     let mut published = 0;
     for publication in publications {
         let frames = publication.frames();
@@ -49,5 +50,6 @@ pub fn publish(
     }
     events(&Event::PublisherClosed { published });
     published
+    // ANCHOR_END: todo-publish
 }
 // ANCHOR_END: publish

@@ -67,18 +67,22 @@ impl Topic {
     /// The first frame of every message published for this topic — and the
     /// subscription that matches exactly this topic and no other.
     pub fn frame(&self) -> Vec<u8> {
+        // ANCHOR: todo-topic-frame
         let mut frame = Vec::with_capacity(self.0.len() + 1);
         frame.extend_from_slice(self.0.as_bytes());
         frame.push(TERMINATOR);
         frame
+        // ANCHOR_END: todo-topic-frame
     }
     // ANCHOR_END: frame
 
     /// The topic a received first frame is for; `None` if it is not a topic frame
     /// (no terminator, not text, or the unaddressed frame).
     pub fn from_frame(frame: &[u8]) -> Option<Self> {
+        // ANCHOR: todo-topic-from-frame
         let name = frame.strip_suffix(&[TERMINATOR])?;
         Self::new(std::str::from_utf8(name).ok()?).ok()
+        // ANCHOR_END: todo-topic-from-frame
     }
 }
 

@@ -80,6 +80,7 @@ impl Work {
     /// Does the work on the calling (worker) thread. Never panics: every failure is
     /// a [`WorkError`].
     pub fn run(&self) -> Result<i64, WorkError> {
+        // ANCHOR: todo-work-run
         match *self {
             Work::Add { a, b } => Ok(Op::Add.apply(a, b)?),
             Work::Subtract { a, b } => Ok(Op::Subtract.apply(a, b)?),
@@ -95,6 +96,7 @@ impl Work {
             }
             Work::Primes { below } => Ok(count_primes(below) as i64),
         }
+        // ANCHOR_END: todo-work-run
     }
     // ANCHOR_END: run
 }

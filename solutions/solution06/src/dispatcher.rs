@@ -75,6 +75,7 @@ impl DispatcherService {
         T: Send + 'static,
         F: FnOnce(&mut Store, SystemTime) -> Result<T, StoreError> + Send + 'static,
     {
+        // ANCHOR: todo-with-store
         let arrived = Instant::now();
         let _in_flight = self.executor.admit()?;
         let deadline = deadline::from_metadata(metadata, arrived);
@@ -89,6 +90,7 @@ impl DispatcherService {
             })
             .await?;
         answer.map_err(|error| status_of_store(&error))
+        // ANCHOR_END: todo-with-store
     }
     // ANCHOR_END: with_store
 
@@ -201,6 +203,7 @@ impl Dispatcher for DispatcherService {
         &self,
         request: Request<pb::SubmitResultRequest>,
     ) -> Result<Response<pb::SubmitResultResponse>, Status> {
+        // ANCHOR: todo-submit-result
         let wire = request.get_ref();
         let id = task_id(wire.task_id)?;
         let token = required("lease_token", &wire.lease_token)?.to_owned();
@@ -234,6 +237,7 @@ impl Dispatcher for DispatcherService {
             status: store_wire::task_status(recorded.status()).into(),
             already_recorded: matches!(recorded, Recorded::Already(_)),
         }))
+        // ANCHOR_END: todo-submit-result
     }
     // ANCHOR_END: submit_result
 

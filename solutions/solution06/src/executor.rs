@@ -88,6 +88,7 @@ impl Executor {
         let Some(in_flight) = &self.in_flight else {
             return Ok(None);
         };
+        // ANCHOR: todo-admit
         match Arc::clone(in_flight).try_acquire_owned() {
             Ok(permit) => Ok(Some(permit)),
             Err(_) => {
@@ -98,6 +99,7 @@ impl Executor {
                 )))
             }
         }
+        // ANCHOR_END: todo-admit
     }
     // ANCHOR_END: admit
 
@@ -118,6 +120,7 @@ impl Executor {
         T: Send + 'static,
         F: FnOnce(WorkerId) -> T + Send + 'static,
     {
+        // ANCHOR: todo-executor-run
         let (answer_tx, answer_rx) = oneshot::channel();
         let abandoned = Abandoned(Arc::new(AtomicBool::new(false)));
         let caller_gone = Arc::clone(&abandoned.0);
@@ -150,6 +153,7 @@ impl Executor {
         drop(abandoned);
         // A closed channel with no answer: the job panicked and the pool caught it.
         answer.map_err(|_| Status::unknown("the handler panicked"))
+        // ANCHOR_END: todo-executor-run
     }
     // ANCHOR_END: run
 

@@ -45,6 +45,7 @@ impl Calculator for CalculatorService {
         &self,
         request: Request<pb::Task>,
     ) -> Result<Response<pb::TaskResult>, Status> {
+        // ANCHOR: todo-compute
         let arrived = Instant::now();
         let _in_flight = self.executor.admit()?;
         let caller_deadline = deadline::from_metadata(request.metadata(), arrived);
@@ -70,6 +71,7 @@ impl Calculator for CalculatorService {
             worker_id: u32::try_from(worker).unwrap_or(u32::MAX),
             queued_seconds: queued.as_secs_f64(),
         }))
+        // ANCHOR_END: todo-compute
     }
     // ANCHOR_END: compute
 }

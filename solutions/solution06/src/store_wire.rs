@@ -18,6 +18,7 @@ use crate::pb;
 /// The status a store refusal answers with. Only the store failing itself is
 /// INTERNAL; everything else tells the caller what to fix.
 pub fn status_of_store(error: &StoreError) -> Status {
+    // ANCHOR: todo-status-of-store
     let message = error.to_string();
     match error {
         StoreError::UnknownTask(_) => Status::not_found(message),
@@ -34,6 +35,7 @@ pub fn status_of_store(error: &StoreError) -> Status {
             Status::internal(message)
         }
     }
+    // ANCHOR_END: todo-status-of-store
 }
 // ANCHOR_END: status_of_store
 

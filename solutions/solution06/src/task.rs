@@ -52,11 +52,13 @@ impl From<InvalidTask> for Status {
 /// The status a failed computation answers with: what grpcio's servicer would set
 /// with `context.abort(...)`.
 pub fn status_of(error: &TaskError) -> Status {
+    // ANCHOR: todo-status-of
     match error {
         TaskError::DivisionByZero => Status::invalid_argument("Division by zero is not allowed"),
         TaskError::Overflow { .. } => Status::out_of_range(error.to_string()),
         TaskError::Panicked(message) => Status::unknown(format!("the handler panicked: {message}")),
     }
+    // ANCHOR_END: todo-status-of
 }
 // ANCHOR_END: status_of
 
