@@ -207,8 +207,9 @@ fn network_mode_survives_bad_input() {
             b"{\"id\": 3, \"op\": \"pow\", \"a\": 1, \"b\": 2}\n",
             b"{\"id\": 4, \"op\": \"add\"}\n",
             b"\xff\xfe\xfd\n",
-            oversized.as_bytes(),
             b"{\"id\": 5, \"op\": \"add\", \"a\": 2, \"b\": 3}\n",
+            // Last: after an oversized line the server closes the connection.
+            oversized.as_bytes(),
         ],
         6,
     );
@@ -224,7 +225,7 @@ fn network_mode_survives_bad_input() {
     assert!(by_error("longer than"), "{replies:?}");
     assert!(
         replies.iter().any(|r| r["id"] == 5 && r["value"] == 5),
-        "the good task after the bad lines must still run: {replies:?}"
+        "the good task between the bad lines must still run: {replies:?}"
     );
     // The server is still serving new clients.
     let replies = send_lines(
@@ -234,6 +235,118 @@ fn network_mode_survives_bad_input() {
     );
     assert_eq!(replies[0]["value"], 42);
 
+    server.interrupt();
+    assert!(server.wait(LIMIT).success(), "{}", server.output());
+}
+
+#[test]
+fn a_line_that_never_ends_is_refused_at_once_and_its_connection_closed() {
+    let (mut server, address) = serve(&["--delay-ms", "0"]);
+    let stream = TcpStream::connect(&address).expect("connects");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("sets a timeout");
+    // 10 MB and no newline, written by a thread of its own: the server must answer
+    // while the client is still sending, not after a newline that never comes.
+    let mut sending = stream.try_clone().expect("a second handle");
+    let sender = std::thread::spawn(move || {
+        let chunk = vec![b'x'; 64 * 1024];
+        for _ in 0..160 {
+            if sending.write_all(&chunk).is_err() {
+                break; // the server closed the connection, as it should
+            }
+        }
+    });
+    let mut reader = BufReader::new(stream);
+    let mut reply = String::new();
+    reader
+        .read_line(&mut reply)
+        .expect("an answer within 5 s, before the line ends");
+    assert!(reply.contains("longer than"), "{reply:?}");
+    let mut rest = String::new();
+    assert_eq!(
+        reader.read_line(&mut rest).ok(),
+        Some(0),
+        "then the connection is closed, got {rest:?}"
+    );
+    let _ = sender.join();
+
+    let replies = send_lines(
+        &address,
+        &[b"{\"id\": 1, \"op\": \"add\", \"a\": 1, \"b\": 1}\n"],
+        1,
+    );
+    assert_eq!(replies[0]["value"], 2, "the server is still serving");
+    server.interrupt();
+    assert!(server.wait(LIMIT).success(), "{}", server.output());
+}
+
+/// One request line, one reply; `None` if the connection fails on the way.
+fn try_send_line(address: &str, line: &[u8]) -> Option<serde_json::Value> {
+    let mut stream = TcpStream::connect(address).ok()?;
+    stream.set_read_timeout(Some(LIMIT)).ok()?;
+    stream.write_all(line).ok()?;
+    let mut reply = String::new();
+    BufReader::new(stream).read_line(&mut reply).ok()?;
+    serde_json::from_str(&reply).ok()
+}
+
+/// CPU time (user + system) the process has used, from /proc, in seconds.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("/proc is there");
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let after = &stat[stat.rfind(')').expect("a command name") + 2..];
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks: f64 =
+        fields[11].parse::<f64>().expect("utime") + fields[12].parse::<f64>().expect("stime");
+    ticks / 100.0 // USER_HZ is 100 on Linux
+}
+
+#[test]
+fn running_out_of_file_descriptors_pauses_the_accept_loop_instead_of_spinning() {
+    if !std::path::Path::new("/proc/self/stat").exists() {
+        return; // the check reads /proc; the behaviour itself is the same elsewhere
+    }
+    // A server allowed few descriptors: each connection takes three (the socket and
+    // two clones), so a couple of dozen clients run it out.
+    let script = format!("ulimit -n 32 && exec {BIN} --listen 127.0.0.1:0 --delay-ms 0");
+    let mut server = start("sh", &["-c", &script]);
+    let line = server.expect_line(LIMIT, |l| l.starts_with("[Dispatcher] Listening on "));
+    let address = line
+        .trim_start_matches("[Dispatcher] Listening on ")
+        .to_owned();
+
+    let clients: Vec<TcpStream> = (0..24)
+        .map(|_| TcpStream::connect(&address).expect("the kernel queues the connection"))
+        .collect();
+    server.expect_line(LIMIT, |l| l.contains("Could not accept a connection"));
+    // While the descriptors stay used up, the loop must rest, not spin: over two
+    // seconds a spinning accept loop burns most of a core.
+    let before = cpu_seconds(server.id());
+    std::thread::sleep(Duration::from_secs(2));
+    let used = cpu_seconds(server.id()) - before;
+    assert!(
+        used < 0.5,
+        "the server used {used:.2} s of CPU in 2 s while out of descriptors: its accept loop spins"
+    );
+
+    // Once the clients let go, it serves again (the first tries may still find the
+    // descriptors taken while the old connections wind down).
+    drop(clients);
+    let task = b"{\"id\": 1, \"op\": \"add\", \"a\": 20, \"b\": 22}\n";
+    let answered = (0..50).find_map(|_| {
+        let answer = try_send_line(&address, task);
+        if answer.is_none() {
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        answer
+    });
+    assert_eq!(
+        answered.map(|reply| reply["value"].clone()),
+        Some(serde_json::json!(42)),
+        "the server must serve again once descriptors are free:\n{}",
+        server.output()
+    );
     server.interrupt();
     assert!(server.wait(LIMIT).success(), "{}", server.output());
 }

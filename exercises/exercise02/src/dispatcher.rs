@@ -63,6 +63,7 @@ impl From<PoolError> for DispatchError {
     }
 }
 
+// ANCHOR: dispatcher
 /// Tasks in, results out, on a pool of worker threads.
 pub struct Dispatcher {
     pool: ThreadPool,
@@ -72,6 +73,7 @@ pub struct Dispatcher {
     results_in: Sender<TaskResult>,
     results_out: Receiver<TaskResult>,
 }
+// ANCHOR_END: dispatcher
 
 impl Dispatcher {
     /// Starts the workers; returns once all of them are running.
@@ -126,12 +128,14 @@ impl Dispatcher {
     }
 
     // ANCHOR: submit_with
+    // ANCHOR: submit_with_given
     /// Queues `task`; a worker calls `on_done` with its result. This is how the TCP
     /// server sends each result back to the connection that asked.
     pub fn submit_with<F>(&self, task: Task, on_done: F) -> Result<(), DispatchError>
     where
         F: FnOnce(TaskResult) + Send + 'static,
     {
+        // ANCHOR_END: submit_with_given
         // TODO(submit-with): report Received, then queue a job that reports Processing, pauses, runs the handler with its panic caught, and calls `on_done` with the result
         todo!("submit-with — book: ch02, \"The dispatcher\"")
     }
@@ -168,6 +172,7 @@ impl Drop for Dispatcher {
     }
 }
 
+// ANCHOR: panic_message
 /// The text of a panic, whether it was raised with a `&str` or a `String`.
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     payload
@@ -176,3 +181,4 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         .or_else(|| payload.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "a panic without a message".to_owned())
 }
+// ANCHOR_END: panic_message

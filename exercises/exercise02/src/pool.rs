@@ -25,6 +25,7 @@ pub type WorkerId = usize;
 pub type Job = Box<dyn FnOnce(WorkerId) + Send + 'static>;
 // ANCHOR_END: job
 
+// ANCHOR: pool_given
 /// What a worker thread reports about itself, through [`PoolBuilder::on_event`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WorkerEvent {
@@ -62,11 +63,14 @@ impl PoolBuilder {
         self
     }
 
+    // ANCHOR: build
     /// Starts the workers and returns once every one of them is running.
     pub fn build(self) -> Result<ThreadPool, PoolError> {
+        // ANCHOR_END: pool_given
         // TODO(pool-build): refuse 0 workers, make the job queue, spawn `size` workers sharing it, and return once every worker has said it started
         todo!("pool-build — book: ch02, \"The pool\"")
     }
+    // ANCHOR_END: build
 }
 
 // ANCHOR: thread_pool
@@ -108,21 +112,25 @@ impl ThreadPool {
     }
 
     // ANCHOR: execute
+    // ANCHOR: execute_given
     /// Queues `job` for the next free worker. Never blocks: the queue is unbounded.
     pub fn execute<F>(&self, job: F) -> Result<(), PoolError>
     where
         F: FnOnce(WorkerId) + Send + 'static,
     {
+        // ANCHOR_END: execute_given
         // TODO(pool-execute): queue the job for the next free worker, or refuse it with `PoolError::ShutDown` once the pool is shut down
         todo!("pool-execute — book: ch02, \"The pool\"")
     }
     // ANCHOR_END: execute
 
     // ANCHOR: shutdown
+    // ANCHOR: shutdown_given
     /// Closes the queue, lets the workers finish every job already queued, and joins
     /// them. Calling it again does nothing; `execute` afterwards returns
     /// [`PoolError::ShutDown`].
     pub fn shutdown(&mut self) {
+        // ANCHOR_END: shutdown_given
         // TODO(pool-shutdown): close the queue by dropping the pool's sender, then join every worker; a second call does nothing
         todo!("pool-shutdown — book: ch02, \"Graceful shutdown\"")
     }
@@ -141,6 +149,7 @@ impl Drop for ThreadPool {
     }
 }
 
+// ANCHOR: worker
 /// One thread of the pool.
 struct Worker {
     thread: Option<JoinHandle<()>>,
@@ -165,14 +174,17 @@ impl Worker {
         })
     }
 }
+// ANCHOR_END: worker
 
 // ANCHOR: worker_loop
+// ANCHOR: worker_loop_given
 fn run_worker(
     id: WorkerId,
     jobs: &Receiver<Job>,
     on_event: Option<&(dyn Fn(WorkerEvent) + Send + Sync)>,
     started: Sender<()>,
 ) {
+    // ANCHOR_END: worker_loop_given
     // TODO(worker-loop): report Started and signal `started`; run jobs from the queue until it is closed and empty, catching each job's panic; report Stopping
     todo!("worker-loop — book: ch02, \"Why no lock is held while a job runs\"")
 }

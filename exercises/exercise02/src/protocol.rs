@@ -19,6 +19,7 @@ use crate::task::{Op, Task, TaskId, TaskResult};
 /// without limit.
 pub const MAX_LINE_BYTES: usize = 64 * 1024;
 
+// ANCHOR: request
 /// A request as it travels: `{"id": 1, "op": "add", "a": 10, "b": 5}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -28,6 +29,7 @@ pub struct Request {
     pub a: i64,
     pub b: i64,
 }
+// ANCHOR_END: request
 
 impl From<Task> for Request {
     fn from(task: Task) -> Self {
@@ -101,6 +103,7 @@ impl Reply {
     }
 }
 
+// ANCHOR: parse_request_given
 /// A request line the server could not accept, with the task id if it had one.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
@@ -113,6 +116,7 @@ pub struct RequestError {
 /// Parses one request line. Errors keep the id when the line had a readable one, so
 /// the client can tell which of its tasks was refused.
 pub fn parse_request(line: &str) -> Result<Task, RequestError> {
+    // ANCHOR_END: parse_request_given
     // TODO(parse-request): parse one JSON line into a task; a refusal says what was wrong and keeps the task's id when the line had a readable one
     todo!("parse-request — book: ch02, \"Network mode\"")
 }
@@ -147,7 +151,8 @@ impl Reply {
 pub enum Frame {
     /// A complete line, newline removed.
     Line(String),
-    /// A line longer than the limit; its bytes were read and thrown away.
+    /// A line longer than the limit, reported as soon as the limit is passed: its
+    /// first bytes were thrown away and the rest of it is left unread.
     TooLong,
     /// A line that is not UTF-8 text.
     NotText,
@@ -155,13 +160,13 @@ pub enum Frame {
 
 // ANCHOR: read_frame
 /// Reads the next line, never buffering more than `limit` bytes of it. Returns
-/// `None` at the end of the stream.
+/// `None` at the end of the stream, and [`Frame::TooLong`] as soon as a line
+/// passes `limit` — without waiting for a newline that may never come.
 pub fn read_frame(
     reader: &mut impl std::io::BufRead,
     limit: usize,
 ) -> std::io::Result<Option<Frame>> {
     let mut line = Vec::new();
-    let mut too_long = false;
     loop {
         let available = match reader.fill_buf() {
             Ok(bytes) => bytes,
@@ -170,26 +175,22 @@ pub fn read_frame(
         };
         if available.is_empty() {
             // End of stream: a last line without a newline still counts.
-            if line.is_empty() && !too_long {
+            if line.is_empty() {
                 return Ok(None);
             }
             break;
         }
         let newline = available.iter().position(|&byte| byte == b'\n');
         let taken = newline.map_or(available.len(), |at| at + 1);
-        if !too_long && line.len() + taken <= limit {
-            line.extend_from_slice(&available[..taken]);
-        } else {
-            too_long = true;
-            line.clear();
+        if line.len() + taken > limit {
+            reader.consume(taken);
+            return Ok(Some(Frame::TooLong));
         }
+        line.extend_from_slice(&available[..taken]);
         reader.consume(taken);
         if newline.is_some() {
             break;
         }
-    }
-    if too_long {
-        return Ok(Some(Frame::TooLong));
     }
     while line
         .last()

@@ -12,7 +12,7 @@
 //! every task already queued still runs and its result is still written back,
 //! then the workers are joined.
 
-use std::io::{BufReader, Write};
+use std::io::{BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -28,6 +28,11 @@ use crate::task::Task;
 
 /// A task on its way to the pool, with the connection its reply goes back to.
 type Intake = (Task, Sender<Reply>);
+
+/// How long the accept loop waits after a failed `accept` before it tries again,
+/// doubling up to [`ACCEPT_PAUSE_MAX`] while the failures go on.
+const ACCEPT_PAUSE_FIRST: Duration = Duration::from_millis(10);
+const ACCEPT_PAUSE_MAX: Duration = Duration::from_secs(1);
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -106,6 +111,7 @@ impl Server {
     }
 
     // ANCHOR: run
+    // ANCHOR: run_given
     /// Serves until [`ShutdownHandle::shutdown`], then drains and returns.
     pub fn run(self) -> Result<(), ServerError> {
         let dispatcher = Dispatcher::with_events(self.config, EventSink::clone(&self.events))?;
@@ -117,20 +123,24 @@ impl Server {
         (self.events)(&Event::Listening(self.address.to_string()));
 
         let connections = self.accept_until_stopped(&intake);
+        // ANCHOR_END: run_given
 
         // TODO(server-drain): shut down gracefully: report StopAccepting, close your intake, stop every connection's reader, join the connections, then join the dispatch thread
         todo!("server-drain — book: ch02, \"Network mode\"")
     }
 
+    // ANCHOR: accept_given
     /// The accept loop: opens a [`Connection`] per client, each feeding `intake`,
     /// until the shutdown handle sets the flag (and wakes `accept` to see it).
     fn accept_until_stopped(&self, intake: &Sender<Intake>) -> Vec<Connection> {
+        // ANCHOR_END: accept_given
         // TODO(accept-loop): accept connections until the shutdown flag is set, opening a `Connection` with a clone of `intake` for each, and return them all
         todo!("accept-loop — book: ch02, \"Network mode\"")
     }
     // ANCHOR_END: run
 }
 
+// ANCHOR: dispatch
 /// The dispatch thread: sole owner of the dispatcher, so submitting takes no lock.
 fn dispatch(mut dispatcher: Dispatcher, tasks: &Receiver<Intake>) {
     for (task, reply_to) in tasks {
@@ -148,7 +158,9 @@ fn dispatch(mut dispatcher: Dispatcher, tasks: &Receiver<Intake>) {
     }
     dispatcher.shutdown();
 }
+// ANCHOR_END: dispatch
 
+// ANCHOR: connection
 /// The two threads serving one client.
 struct Connection {
     /// A second handle on the socket, to end the reader from outside.
@@ -190,6 +202,7 @@ impl Connection {
         let _ = self.writer.join();
     }
 }
+// ANCHOR_END: connection
 
 // ANCHOR: read_requests
 fn read_requests(stream: TcpStream, intake: &Sender<Intake>, replies: &Sender<Reply>) {
@@ -214,14 +227,40 @@ fn read_requests(stream: TcpStream, intake: &Sender<Intake>, replies: &Sender<Re
                     let _ = replies.send(Reply::from(&error));
                 }
             },
-            Frame::TooLong => refuse(format!(
-                "request line longer than {MAX_LINE_BYTES} bytes; skipped"
-            )),
+            // The rest of that line is still coming, and nothing says where the
+            // next request starts: answer at once, then stop reading this client.
+            Frame::TooLong => {
+                refuse(format!(
+                    "request line longer than {MAX_LINE_BYTES} bytes; closing the connection"
+                ));
+                discard_the_rest(reader.get_mut());
+                break;
+            }
             Frame::NotText => refuse("request line is not UTF-8 text; skipped".to_owned()),
         }
     }
 }
 // ANCHOR_END: read_requests
+
+/// After a refused line, how much more of it the reader swallows, and for how long
+/// the client may pause, before the connection is closed anyway.
+const DISCARD_AT_MOST: usize = 64 * 1024 * 1024;
+const DISCARD_PAUSE: Duration = Duration::from_millis(500);
+
+/// Swallows what the client is still sending of a refused line, so that its writes
+/// complete and it gets to read our answer; a socket nobody reads would leave it
+/// blocked in `write` for as long as the server kept the connection.
+fn discard_the_rest(stream: &mut TcpStream) {
+    let _ = stream.set_read_timeout(Some(DISCARD_PAUSE));
+    let mut buffer = vec![0; 64 * 1024];
+    let mut left = DISCARD_AT_MOST;
+    while left > 0 {
+        match stream.read(&mut buffer) {
+            Ok(0) | Err(_) => break,
+            Ok(read) => left = left.saturating_sub(read),
+        }
+    }
+}
 
 /// How long a reply may wait for a client that does not read. Without a limit, one
 /// such client would block its writer, and so the server's shutdown, for ever.

@@ -150,6 +150,7 @@ impl Task {
     }
 }
 
+// ANCHOR: task_error
 /// How a task can fail. Every one of these is a *result*, sent back like a value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TaskError {
@@ -160,6 +161,7 @@ pub enum TaskError {
     #[error("the task panicked: {0}")]
     Panicked(String),
 }
+// ANCHOR_END: task_error
 
 // ANCHOR: task_result
 /// What comes back for one task: its value or its error, and who computed it.

@@ -5,6 +5,7 @@
 //! check *what happened*, not just what was returned.
 
 use std::fmt;
+use std::time::Duration;
 
 use crate::pool::WorkerId;
 use crate::task::{Task, TaskId, TaskResult};
@@ -30,16 +31,26 @@ impl fmt::Display for Role {
 /// Something worth telling the reader of the demo.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
-    Starting { workers: usize },
+    Starting {
+        workers: usize,
+    },
     WorkerStarted(WorkerId),
     AllStarted,
     Listening(String),
     Received(TaskId),
-    Processing { worker: WorkerId, task: Task },
+    Processing {
+        worker: WorkerId,
+        task: Task,
+    },
     WorkerCaughtPanic(WorkerId),
     WaitingForResults,
     GotResult(TaskResult),
     StopAccepting,
+    /// `accept` failed (out of file descriptors, say); the loop pauses, then retries.
+    AcceptFailed {
+        error: String,
+        retry_in: Duration,
+    },
     WorkerStopping(WorkerId),
     AllStopped,
 }
@@ -70,6 +81,9 @@ impl Event {
             Event::WorkerCaughtPanic(_) => "Caught a panicking job; still serving".to_owned(),
             Event::WaitingForResults => "Waiting for results...".to_owned(),
             Event::GotResult(result) => format!("Got result: {}", describe(result)),
+            Event::AcceptFailed { error, retry_in } => {
+                format!("Could not accept a connection ({error}); trying again in {retry_in:?}")
+            }
             Event::StopAccepting => {
                 "Shutting down: no new connections, finishing queued tasks".to_owned()
             }

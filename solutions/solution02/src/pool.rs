@@ -25,6 +25,7 @@ pub type WorkerId = usize;
 pub type Job = Box<dyn FnOnce(WorkerId) + Send + 'static>;
 // ANCHOR_END: job
 
+// ANCHOR: pool_given
 /// What a worker thread reports about itself, through [`PoolBuilder::on_event`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WorkerEvent {
@@ -62,8 +63,10 @@ impl PoolBuilder {
         self
     }
 
+    // ANCHOR: build
     /// Starts the workers and returns once every one of them is running.
     pub fn build(self) -> Result<ThreadPool, PoolError> {
+        // ANCHOR_END: pool_given
         // ANCHOR: todo-pool-build
         if self.size == 0 {
             return Err(PoolError::NoWorkers);
@@ -86,6 +89,7 @@ impl PoolBuilder {
         Ok(pool)
         // ANCHOR_END: todo-pool-build
     }
+    // ANCHOR_END: build
 }
 
 // ANCHOR: thread_pool
@@ -127,11 +131,13 @@ impl ThreadPool {
     }
 
     // ANCHOR: execute
+    // ANCHOR: execute_given
     /// Queues `job` for the next free worker. Never blocks: the queue is unbounded.
     pub fn execute<F>(&self, job: F) -> Result<(), PoolError>
     where
         F: FnOnce(WorkerId) + Send + 'static,
     {
+        // ANCHOR_END: execute_given
         // ANCHOR: todo-pool-execute
         let queue = self.queue.as_ref().ok_or(PoolError::ShutDown)?;
         queue.send(Box::new(job)).map_err(|_| PoolError::ShutDown)
@@ -140,10 +146,12 @@ impl ThreadPool {
     // ANCHOR_END: execute
 
     // ANCHOR: shutdown
+    // ANCHOR: shutdown_given
     /// Closes the queue, lets the workers finish every job already queued, and joins
     /// them. Calling it again does nothing; `execute` afterwards returns
     /// [`PoolError::ShutDown`].
     pub fn shutdown(&mut self) {
+        // ANCHOR_END: shutdown_given
         // ANCHOR: todo-pool-shutdown
         // Dropping the only sender closes the channel: each worker's `recv` keeps
         // returning queued jobs, then fails once the queue is empty.
@@ -172,6 +180,7 @@ impl Drop for ThreadPool {
     }
 }
 
+// ANCHOR: worker
 /// One thread of the pool.
 struct Worker {
     thread: Option<JoinHandle<()>>,
@@ -196,14 +205,17 @@ impl Worker {
         })
     }
 }
+// ANCHOR_END: worker
 
 // ANCHOR: worker_loop
+// ANCHOR: worker_loop_given
 fn run_worker(
     id: WorkerId,
     jobs: &Receiver<Job>,
     on_event: Option<&(dyn Fn(WorkerEvent) + Send + Sync)>,
     started: Sender<()>,
 ) {
+    // ANCHOR_END: worker_loop_given
     // ANCHOR: todo-worker-loop
     let emit = |event| {
         if let Some(hook) = on_event {
