@@ -130,12 +130,13 @@ fn strip_ansi(line: &str) -> String {
     out
 }
 
-/// Runs `cargo test -p exerciseNN --test grade -- stepK_` in `workspace`.
+/// Runs `cargo test -p exerciseNN --test grade -- stepK_` in `workspace` (every
+/// step of the chapter when `step` is `None`).
 pub fn run_step(
     cargo: &str,
     workspace: &Path,
     chapter: &str,
-    step: usize,
+    step: Option<usize>,
     color: bool,
 ) -> std::io::Result<StepCheck> {
     let output = Command::new(cargo)
@@ -149,7 +150,7 @@ pub fn run_step(
         ])
         .args(["--color", if color { "always" } else { "never" }])
         .arg("--")
-        .arg(format!("step{step}_"))
+        .args(step.map(|step| format!("step{step}_")))
         .args(["--color", "never", "--test-threads", "4"])
         .env("RUST_BACKTRACE", "0")
         .output()?;

@@ -108,13 +108,14 @@ fn lib_header(chapter: &Chapter) -> Vec<String> {
         "//! **This is the exercise.** Every `todo!()` in it is yours to write, step by step:"
             .to_owned(),
         format!(
-            "//! `cargo test -p exercise{n} step1` grades step 1, and `exercises/exercise{n}/hints.toml`"
+            "//! `cargo workbook check {n}.1` grades step 1 (`cargo test -p exercise{n} step1` underneath),"
         ),
-        "//! has three levels of hints for each todo. The crate is generated from the reference"
+        "//! and `cargo workbook hint` gives three levels of hint, one at a time. This crate is"
             .to_owned(),
         format!(
-            "//! solution, `solutions/solution{n}`, so everything outside the todos is the same code."
+            "//! generated from the reference solution, `solutions/solution{n}`: everything outside"
         ),
+        "//! the todos is the same code.".to_owned(),
         String::new(),
         "// Until the todo!() bodies are written, their parameters and helpers look unused."
             .to_owned(),

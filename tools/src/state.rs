@@ -31,6 +31,10 @@ pub struct State {
     /// `"02.1"` → the last check of that step.
     #[serde(default)]
     pub checks: BTreeMap<String, StepResult>,
+    /// The chapter the learner last checked, `"04"`: "what next" starts there, so
+    /// someone who jumped to chapter 04 is not sent back to chapter 01.
+    #[serde(default)]
+    pub chapter: Option<String>,
 }
 
 fn path(workspace: &Path) -> PathBuf {

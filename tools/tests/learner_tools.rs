@@ -26,7 +26,7 @@ fn status_check_and_reset_follow_the_learner() {
         .iter()
         .map(|t| (t.id.as_str(), t.step, t.line))
         .collect();
-    assert_eq!(ids, vec![("double", 1, 13), ("greet", 2, 19)]);
+    assert_eq!(ids, vec![("double", 1, 14), ("greet", 2, 20)]);
     assert_eq!(
         left[0].file,
         std::path::Path::new("exercises/exercise01/src/lib.rs")
@@ -34,7 +34,7 @@ fn status_check_and_reset_follow_the_learner() {
 
     // Step 1, unwritten: its test fails at the todo, which names the book section.
     let cargo = workbook_tools::cargo();
-    let unwritten = check::run_step(&cargo, &dir, "01", 1, false).expect("runs");
+    let unwritten = check::run_step(&cargo, &dir, "01", Some(1), false).expect("runs");
     assert_eq!(unwritten.result().failed, 1);
     let problem = unwritten.first_problem.expect("a failure");
     assert_eq!(problem.title, "step1_double_doubles");
@@ -52,7 +52,7 @@ fn status_check_and_reset_follow_the_learner() {
     assert_ne!(written, EXPECTED_SKELETON);
     fs::write(&lib, &written).expect("write");
     assert_eq!(progress::todos_left(&dir, &chapter).len(), 1);
-    let wrong = check::run_step(&cargo, &dir, "01", 1, false).expect("runs");
+    let wrong = check::run_step(&cargo, &dir, "01", Some(1), false).expect("runs");
     let text = wrong.first_problem.expect("a failure").text;
     assert!(
         text.contains("left: 5") && text.contains("right: 4"),
@@ -61,12 +61,12 @@ fn status_check_and_reset_follow_the_learner() {
 
     // The right body: step 1 passes while step 2 is still todo!().
     fs::write(&lib, written.replace("x + x + 1", "x * 2")).expect("write");
-    let right = check::run_step(&cargo, &dir, "01", 1, false).expect("runs");
+    let right = check::run_step(&cargo, &dir, "01", Some(1), false).expect("runs");
     assert!(right.result().done(), "{:?}", right.first_problem);
 
     // A compile error is shown as the first error, not as failed tests.
     fs::write(&lib, written.replace("x + x + 1", "\"two\"")).expect("write");
-    let broken = check::run_step(&cargo, &dir, "01", 1, false).expect("runs");
+    let broken = check::run_step(&cargo, &dir, "01", Some(1), false).expect("runs");
     assert!(!broken.result().compiled);
     let error = broken.first_problem.expect("the error").text;
     assert!(error.contains("mismatched types"), "{error}");

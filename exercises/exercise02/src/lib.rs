@@ -14,9 +14,10 @@
 //! - [`work`]: stand-in workloads (waiting, computing) for measurements.
 //!
 //! **This is the exercise.** Every `todo!()` in it is yours to write, step by step:
-//! `cargo test -p exercise02 step1` grades step 1, and `exercises/exercise02/hints.toml`
-//! has three levels of hints for each todo. The crate is generated from the reference
-//! solution, `solutions/solution02`, so everything outside the todos is the same code.
+//! `cargo workbook check 02.1` grades step 1 (`cargo test -p exercise02 step1` underneath),
+//! and `cargo workbook hint` gives three levels of hint, one at a time. This crate is
+//! generated from the reference solution, `solutions/solution02`: everything outside
+//! the todos is the same code.
 
 // Until the todo!() bodies are written, their parameters and helpers look unused.
 #![allow(unused_variables, unused_imports, dead_code)]

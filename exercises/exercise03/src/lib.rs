@@ -20,9 +20,10 @@
 //! [`ThreadPool`]: solution02::ThreadPool
 //!
 //! **This is the exercise.** Every `todo!()` in it is yours to write, step by step:
-//! `cargo test -p exercise03 step1` grades step 1, and `exercises/exercise03/hints.toml`
-//! has three levels of hints for each todo. The crate is generated from the reference
-//! solution, `solutions/solution03`, so everything outside the todos is the same code.
+//! `cargo workbook check 03.1` grades step 1 (`cargo test -p exercise03 step1` underneath),
+//! and `cargo workbook hint` gives three levels of hint, one at a time. This crate is
+//! generated from the reference solution, `solutions/solution03`: everything outside
+//! the todos is the same code.
 
 // Until the todo!() bodies are written, their parameters and helpers look unused.
 #![allow(unused_variables, unused_imports, dead_code)]

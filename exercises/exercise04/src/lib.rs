@@ -15,9 +15,10 @@
 //! - [`event`], [`stop`]: what the loops report, and how to stop them.
 //!
 //! **This is the exercise.** Every `todo!()` in it is yours to write, step by step:
-//! `cargo test -p exercise04 step1` grades step 1, and `exercises/exercise04/hints.toml`
-//! has three levels of hints for each todo. The crate is generated from the reference
-//! solution, `solutions/solution04`, so everything outside the todos is the same code.
+//! `cargo workbook check 04.1` grades step 1 (`cargo test -p exercise04 step1` underneath),
+//! and `cargo workbook hint` gives three levels of hint, one at a time. This crate is
+//! generated from the reference solution, `solutions/solution04`: everything outside
+//! the todos is the same code.
 
 // Until the todo!() bodies are written, their parameters and helpers look unused.
 #![allow(unused_variables, unused_imports, dead_code)]

@@ -17,9 +17,10 @@
 //! - [`event`]: what the server reports, for the demo to print and tests to check.
 //!
 //! **This is the exercise.** Every `todo!()` in it is yours to write, step by step:
-//! `cargo test -p exercise06 step1` grades step 1, and `exercises/exercise06/hints.toml`
-//! has three levels of hints for each todo. The crate is generated from the reference
-//! solution, `solutions/solution06`, so everything outside the todos is the same code.
+//! `cargo workbook check 06.1` grades step 1 (`cargo test -p exercise06 step1` underneath),
+//! and `cargo workbook hint` gives three levels of hint, one at a time. This crate is
+//! generated from the reference solution, `solutions/solution06`: everything outside
+//! the todos is the same code.
 
 // Until the todo!() bodies are written, their parameters and helpers look unused.
 #![allow(unused_variables, unused_imports, dead_code)]

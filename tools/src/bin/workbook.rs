@@ -145,10 +145,25 @@ impl Workbook {
         })
     }
 
+    /// The first step not done: in `only`'s chapter if given, else starting from
+    /// the chapter the learner last checked, then the later chapters, then the
+    /// earlier ones.
     fn first_unfinished(&self, state: &State, only: Option<&str>) -> Option<StepRef<'_>> {
-        self.steps()
+        let focus = only.or(state.chapter.as_deref()).unwrap_or("");
+        let (earlier, from_focus): (Vec<StepRef<'_>>, Vec<StepRef<'_>>) = self
+            .steps()
             .filter(|s| only.is_none_or(|n| s.chapter.number == n))
+            .partition(|s| s.chapter.number.as_str() < focus);
+        from_focus
+            .into_iter()
+            .chain(earlier)
             .find(|s| !self.done(state, *s, &self.left(s.chapter)))
+    }
+
+    /// True when every step of `chapter` is done.
+    fn chapter_done(&self, state: &State, chapter: &Chapter) -> bool {
+        self.first_unfinished(state, Some(&chapter.number))
+            .is_none()
     }
 
     /// `02` → its first unfinished step (or its last); `02.3` → that step.
@@ -311,6 +326,15 @@ fn status(workbook: &Workbook) -> Result<ExitCode, String> {
 fn check(workbook: &Workbook, target: Option<&str>) -> Result<bool, String> {
     let paint = workbook.paint;
     let mut state = State::load(&workbook.root);
+    if let Some(number) = target.filter(|t| !t.contains('.'))
+        && let Some(chapter) = workbook
+            .chapters
+            .iter()
+            .find(|c| c.number == format!("{number:0>2}"))
+        && workbook.chapter_done(&state, chapter)
+    {
+        return check_whole_chapter(workbook, chapter);
+    }
     let Some(step) = workbook.resolve(&state, target)? else {
         println!("{}", paint.good("Every step is done. Well built!"));
         return Ok(true);
@@ -330,12 +354,13 @@ fn check(workbook: &Workbook, target: Option<&str>) -> Result<bool, String> {
         &cargo,
         &workbook.root,
         &step.chapter.number,
-        step.step,
+        Some(step.step),
         paint.0,
     )
     .map_err(|error| format!("could not run cargo: {error}"))?;
     let summary = result.result();
     state.checks.insert(step.key(), summary);
+    state.chapter = Some(step.chapter.number.clone());
     let _ = state.save(&workbook.root);
 
     if summary.done() {
@@ -347,6 +372,15 @@ fn check(workbook: &Workbook, target: Option<&str>) -> Result<bool, String> {
                 summary.passed
             ))
         );
+        if workbook.chapter_done(&state, step.chapter) {
+            println!(
+                "{}",
+                paint.good(&format!(
+                    "  chapter {} complete: every step passes",
+                    step.chapter.number
+                ))
+            );
+        }
         match workbook.first_unfinished(&state, None) {
             Some(next) => println!(
                 "  next: {} {} — cargo workbook check {}",
@@ -354,7 +388,7 @@ fn check(workbook: &Workbook, target: Option<&str>) -> Result<bool, String> {
                 next.name(),
                 next.key()
             ),
-            None => println!("  that was the last step. Well built!"),
+            None => println!("  that was the last step of the workbook. Well built!"),
         }
         return Ok(true);
     }
@@ -397,6 +431,43 @@ fn check(workbook: &Workbook, target: Option<&str>) -> Result<bool, String> {
         );
     }
     println!("  stuck? cargo workbook hint");
+    Ok(false)
+}
+
+/// `check NN` once every step of the chapter passed: the whole chapter, once more.
+fn check_whole_chapter(workbook: &Workbook, chapter: &Chapter) -> Result<bool, String> {
+    let paint = workbook.paint;
+    println!(
+        "{} {} {}",
+        paint.bold("Checking all of chapter"),
+        paint.bold(&chapter.number),
+        paint.dim(&format!("(cargo test -p exercise{})", chapter.number))
+    );
+    let result = check::run_step(
+        &workbook_tools::cargo(),
+        &workbook.root,
+        &chapter.number,
+        None,
+        paint.0,
+    )
+    .map_err(|error| format!("could not run cargo: {error}"))?;
+    let summary = result.result();
+    if summary.done() {
+        println!(
+            "{}",
+            paint.good(&format!(
+                "✓ chapter {} complete: all {} tests pass",
+                chapter.number, summary.passed
+            ))
+        );
+        return Ok(true);
+    }
+    if let Some(problem) = &result.first_problem {
+        println!("{}", paint.bad(&format!("✗ {}:", problem.title)));
+        for line in problem.text.lines() {
+            println!("  {line}");
+        }
+    }
     Ok(false)
 }
 

@@ -80,9 +80,10 @@ pub const BOOK: &str = "# 01 — Tiny\n\n## Doubling\n\n## Greeting {politely}\n
 pub const EXPECTED_SKELETON: &str = r#"//! A tiny chapter.
 //!
 //! **This is the exercise.** Every `todo!()` in it is yours to write, step by step:
-//! `cargo test -p exercise01 step1` grades step 1, and `exercises/exercise01/hints.toml`
-//! has three levels of hints for each todo. The crate is generated from the reference
-//! solution, `solutions/solution01`, so everything outside the todos is the same code.
+//! `cargo workbook check 01.1` grades step 1 (`cargo test -p exercise01 step1` underneath),
+//! and `cargo workbook hint` gives three levels of hint, one at a time. This crate is
+//! generated from the reference solution, `solutions/solution01`: everything outside
+//! the todos is the same code.
 
 // Until the todo!() bodies are written, their parameters and helpers look unused.
 #![allow(unused_variables, unused_imports, dead_code)]
