@@ -80,10 +80,8 @@ impl ResultCache {
     // ANCHOR: save
     /// Writes `result` to disk, atomically.
     pub fn save(&self, result: &LeasedResult, now: SystemTime) -> Result<(), CacheError> {
-        // Write an `Entry { saved_at_ms, result }` as JSON to `self.file(result)`
-        // with the extension "partial", then `fs::rename` it to its real name: a
-        // rename is atomic, so a crash never leaves half a result behind.
-        todo!("save a result atomically — book/src/ch05-leases.md, \"Nothing computed is lost\"")
+        // TODO(cache-save): write a result and when it was saved to its file, atomically: a temporary file first, then a rename
+        todo!("cache-save — book: ch05, \"Nothing computed is lost\"")
     }
     // ANCHOR_END: save
 
@@ -99,12 +97,8 @@ impl ResultCache {
     // ANCHOR: load
     /// Everything left by an earlier run, split into fresh and expired.
     pub fn load(&self, now: SystemTime) -> Result<Found, CacheError> {
-        // Read every file of `self.dir`: unreadable ones are counted and deleted;
-        // those older than `self.ttl` go to `expired` (and are deleted); the rest are
-        // `fresh`, sorted by `saved_at_ms`, oldest first.
-        todo!(
-            "load what an earlier run left — book/src/ch05-leases.md, \"Nothing computed is lost\""
-        )
+        // TODO(cache-load): read every file of the cache: fresh results oldest first, expired ones (older than the TTL) and unreadable files deleted
+        todo!("cache-load — book: ch05, \"Nothing computed is lost\"")
     }
     // ANCHOR_END: load
 }

@@ -96,12 +96,22 @@ impl Dispatcher {
 
     // ANCHOR: run
     /// Answers every request and runs the monitor every `monitor_every`, until `stop`.
-    pub fn run(self, stop: &Stopper) -> Result<(), DispatcherError> {
-        // Chapter 04's loop with one socket: report `Event::Listening`, then until
-        // `stop`: poll the socket (at most until the next monitor round, and at most
-        // STOP_CHECK), answer a readable message with `self.answer`, and call
-        // `self.monitor` every `monitor_every`. Report `DispatcherStopped` at the end.
-        todo!("the dispatcher's loop — book/src/ch05-leases.md, \"Heartbeats and the monitor\"")
+    pub fn run(mut self, stop: &Stopper) -> Result<(), DispatcherError> {
+        (self.events)(&Event::Listening {
+            endpoint: self.endpoint.clone(),
+            db: self.config.db.display().to_string(),
+            lease: self.config.store.lease,
+            dead_after: self.config.dead_after,
+        });
+        self.serve_until(stop)?;
+        (self.events)(&Event::DispatcherStopped);
+        Ok(())
+    }
+
+    /// The loop itself: the socket, and the monitor's rounds, on this one thread.
+    fn serve_until(&mut self, stop: &Stopper) -> Result<(), DispatcherError> {
+        // TODO(dispatcher-loop): the dispatcher's loop: until `stop`, answer each message on the socket and run the monitor every `monitor_every`
+        todo!("dispatcher-loop — book: ch05, \"Heartbeats and the monitor\"")
     }
     // ANCHOR_END: run
 
@@ -129,15 +139,8 @@ impl Dispatcher {
     }
 
     fn serve(&mut self, request: Request, now: SystemTime) -> Reply {
-        // One arm per request, each calling the store and turning its answer into a
-        // `Reply` (and an `Event` where something happened):
-        // Register (check_capabilities first), Heartbeat, RequestTask (`claim`: a
-        // lease or NoTasksAvailable), Result (`finish` with the result's outcome),
-        // Submit (refuse what `Work::decode` refuses), Status, Stats, Health.
-        // A `StoreError` becomes an answer through `self.refusal`.
-        todo!(
-            "answer one request from the store — book/src/ch05-leases.md, \"The wire protocol, extended\""
-        )
+        // TODO(dispatcher-answer): answer one request from the store: register, heartbeat, request a task, a result, submit, status, stats and health — a refusal is an answer too
+        todo!("dispatcher-answer — book: ch05, \"The wire protocol, extended\"")
     }
     // ANCHOR_END: answer
 
@@ -161,10 +164,22 @@ impl Dispatcher {
     // ANCHOR: monitor
     /// The monitor: the original's background thread, here one call in the loop.
     pub fn monitor(&mut self, now: SystemTime) {
-        // `self.store.requeue_dead(now, self.config.dead_after)`, and an event for
-        // every dead worker, requeued task and task given up on (MonitorFailed if
-        // the store failed: the dispatcher keeps serving).
-        todo!("the monitor's round — book/src/ch05-leases.md, \"Heartbeats and the monitor\"")
+        match self.store.requeue_dead(now, self.config.dead_after) {
+            Ok(sweep) => {
+                for worker_id in sweep.dead_workers {
+                    (self.events)(&Event::WorkerDead { worker_id });
+                }
+                for task_id in sweep.requeued {
+                    (self.events)(&Event::Requeued { task_id });
+                }
+                for task_id in sweep.failed {
+                    (self.events)(&Event::GaveUp { task_id });
+                }
+            }
+            Err(error) => (self.events)(&Event::MonitorFailed {
+                reason: error.to_string(),
+            }),
+        }
     }
     // ANCHOR_END: monitor
 }

@@ -136,10 +136,7 @@ pub fn not_capable_message(kind: &str) -> String {
 /// What a worker thread does with one lease: refuse a kind it never offered,
 /// then decode, run, and say how it ended.
 pub fn execute(lease: &Lease, capabilities: &[String]) -> Outcome {
-    // A kind not in `capabilities` fails with SerializationError and
-    // `not_capable_message(kind)`; then `Work::decode` (a failure is
-    // SerializationError) and `run` (a failure is FunctionExecutionFailure).
-    // `TaskFailure::new` wants the task id as a string.
-    todo!("run one lease within the capabilities — book/src/ch05-leases.md, \"Capabilities\"")
+    // TODO(kinds-execute): run one lease: refuse a kind outside the worker's capabilities, decode its arguments, run it, and say how it ended
+    todo!("kinds-execute — book: ch05, \"Capabilities\"")
 }
 // ANCHOR_END: execute

@@ -1,10 +1,5 @@
-//! Chapter 05 exercise — surviving failure: leases, heartbeats, retries and a
-//! durable SQLite queue.
-//!
-//! Fill in every `todo!()`, then run `cargo test -p exercise05`. Each failing test
-//! names the section of `book/src/ch05-leases.md` that explains it. The modules
-//! without a `todo!()` (the client, the events) are given: they are plumbing, not
-//! the pattern; so are the store's opening, schema, submit, get and stats.
+//! Chapter 05 — surviving failure: leases, heartbeats, retries and a durable
+//! SQLite queue.
 //!
 //! Chapter 04's dispatcher kept its tasks in memory and failed a task whose
 //! worker was too slow. Here tasks live in SQLite, a worker *leases* a task for a
@@ -22,9 +17,15 @@
 //! - [`client`]: submit, status, stats, health.
 //! - [`event`]: what the loops report; [`stop`] and the REQ [`Connection`]
 //!   are chapter 04's.
+//!
+//! **This is the exercise.** Every `todo!()` in it is yours to write, step by step:
+//! `cargo workbook check 05.1` grades step 1 (`cargo test -p exercise05 step1` underneath),
+//! and `cargo workbook hint` gives three levels of hint, one at a time. This crate is
+//! generated from the reference solution, `solutions/solution05`: everything outside
+//! the todos is the same code.
 
-// Until the bodies are written, their parameters and helpers go unused.
-#![allow(unused_variables, dead_code, unused_imports)]
+// Until the todo!() bodies are written, their parameters and helpers look unused.
+#![allow(unused_variables, unused_imports, dead_code)]
 
 pub mod cache;
 pub mod client;

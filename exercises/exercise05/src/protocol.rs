@@ -217,13 +217,8 @@ impl Request {
     // ANCHOR: parse
     /// Understands one frame sent to the dispatcher.
     pub fn parse(frame: &str) -> Result<Self, ProtocolError> {
-        // `RESULT:` followed by JSON is a `LeasedResult`; check `outcome()` so a
-        // RUNNING status or a FAILED without an error is refused here.
-        // Otherwise the command is the first word (`frame.split_once(' ')`):
-        // REGISTER, HEARTBEAT, REQUEST_TASK and SUBMIT take JSON (`json_body`),
-        // STATUS a task id (`task_id`), STATS and HEALTH nothing at all.
-        // Anything else is `ProtocolError::UnknownRequest(quote(frame))`.
-        todo!("parse a request — book/src/ch05-leases.md, \"The wire protocol, extended\"")
+        // TODO(protocol-parse): understand one frame: RESULT: with JSON (a final outcome only), or a command word followed by its JSON, a task id, or nothing
+        todo!("protocol-parse — book: ch05, \"The wire protocol, extended\"")
     }
     // ANCHOR_END: parse
 

@@ -393,15 +393,8 @@ impl Store {
         held: &[(TaskId, String)],
         now: SystemTime,
     ) -> Result<usize, StoreError> {
-        // In one IMMEDIATE transaction:
-        // - set the worker's `last_heartbeat` to `now` and `alive` to 1; if no row
-        //   changed, the worker is unknown: `StoreError::UnknownWorker`;
-        // - for each (task id, token) in `held`, push `lease_expires_at` to
-        //   `now + lease` where the token still matches and the status is RUNNING or
-        //   QUEUED (a worker declared dead that comes back gets its task back — set it
-        //   RUNNING and its owner again); count the rows renewed.
-        // Times are `unix_millis(now)`; durations `millis(self.config.lease)`.
-        todo!("renew the named leases — book/src/ch05-leases.md, \"Heartbeats and the monitor\"")
+        // TODO(store-heartbeat): mark the worker alive and renew exactly the leases it names (with their own token), including a task requeued since its worker was declared dead
+        todo!("store-heartbeat — book: ch05, \"Heartbeats and the monitor\"")
     }
     // ANCHOR_END: heartbeat
 
@@ -411,19 +404,8 @@ impl Store {
     /// kind among the worker's capabilities. One `BEGIN IMMEDIATE` transaction, so
     /// two claimers can never both take the same task.
     pub fn claim(&mut self, worker_id: &str, now: SystemTime) -> Result<Option<Lease>, StoreError> {
-        // 1. `self.connection.transaction_with_behavior(TransactionBehavior::Immediate)`:
-        //    the write lock first, so nobody can pick our row between SELECT and UPDATE.
-        // 2. An unregistered worker is `StoreError::UnknownWorker`.
-        // 3. `give_up_expired(&tx, now)` fails the expired tasks with no attempts left.
-        // 4. The next task: `NEXT_EXPIRED` (a RUNNING task whose lease ran out), else
-        //    `NEXT_QUEUED` — both with `tx.prepare_cached(…)?.query_row(…).optional()?`.
-        //    None? Commit anyway (step 3 must stick) and return `Ok(None)`.
-        // 5. `LEASE` sets owner, expiry (`now + lease`), a fresh token, attempts + 1,
-        //    and RETURNs what a `Lease` needs; commit, then build the `Lease`
-        //    (`parse_json` for the args).
-        todo!(
-            "lease the next task in one BEGIN IMMEDIATE transaction — book/src/ch05-leases.md, \"Claiming with BEGIN IMMEDIATE\""
-        )
+        // TODO(store-claim): lease the next task this worker can run — an expired lease first, else the oldest QUEUED task — in one BEGIN IMMEDIATE transaction
+        todo!("store-claim — book: ch05, \"Claiming with BEGIN IMMEDIATE\"")
     }
     // ANCHOR_END: claim
 
@@ -462,16 +444,8 @@ impl Store {
         outcome: Outcome,
         now: SystemTime,
     ) -> Result<Recorded, StoreError> {
-        // In one IMMEDIATE transaction, read the task's status, lease_token, result, error:
-        // - no such task: `UnknownTask`;
-        // - a token other than the current one: `StaleLease` — never write anything;
-        // - already COMPLETED/FAILED: the same outcome again is `Recorded::Already`,
-        //   a different one `ConflictingResult`;
-        // - RUNNING, or QUEUED again but not yet re-leased: write status, result (or
-        //   error as JSON), clear `lease_expires_at`, commit: `Recorded::Now(status)`.
-        todo!(
-            "accept a result only with the current lease token — book/src/ch05-leases.md, \"Leases and fencing tokens\""
-        )
+        // TODO(store-finish): record a task's outcome only with its current lease token: a resend of the same outcome is fine, a stale token or a different outcome is refused
+        todo!("store-finish — book: ch05, \"Leases and fencing tokens\"")
     }
     // ANCHOR_END: finish
 
@@ -484,16 +458,8 @@ impl Store {
         now: SystemTime,
         dead_after: Duration,
     ) -> Result<Sweep, StoreError> {
-        // In one IMMEDIATE transaction:
-        // - `UPDATE workers SET alive = 0 … WHERE alive = 1 AND last_heartbeat <= now - dead_after
-        //    RETURNING id`: the dead workers;
-        // - for each, `give_up(…)` its RUNNING tasks with no attempts left (reason:
-        //   "worker W stopped sending heartbeats"), and put its other RUNNING tasks back
-        //   to QUEUED (keep their token: a late result is fine until someone re-leases);
-        // - `give_up_expired` for expired leases of live workers too; commit.
-        todo!(
-            "declare silent workers dead and requeue their tasks — book/src/ch05-leases.md, \"Heartbeats and the monitor\""
-        )
+        // TODO(store-requeue-dead): declare workers silent for `dead_after` dead, put their RUNNING tasks back in the queue (or FAILED, out of attempts), and give up on expired leases out of attempts
+        todo!("store-requeue-dead — book: ch05, \"Heartbeats and the monitor\"")
     }
     // ANCHOR_END: requeue_dead
 

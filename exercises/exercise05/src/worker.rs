@@ -194,11 +194,8 @@ impl Worker {
     }
 
     fn serve(&mut self, stop: &Stopper) -> Result<(), ConnectionError> {
-        // Until `stop`: move finished results into the outbox (`finished_task`);
-        // when `next_contact` has come, `contact` — Ok resets the backoff, NoAnswer
-        // means `unreachable`, anything else ends the loop; then wait for a result at
-        // most until the next contact (at least `idle_wait`).
-        todo!("the worker's loop — book/src/ch05-leases.md, \"Nothing computed is lost\"")
+        // TODO(worker-loop): the worker's loop: until `stop`, move finished results to the outbox, contact the dispatcher when it is time, and wait for a result until the next contact
+        todo!("worker-loop — book: ch05, \"Nothing computed is lost\"")
     }
     // ANCHOR_END: run
 
@@ -207,13 +204,8 @@ impl Worker {
     /// cached, send a heartbeat when one is due, and ask for work while a thread
     /// is free. Any unanswered request ends the round with `NoAnswer`.
     fn contact(&mut self, stop: &Stopper) -> Result<(), ConnectionError> {
-        // Register first if not yet registered (REGISTERED, or report and stop here);
-        // then `deliver`, a `heartbeat` when `next_heartbeat` has come, and
-        // REQUEST_TASK while `running.len() < threads`: a task is started, nothing
-        // ends the asking, UNKNOWN_WORKER means register again.
-        todo!(
-            "one round with the dispatcher — book/src/ch05-leases.md, \"Heartbeats and the monitor\""
-        )
+        // TODO(worker-contact): one round with the dispatcher: register if needed, deliver the outbox, a heartbeat when due, and ask for work while a thread is free
+        todo!("worker-contact — book: ch05, \"Nothing computed is lost\"")
     }
     // ANCHOR_END: contact
 
@@ -221,11 +213,8 @@ impl Worker {
     /// Sends every cached result, oldest first. An answer — accepted, or refused
     /// for good (a stale lease) — takes it out of the cache; no answer keeps it.
     fn deliver(&mut self, stop: &Stopper) -> Result<(), ConnectionError> {
-        // For every result in the outbox, oldest first: send RESULT: with
-        // `self.exchange`. Any answer (RESULT_RECEIVED, or a refusal for good) removes
-        // it from the outbox and from the cache and is reported as `Delivered`; no
-        // answer (`?`) leaves it where it is.
-        todo!("deliver cached results — book/src/ch05-leases.md, \"Nothing computed is lost\"")
+        // TODO(worker-deliver): send every result of the outbox, oldest first; an answer takes it out of the outbox and the cache, no answer leaves it there
+        todo!("worker-deliver — book: ch05, \"Nothing computed is lost\"")
     }
     // ANCHOR_END: deliver
 
@@ -233,12 +222,8 @@ impl Worker {
     /// "I am alive, and I still hold these leases": running tasks, and finished
     /// ones whose results wait in the cache.
     fn heartbeat(&mut self, stop: &Stopper) -> Result<(), ConnectionError> {
-        // HEARTBEAT with the worker's id and every lease it holds: the running tasks
-        // and the results waiting in the outbox. UNKNOWN_WORKER means register again.
-        // Then schedule the next one `heartbeat_every` from now.
-        todo!(
-            "send a heartbeat naming the held leases — book/src/ch05-leases.md, \"Heartbeats and the monitor\""
-        )
+        // TODO(worker-heartbeat): send HEARTBEAT naming every lease the worker holds — the running tasks and the results waiting in the outbox — and schedule the next one
+        todo!("worker-heartbeat — book: ch05, \"Heartbeats and the monitor\"")
     }
     // ANCHOR_END: heartbeat
 
@@ -246,24 +231,15 @@ impl Worker {
     /// No answer: the REQ socket is stuck mid-exchange, so open a fresh one, and
     /// wait longer each time before the next try. Whatever is cached stays cached.
     fn unreachable(&mut self) -> Result<(), ConnectionError> {
-        // The REQ socket is stuck mid-exchange: `connect` a fresh one. The next wait
-        // is `self.config.backoff.next(self.backoff)`; remember it, set
-        // `next_contact` (and a heartbeat right then), and report `Unreachable`.
-        todo!(
-            "back off from an unreachable dispatcher — book/src/ch05-leases.md, \"Nothing computed is lost\""
-        )
+        // TODO(worker-unreachable): no answer: open a fresh connection, wait longer before the next try (the backoff), renew the leases first when back, and report it
+        todo!("worker-unreachable — book: ch05, \"Nothing computed is lost\"")
     }
     // ANCHOR_END: unreachable
 
     // ANCHOR: start_task
     fn start_task(&mut self, lease: Lease) {
-        // Record the lease in `running`, then on the pool: report Running, run
-        // `kinds::execute` (catch a panic as a FunctionExecutionFailure), turn the
-        // outcome into a `LeasedResult`, SAVE IT IN THE CACHE before anything else,
-        // report Finished and send it on `finished_in`.
-        todo!(
-            "run a lease on the pool and cache its result — book/src/ch05-leases.md, \"Nothing computed is lost\""
-        )
+        // TODO(worker-start-task): record the lease as running, and on the pool: run it, catch a panic, save the result in the cache before anything else, and send it to the loop
+        todo!("worker-start-task — book: ch05, \"Nothing computed is lost\"")
     }
     // ANCHOR_END: start_task
 

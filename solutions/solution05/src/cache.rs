@@ -80,6 +80,7 @@ impl ResultCache {
     // ANCHOR: save
     /// Writes `result` to disk, atomically.
     pub fn save(&self, result: &LeasedResult, now: SystemTime) -> Result<(), CacheError> {
+        // ANCHOR: todo-cache-save
         let entry = Entry {
             saved_at_ms: unix_millis(now),
             result: result.clone(),
@@ -89,6 +90,7 @@ impl ResultCache {
         let text = serde_json::to_vec(&entry).unwrap_or_default();
         fs::write(&partial, text).map_err(|source| io_error(&partial, source))?;
         fs::rename(&partial, &file).map_err(|source| io_error(&file, source))
+        // ANCHOR_END: todo-cache-save
     }
     // ANCHOR_END: save
 
@@ -104,6 +106,7 @@ impl ResultCache {
     // ANCHOR: load
     /// Everything left by an earlier run, split into fresh and expired.
     pub fn load(&self, now: SystemTime) -> Result<Found, CacheError> {
+        // ANCHOR: todo-cache-load
         let mut found = Found::default();
         let mut fresh = Vec::new();
         let entries = fs::read_dir(&self.dir).map_err(|source| io_error(&self.dir, source))?;
@@ -128,6 +131,7 @@ impl ResultCache {
         fresh.sort_by_key(|entry| entry.saved_at_ms);
         found.fresh = fresh.into_iter().map(|entry| entry.result).collect();
         Ok(found)
+        // ANCHOR_END: todo-cache-load
     }
     // ANCHOR_END: load
 }

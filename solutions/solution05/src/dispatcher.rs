@@ -103,6 +103,14 @@ impl Dispatcher {
             lease: self.config.store.lease,
             dead_after: self.config.dead_after,
         });
+        self.serve_until(stop)?;
+        (self.events)(&Event::DispatcherStopped);
+        Ok(())
+    }
+
+    /// The loop itself: the socket, and the monitor's rounds, on this one thread.
+    fn serve_until(&mut self, stop: &Stopper) -> Result<(), DispatcherError> {
+        // ANCHOR: todo-dispatcher-loop
         let mut next_round = Instant::now() + self.config.monitor_every;
         while !stop.is_stopped() {
             let wait = next_round
@@ -122,8 +130,8 @@ impl Dispatcher {
                 next_round = Instant::now() + self.config.monitor_every;
             }
         }
-        (self.events)(&Event::DispatcherStopped);
         Ok(())
+        // ANCHOR_END: todo-dispatcher-loop
     }
     // ANCHOR_END: run
 
@@ -151,6 +159,7 @@ impl Dispatcher {
     }
 
     fn serve(&mut self, request: Request, now: SystemTime) -> Reply {
+        // ANCHOR: todo-dispatcher-answer
         let served = match request {
             Request::Register(registration) => {
                 if let Err(error) = check_capabilities(&registration.capabilities) {
@@ -241,6 +250,7 @@ impl Dispatcher {
             }),
         };
         served.unwrap_or_else(|error| self.refusal(error))
+        // ANCHOR_END: todo-dispatcher-answer
     }
     // ANCHOR_END: answer
 

@@ -136,6 +136,7 @@ pub fn not_capable_message(kind: &str) -> String {
 /// What a worker thread does with one lease: refuse a kind it never offered,
 /// then decode, run, and say how it ended.
 pub fn execute(lease: &Lease, capabilities: &[String]) -> Outcome {
+    // ANCHOR: todo-kinds-execute
     let task_id = lease.task_id.to_string();
     let fail =
         |error_type, message| Outcome::Failed(TaskFailure::new(&task_id, error_type, message));
@@ -153,5 +154,6 @@ pub fn execute(lease: &Lease, capabilities: &[String]) -> Outcome {
             Err(message) => fail(ErrorType::FunctionExecutionFailure, message),
         },
     }
+    // ANCHOR_END: todo-kinds-execute
 }
 // ANCHOR_END: execute

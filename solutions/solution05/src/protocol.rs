@@ -217,6 +217,7 @@ impl Request {
     // ANCHOR: parse
     /// Understands one frame sent to the dispatcher.
     pub fn parse(frame: &str) -> Result<Self, ProtocolError> {
+        // ANCHOR: todo-protocol-parse
         if let Some(body) = frame.strip_prefix(RESULT_PREFIX) {
             let result: LeasedResult = json_body("RESULT:", body)?;
             result.outcome()?;
@@ -234,6 +235,7 @@ impl Request {
             HEALTH if body.trim().is_empty() => Ok(Request::Health),
             _ => Err(ProtocolError::UnknownRequest(quote(frame))),
         }
+        // ANCHOR_END: todo-protocol-parse
     }
     // ANCHOR_END: parse
 

@@ -393,6 +393,7 @@ impl Store {
         held: &[(TaskId, String)],
         now: SystemTime,
     ) -> Result<usize, StoreError> {
+        // ANCHOR: todo-store-heartbeat
         let now = unix_millis(now);
         let tx = self
             .connection
@@ -423,6 +424,7 @@ impl Store {
         }
         tx.commit()?;
         Ok(renewed)
+        // ANCHOR_END: todo-store-heartbeat
     }
     // ANCHOR_END: heartbeat
 
@@ -432,6 +434,7 @@ impl Store {
     /// kind among the worker's capabilities. One `BEGIN IMMEDIATE` transaction, so
     /// two claimers can never both take the same task.
     pub fn claim(&mut self, worker_id: &str, now: SystemTime) -> Result<Option<Lease>, StoreError> {
+        // ANCHOR: todo-store-claim
         let now = unix_millis(now);
         let lease_ends = now + millis(self.config.lease);
         // IMMEDIATE takes the write lock *before* reading: the row we pick cannot
@@ -486,6 +489,7 @@ impl Store {
             attempt,
             max_attempts,
         }))
+        // ANCHOR_END: todo-store-claim
     }
     // ANCHOR_END: claim
 
@@ -524,6 +528,7 @@ impl Store {
         outcome: Outcome,
         now: SystemTime,
     ) -> Result<Recorded, StoreError> {
+        // ANCHOR: todo-store-finish
         let tx = self
             .connection
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -580,6 +585,7 @@ impl Store {
         ])?;
         tx.commit()?;
         Ok(Recorded::Now(status))
+        // ANCHOR_END: todo-store-finish
     }
     // ANCHOR_END: finish
 
@@ -592,6 +598,7 @@ impl Store {
         now: SystemTime,
         dead_after: Duration,
     ) -> Result<Sweep, StoreError> {
+        // ANCHOR: todo-store-requeue-dead
         let now = unix_millis(now);
         let tx = self
             .connection
@@ -632,6 +639,7 @@ impl Store {
         sweep.failed.extend(give_up_expired(&tx, now)?);
         tx.commit()?;
         Ok(sweep)
+        // ANCHOR_END: todo-store-requeue-dead
     }
     // ANCHOR_END: requeue_dead
 

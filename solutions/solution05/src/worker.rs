@@ -194,6 +194,7 @@ impl Worker {
     }
 
     fn serve(&mut self, stop: &Stopper) -> Result<(), ConnectionError> {
+        // ANCHOR: todo-worker-loop
         while !stop.is_stopped() {
             while let Ok(result) = self.finished.try_recv() {
                 self.finished_task(result);
@@ -217,6 +218,7 @@ impl Worker {
             }
         }
         Ok(())
+        // ANCHOR_END: todo-worker-loop
     }
     // ANCHOR_END: run
 
@@ -225,6 +227,7 @@ impl Worker {
     /// cached, send a heartbeat when one is due, and ask for work while a thread
     /// is free. Any unanswered request ends the round with `NoAnswer`.
     fn contact(&mut self, stop: &Stopper) -> Result<(), ConnectionError> {
+        // ANCHOR: todo-worker-contact
         if !self.registered {
             let registration = Registration {
                 worker_id: self.config.worker_id.clone(),
@@ -260,6 +263,7 @@ impl Worker {
             }
         }
         Ok(())
+        // ANCHOR_END: todo-worker-contact
     }
     // ANCHOR_END: contact
 
@@ -267,6 +271,7 @@ impl Worker {
     /// Sends every cached result, oldest first. An answer — accepted, or refused
     /// for good (a stale lease) — takes it out of the cache; no answer keeps it.
     fn deliver(&mut self, stop: &Stopper) -> Result<(), ConnectionError> {
+        // ANCHOR: todo-worker-deliver
         while let Some(result) = self.outbox.front().cloned() {
             let answer = self.exchange(&Request::Result(result.clone()), stop)?;
             self.outbox.pop_front();
@@ -279,6 +284,7 @@ impl Worker {
             });
         }
         Ok(())
+        // ANCHOR_END: todo-worker-deliver
     }
     // ANCHOR_END: deliver
 
@@ -286,6 +292,7 @@ impl Worker {
     /// "I am alive, and I still hold these leases": running tasks, and finished
     /// ones whose results wait in the cache.
     fn heartbeat(&mut self, stop: &Stopper) -> Result<(), ConnectionError> {
+        // ANCHOR: todo-worker-heartbeat
         let running = self.running.iter().map(|(id, token)| (*id, token.clone()));
         let waiting = self
             .outbox
@@ -310,6 +317,7 @@ impl Worker {
         }
         self.next_heartbeat = Instant::now() + self.config.heartbeat_every;
         Ok(())
+        // ANCHOR_END: todo-worker-heartbeat
     }
     // ANCHOR_END: heartbeat
 
@@ -317,6 +325,7 @@ impl Worker {
     /// No answer: the REQ socket is stuck mid-exchange, so open a fresh one, and
     /// wait longer each time before the next try. Whatever is cached stays cached.
     fn unreachable(&mut self) -> Result<(), ConnectionError> {
+        // ANCHOR: todo-worker-unreachable
         self.connection = connect(&self.context, &self.config)?;
         let wait = self.config.backoff.next(self.backoff);
         self.backoff = Some(wait);
@@ -328,11 +337,13 @@ impl Worker {
             retry_in: wait,
         });
         Ok(())
+        // ANCHOR_END: todo-worker-unreachable
     }
     // ANCHOR_END: unreachable
 
     // ANCHOR: start_task
     fn start_task(&mut self, lease: Lease) {
+        // ANCHOR: todo-worker-start-task
         self.running
             .insert(lease.task_id, lease.lease_token.clone());
         let events = EventSink::clone(&self.events);
@@ -375,6 +386,7 @@ impl Worker {
             // the lease runs out and another worker takes the task.
             self.running.remove(&task_id);
         }
+        // ANCHOR_END: todo-worker-start-task
     }
     // ANCHOR_END: start_task
 
