@@ -230,7 +230,9 @@ impl Pipeline {
             collector::collect(&self.pull, &pool, &outbox, &in_flight, &self.stop, &events);
         Self::drain(&self.pull, &mut pool, outbox, publisher, collected, &events)
     }
+    // ANCHOR_END: run
 
+    // ANCHOR: drain
     /// Shuts down once the collector has stopped, downstream and in order, so that
     /// nothing accepted is lost: refuses what still waits in the PULL socket, lets
     /// the pool run every accepted task, refuses what arrived meanwhile, then closes
@@ -246,7 +248,7 @@ impl Pipeline {
         // TODO(drain): shut down downstream, in order: refuse what waits in the socket, let the pool finish every accepted task, refuse what came meanwhile, close the channel, join the publisher
         todo!("drain — book: ch03, \"Shutting down without losing a task\"")
     }
-    // ANCHOR_END: run
+    // ANCHOR_END: drain
 }
 
 /// Binds `socket` and returns the endpoint it really got (the port for `*`).

@@ -72,12 +72,14 @@ impl Topic {
     }
     // ANCHOR_END: frame
 
+    // ANCHOR: from_frame
     /// The topic a received first frame is for; `None` if it is not a topic frame
     /// (no terminator, not text, or the unaddressed frame).
     pub fn from_frame(frame: &[u8]) -> Option<Self> {
         // TODO(topic-from-frame): read a received first frame back as a topic; None if it is not one
         todo!("topic-from-frame — book: ch03, \"Trap 1: topics match by prefix\"")
     }
+    // ANCHOR_END: from_frame
 }
 
 impl fmt::Display for Topic {

@@ -230,7 +230,9 @@ impl Pipeline {
             collector::collect(&self.pull, &pool, &outbox, &in_flight, &self.stop, &events);
         Self::drain(&self.pull, &mut pool, outbox, publisher, collected, &events)
     }
+    // ANCHOR_END: run
 
+    // ANCHOR: drain
     /// Shuts down once the collector has stopped, downstream and in order, so that
     /// nothing accepted is lost: refuses what still waits in the PULL socket, lets
     /// the pool run every accepted task, refuses what arrived meanwhile, then closes
@@ -269,7 +271,7 @@ impl Pipeline {
         })
         // ANCHOR_END: todo-drain
     }
-    // ANCHOR_END: run
+    // ANCHOR_END: drain
 }
 
 /// Binds `socket` and returns the endpoint it really got (the port for `*`).

@@ -76,6 +76,7 @@ impl Topic {
     }
     // ANCHOR_END: frame
 
+    // ANCHOR: from_frame
     /// The topic a received first frame is for; `None` if it is not a topic frame
     /// (no terminator, not text, or the unaddressed frame).
     pub fn from_frame(frame: &[u8]) -> Option<Self> {
@@ -84,6 +85,7 @@ impl Topic {
         Self::new(std::str::from_utf8(name).ok()?).ok()
         // ANCHOR_END: todo-topic-from-frame
     }
+    // ANCHOR_END: from_frame
 }
 
 impl fmt::Display for Topic {
