@@ -288,6 +288,54 @@ fn dispatcher_submit_claim_result_then_status_completed() {
 }
 
 #[test]
+fn the_monitor_takes_back_a_dead_workers_lease_while_callers_fill_every_slot() {
+    // One call may be in flight, and a slow Compute holds that one slot (and one of
+    // the two workers) for 8 s. The monitor is the server's own work: it must still
+    // sweep, and a worker that stopped heartbeating must lose its lease meanwhile.
+    let (mut server, address) = serve(&[
+        "--max-workers",
+        "2",
+        "--max-concurrent-rpcs",
+        "1",
+        "--dead-after",
+        "1",
+        "--monitor-every",
+        "0.3",
+    ]);
+    let submitted = ok_line(&address, &["submit", "add", r#"{"a": 2, "b": 3}"#]);
+    let id = submitted.trim_start_matches("Submitted task ").to_owned();
+    let (leased, _) = lease_of(&ok_line(&address, &["claim", "w1", "add"]));
+    assert_eq!(leased, id);
+
+    let slow_address = address.clone();
+    let slow = std::thread::spawn(move || {
+        call(
+            &slow_address,
+            &["compute", "1", "add", "1", "--processing-time", "8"],
+        )
+    });
+    server.expect_line(LIMIT, |l| l.contains("] Processing task 1: 1 add 1"));
+    let (code, _, stderr) = call(&address, &["stats"]);
+    assert_eq!(code, Some(1), "the slot is taken, so callers are refused");
+    assert!(stderr.contains("RESOURCE_EXHAUSTED"), "{stderr}");
+
+    // w1 never heartbeats: within about 1.3 s it is dead and its task requeued —
+    // long before the slow call gives its slot back.
+    server.expect_line(Duration::from_secs(6), |l| {
+        l.contains("Monitor: dead workers [w1], 1 task(s) requeued")
+    });
+    assert!(
+        !slow.is_finished(),
+        "the sweep came only after the slow call ended:\n{}",
+        server.output()
+    );
+    let (code, _, stderr) = slow.join().expect("the slow caller");
+    assert_eq!(code, Some(0), "{stderr}");
+    let status = ok_line(&address, &["status", &id]);
+    assert!(status.contains(": QUEUED"), "requeued: {status}");
+}
+
+#[test]
 fn dispatcher_refuses_stale_lease_tokens_and_unknown_ids() {
     let (_server, address) = serve(&["--lease", "0.3"]);
     let id = ok_line(&address, &["submit", "multiply", r#"{"a": 6, "b": 7}"#])

@@ -62,6 +62,7 @@ impl DispatcherService {
     }
 
     // ANCHOR: with_store
+    // ANCHOR: with_store_given
     /// Runs `work` on a pool worker with the store locked — the same path as
     /// `Compute`: admitted (or refused) at once, queued, dropped if the caller's
     /// deadline passes first. A store refusal becomes its status.
@@ -75,10 +76,37 @@ impl DispatcherService {
         T: Send + 'static,
         F: FnOnce(&mut Store, SystemTime) -> Result<T, StoreError> + Send + 'static,
     {
+        // ANCHOR_END: with_store_given
         // TODO(with-store): run `work` with the store locked on a pool worker, on the same path as Compute; a store refusal becomes its status
         todo!("with-store — book: ch06, \"The Dispatcher service: chapter 05's store over gRPC\"")
     }
     // ANCHOR_END: with_store
+
+    /// Runs `work` on a pool worker with the store locked, and answers with its
+    /// result — with no admission check: [`Self::with_store`] admits the callers'
+    /// calls, and the monitor, the server's own work, comes straight here.
+    async fn on_store<T, F>(
+        &self,
+        call: String,
+        deadline: Option<Instant>,
+        work: F,
+    ) -> Result<T, Status>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Store, SystemTime) -> Result<T, StoreError> + Send + 'static,
+    {
+        let store = Arc::clone(&self.store);
+        let answer = self
+            .executor
+            .run(call, deadline, move |_worker| {
+                // Locked on the worker thread, released before the answer is sent:
+                // no async code ever waits for this lock.
+                let mut store = store.lock();
+                work(&mut store, SystemTime::now())
+            })
+            .await?;
+        answer.map_err(|error| status_of_store(&error))
+    }
 
     /// The store's counts, for `Stats` and `Health` alike.
     async fn store_stats(&self, call: &str, metadata: &MetadataMap) -> Result<Stats, Status> {
@@ -88,26 +116,30 @@ impl DispatcherService {
 
     /// The monitor of chapter 05, as a task on the runtime: every `every`, one
     /// job on the pool declares silent workers dead and requeues their tasks.
+    ///
+    /// It is never refused: `max_concurrent_rpcs` limits callers, and a server
+    /// whose callers keep it at its limit is exactly one whose dead workers must
+    /// still lose their leases. A sweep that fails is reported, not dropped.
     pub async fn monitor(self, every: Duration, dead_after: Duration, events: EventSink) {
         let mut ticks = tokio::time::interval(every);
         ticks.tick().await;
         loop {
             ticks.tick().await;
             let swept = self
-                .with_store(
-                    "monitor".to_owned(),
-                    &MetadataMap::new(),
-                    move |store, now| store.requeue_dead(now, dead_after),
-                )
+                .on_store("monitor".to_owned(), None, move |store, now| {
+                    store.requeue_dead(now, dead_after)
+                })
                 .await;
-            if let Ok(sweep) = swept
-                && !(sweep.dead_workers.is_empty() && sweep.failed.is_empty())
-            {
-                events(&Event::Swept {
+            match swept {
+                Ok(sweep) if sweep.dead_workers.is_empty() && sweep.failed.is_empty() => {}
+                Ok(sweep) => events(&Event::Swept {
                     dead_workers: sweep.dead_workers,
                     requeued: sweep.requeued.len(),
                     failed: sweep.failed.len(),
-                });
+                }),
+                Err(status) => events(&Event::MonitorFailed {
+                    reason: status.message().to_owned(),
+                }),
             }
         }
     }

@@ -41,10 +41,12 @@ fn compute_blocking(task: &ValidTask) -> Result<i64, Status> {
 #[tonic::async_trait]
 impl Calculator for CalculatorService {
     // ANCHOR: compute
+    // ANCHOR: compute_given
     async fn compute(
         &self,
         request: Request<pb::Task>,
     ) -> Result<Response<pb::TaskResult>, Status> {
+        // ANCHOR_END: compute_given
         // TODO(compute): the async Compute handler: admit the call, work out its deadline, check the task, run the blocking body on the executor, answer a TaskResult
         todo!("compute — book: ch06, \"The handler\"")
     }

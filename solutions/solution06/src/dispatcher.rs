@@ -62,6 +62,7 @@ impl DispatcherService {
     }
 
     // ANCHOR: with_store
+    // ANCHOR: with_store_given
     /// Runs `work` on a pool worker with the store locked — the same path as
     /// `Compute`: admitted (or refused) at once, queued, dropped if the caller's
     /// deadline passes first. A store refusal becomes its status.
@@ -75,10 +76,29 @@ impl DispatcherService {
         T: Send + 'static,
         F: FnOnce(&mut Store, SystemTime) -> Result<T, StoreError> + Send + 'static,
     {
+        // ANCHOR_END: with_store_given
         // ANCHOR: todo-with-store
         let arrived = Instant::now();
         let _in_flight = self.executor.admit()?;
         let deadline = deadline::from_metadata(metadata, arrived);
+        self.on_store(call, deadline, work).await
+        // ANCHOR_END: todo-with-store
+    }
+    // ANCHOR_END: with_store
+
+    /// Runs `work` on a pool worker with the store locked, and answers with its
+    /// result — with no admission check: [`Self::with_store`] admits the callers'
+    /// calls, and the monitor, the server's own work, comes straight here.
+    async fn on_store<T, F>(
+        &self,
+        call: String,
+        deadline: Option<Instant>,
+        work: F,
+    ) -> Result<T, Status>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Store, SystemTime) -> Result<T, StoreError> + Send + 'static,
+    {
         let store = Arc::clone(&self.store);
         let answer = self
             .executor
@@ -90,9 +110,7 @@ impl DispatcherService {
             })
             .await?;
         answer.map_err(|error| status_of_store(&error))
-        // ANCHOR_END: todo-with-store
     }
-    // ANCHOR_END: with_store
 
     /// The store's counts, for `Stats` and `Health` alike.
     async fn store_stats(&self, call: &str, metadata: &MetadataMap) -> Result<Stats, Status> {
@@ -102,26 +120,30 @@ impl DispatcherService {
 
     /// The monitor of chapter 05, as a task on the runtime: every `every`, one
     /// job on the pool declares silent workers dead and requeues their tasks.
+    ///
+    /// It is never refused: `max_concurrent_rpcs` limits callers, and a server
+    /// whose callers keep it at its limit is exactly one whose dead workers must
+    /// still lose their leases. A sweep that fails is reported, not dropped.
     pub async fn monitor(self, every: Duration, dead_after: Duration, events: EventSink) {
         let mut ticks = tokio::time::interval(every);
         ticks.tick().await;
         loop {
             ticks.tick().await;
             let swept = self
-                .with_store(
-                    "monitor".to_owned(),
-                    &MetadataMap::new(),
-                    move |store, now| store.requeue_dead(now, dead_after),
-                )
+                .on_store("monitor".to_owned(), None, move |store, now| {
+                    store.requeue_dead(now, dead_after)
+                })
                 .await;
-            if let Ok(sweep) = swept
-                && !(sweep.dead_workers.is_empty() && sweep.failed.is_empty())
-            {
-                events(&Event::Swept {
+            match swept {
+                Ok(sweep) if sweep.dead_workers.is_empty() && sweep.failed.is_empty() => {}
+                Ok(sweep) => events(&Event::Swept {
                     dead_workers: sweep.dead_workers,
                     requeued: sweep.requeued.len(),
                     failed: sweep.failed.len(),
-                });
+                }),
+                Err(status) => events(&Event::MonitorFailed {
+                    reason: status.message().to_owned(),
+                }),
             }
         }
     }

@@ -43,6 +43,8 @@ pub enum Event {
         requeued: usize,
         failed: usize,
     },
+    /// A monitor sweep could not run; the next one tries again.
+    MonitorFailed { reason: String },
     /// Shutting down: no new calls, the ones in flight are finishing.
     Draining,
     /// Every call is answered and every worker has stopped.
@@ -93,6 +95,9 @@ impl Event {
                 "Monitor: dead workers [{}], {requeued} task(s) requeued, {failed} failed",
                 dead_workers.join(", ")
             ),
+            Event::MonitorFailed { reason } => {
+                format!("Monitor: the sweep failed ({reason}); trying again next round")
+            }
             Event::Draining => "Shutting down: finishing the calls in flight...".to_owned(),
             Event::Stopped => "All calls answered, all workers stopped".to_owned(),
         }
