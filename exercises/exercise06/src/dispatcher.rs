@@ -77,7 +77,7 @@ impl DispatcherService {
         F: FnOnce(&mut Store, SystemTime) -> Result<T, StoreError> + Send + 'static,
     {
         // ANCHOR_END: with_store_given
-        // TODO(with-store): run `work` with the store locked on a pool worker, on the same path as Compute; a store refusal becomes its status
+        // TODO(with-store): admit the call (or refuse it), take the caller's deadline, and run `work` on the store through `on_store`, on the same path as Compute
         todo!("with-store — book: ch06, \"The Dispatcher service: chapter 05's store over gRPC\"")
     }
     // ANCHOR_END: with_store

@@ -41,6 +41,7 @@ impl Default for ExecutorConfig {
     }
 }
 
+// ANCHOR: executor_struct
 /// Runs handlers' blocking work on a fixed pool, on behalf of async callers.
 pub struct Executor {
     pool: ThreadPool,
@@ -49,7 +50,9 @@ pub struct Executor {
     config: ExecutorConfig,
     events: EventSink,
 }
+// ANCHOR_END: executor_struct
 
+// ANCHOR: abandoned
 /// Set when the caller stops waiting — its deadline passed or it hung up — so a
 /// job still in the queue knows not to run.
 struct Abandoned(Arc<AtomicBool>);
@@ -61,6 +64,7 @@ impl Drop for Abandoned {
         self.0.store(true, Ordering::SeqCst);
     }
 }
+// ANCHOR_END: abandoned
 
 impl Executor {
     /// Starts `config.max_workers` worker threads.
@@ -81,6 +85,7 @@ impl Executor {
     }
 
     // ANCHOR: admit
+    // ANCHOR: admit_given
     /// Lets one more call in, or refuses it at once with `RESOURCE_EXHAUSTED` if
     /// `max_concurrent_rpcs` calls are already in flight. The call counts as in
     /// flight until the returned permit is dropped.
@@ -88,6 +93,7 @@ impl Executor {
         let Some(in_flight) = &self.in_flight else {
             return Ok(None);
         };
+        // ANCHOR_END: admit_given
         // ANCHOR: todo-admit
         match Arc::clone(in_flight).try_acquire_owned() {
             Ok(permit) => Ok(Some(permit)),
@@ -104,6 +110,7 @@ impl Executor {
     // ANCHOR_END: admit
 
     // ANCHOR: run
+    // ANCHOR: run_given
     /// Queues `job` for the next free worker and waits — without blocking the async
     /// thread — for its answer. `call` names the call in events.
     ///
@@ -120,6 +127,7 @@ impl Executor {
         T: Send + 'static,
         F: FnOnce(WorkerId) -> T + Send + 'static,
     {
+        // ANCHOR_END: run_given
         // ANCHOR: todo-executor-run
         let (answer_tx, answer_rx) = oneshot::channel();
         let abandoned = Abandoned(Arc::new(AtomicBool::new(false)));

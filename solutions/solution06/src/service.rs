@@ -41,10 +41,12 @@ fn compute_blocking(task: &ValidTask) -> Result<i64, Status> {
 #[tonic::async_trait]
 impl Calculator for CalculatorService {
     // ANCHOR: compute
+    // ANCHOR: compute_given
     async fn compute(
         &self,
         request: Request<pb::Task>,
     ) -> Result<Response<pb::TaskResult>, Status> {
+        // ANCHOR_END: compute_given
         // ANCHOR: todo-compute
         let arrived = Instant::now();
         let _in_flight = self.executor.admit()?;

@@ -15,9 +15,11 @@ use tonic::Status;
 use crate::pb;
 
 // ANCHOR: status_of_store
+// ANCHOR: status_of_store_given
 /// The status a store refusal answers with. Only the store failing itself is
 /// INTERNAL; everything else tells the caller what to fix.
 pub fn status_of_store(error: &StoreError) -> Status {
+    // ANCHOR_END: status_of_store_given
     // ANCHOR: todo-status-of-store
     let message = error.to_string();
     match error {

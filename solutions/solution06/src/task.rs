@@ -49,9 +49,11 @@ impl From<InvalidTask> for Status {
 }
 
 // ANCHOR: status_of
+// ANCHOR: status_of_given
 /// The status a failed computation answers with: what grpcio's servicer would set
 /// with `context.abort(...)`.
 pub fn status_of(error: &TaskError) -> Status {
+    // ANCHOR_END: status_of_given
     // ANCHOR: todo-status-of
     match error {
         TaskError::DivisionByZero => Status::invalid_argument("Division by zero is not allowed"),
