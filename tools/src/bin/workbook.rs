@@ -39,9 +39,9 @@ struct Cli {
 enum Command {
     /// Every chapter and step: todos left (file:line), last check, what to do next.
     Status,
-    /// Run one step's grading tests and show the first problem (default: the first unfinished step).
+    /// Run one step's grading tests and show the first problem (default: the next unfinished step, from the chapter you last checked).
     Check {
-        /// A chapter (`02`: its first unfinished step) or a step (`02.3`).
+        /// A chapter (`02`: its first unfinished step, or all of it once every step passes) or a step (`02.3`).
         target: Option<String>,
     },
     /// Show the next level of hint for a todo (default: the next todo left).
@@ -422,13 +422,12 @@ fn check(workbook: &Workbook, target: Option<&str>) -> Result<bool, String> {
         println!("{}", paint.bad("✗ no tests ran for this step"));
     }
     let left = workbook.left(step.chapter);
-    if let Some(todo) = left.iter().find(|t| t.step == step.step) {
-        println!(
-            "  still todo!() in this step: {} at {}:{}",
-            todo.id,
-            todo.file.display(),
-            todo.line
-        );
+    let mine: Vec<&TodoLeft> = left.iter().filter(|t| t.step == step.step).collect();
+    if !mine.is_empty() {
+        println!("  still todo!() in this step:");
+        for todo in mine {
+            println!("    {} at {}:{}", todo.id, todo.file.display(), todo.line);
+        }
     }
     println!("  stuck? cargo workbook hint");
     Ok(false)
@@ -519,6 +518,19 @@ fn hint(workbook: &Workbook, id: Option<&str>) -> Result<ExitCode, String> {
         chapter.number,
         chapter.hints.step_of(&id).unwrap_or(0)
     );
+    let step_key = format!(
+        "{}.{}",
+        chapter.number,
+        chapter.hints.step_of(&id).unwrap_or(0)
+    );
+    if state.checks.get(&step_key).is_some_and(|r| r.done()) {
+        println!(
+            "  {}",
+            paint.good(&format!(
+                "(step {step_key} already passes: this is for review)"
+            ))
+        );
+    }
     println!("  TODO: {}", todo.write);
     println!();
     for line in todo.hints[level - 1].trim().lines() {
