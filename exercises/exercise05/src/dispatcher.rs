@@ -95,6 +95,7 @@ impl Dispatcher {
     }
 
     // ANCHOR: run
+    // ANCHOR: run_given
     /// Answers every request and runs the monitor every `monitor_every`, until `stop`.
     pub fn run(mut self, stop: &Stopper) -> Result<(), DispatcherError> {
         (self.events)(&Event::Listening {
@@ -110,12 +111,14 @@ impl Dispatcher {
 
     /// The loop itself: the socket, and the monitor's rounds, on this one thread.
     fn serve_until(&mut self, stop: &Stopper) -> Result<(), DispatcherError> {
+        // ANCHOR_END: run_given
         // TODO(dispatcher-loop): the dispatcher's loop: until `stop`, answer each message on the socket and run the monitor every `monitor_every`
         todo!("dispatcher-loop — book: ch05, \"Heartbeats and the monitor\"")
     }
     // ANCHOR_END: run
 
     // ANCHOR: answer
+    // ANCHOR: answer_given
     /// The answer to one message. Every message gets one, whatever it holds.
     pub fn answer(&mut self, parts: &[Vec<u8>], now: SystemTime) -> String {
         let reply = match Request::from_frames(parts) {
@@ -139,6 +142,7 @@ impl Dispatcher {
     }
 
     fn serve(&mut self, request: Request, now: SystemTime) -> Reply {
+        // ANCHOR_END: answer_given
         // TODO(dispatcher-answer): answer one request from the store: register, heartbeat, request a task, a result, submit, status, stats and health — a refusal is an answer too
         todo!("dispatcher-answer — book: ch05, \"The wire protocol, extended\"")
     }

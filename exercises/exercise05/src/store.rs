@@ -384,6 +384,7 @@ impl Store {
     }
 
     // ANCHOR: heartbeat
+    // ANCHOR: heartbeat_given
     /// A worker is alive, and still holds the leases it names: each of those that
     /// is still its own (same token) runs `lease` longer from `now`. Returns how
     /// many were renewed.
@@ -393,17 +394,20 @@ impl Store {
         held: &[(TaskId, String)],
         now: SystemTime,
     ) -> Result<usize, StoreError> {
+        // ANCHOR_END: heartbeat_given
         // TODO(store-heartbeat): mark the worker alive and renew exactly the leases it names (with their own token), including a task requeued since its worker was declared dead
         todo!("store-heartbeat — book: ch05, \"Heartbeats and the monitor\"")
     }
     // ANCHOR_END: heartbeat
 
     // ANCHOR: claim
+    // ANCHOR: claim_given
     /// Leases the next task this worker can run, if there is one: a RUNNING task
     /// whose lease ran out, else the oldest QUEUED one — with attempts left and a
     /// kind among the worker's capabilities. One `BEGIN IMMEDIATE` transaction, so
     /// two claimers can never both take the same task.
     pub fn claim(&mut self, worker_id: &str, now: SystemTime) -> Result<Option<Lease>, StoreError> {
+        // ANCHOR_END: claim_given
         // TODO(store-claim): lease the next task this worker can run — an expired lease first, else the oldest QUEUED task — in one BEGIN IMMEDIATE transaction
         todo!("store-claim — book: ch05, \"Claiming with BEGIN IMMEDIATE\"")
     }
@@ -434,6 +438,7 @@ impl Store {
     }
 
     // ANCHOR: finish
+    // ANCHOR: finish_given
     /// Accepts an outcome only with the task's current lease token. The same
     /// outcome twice (a resend after a lost answer) is fine; a token from an
     /// older lease is refused and can never overwrite the newer lease's result.
@@ -444,12 +449,14 @@ impl Store {
         outcome: Outcome,
         now: SystemTime,
     ) -> Result<Recorded, StoreError> {
+        // ANCHOR_END: finish_given
         // TODO(store-finish): record a task's outcome only with its current lease token: a resend of the same outcome is fine, a stale token or a different outcome is refused
         todo!("store-finish — book: ch05, \"Leases and fencing tokens\"")
     }
     // ANCHOR_END: finish
 
     // ANCHOR: requeue_dead
+    // ANCHOR: requeue_dead_given
     /// The monitor's round: workers silent for `dead_after` are dead, and the
     /// tasks they held go back to the queue — or, out of attempts, to FAILED.
     /// Expired leases of live workers are given up on the same way.
@@ -458,6 +465,7 @@ impl Store {
         now: SystemTime,
         dead_after: Duration,
     ) -> Result<Sweep, StoreError> {
+        // ANCHOR_END: requeue_dead_given
         // TODO(store-requeue-dead): declare workers silent for `dead_after` dead, put their RUNNING tasks back in the queue (or FAILED, out of attempts), and give up on expired leases out of attempts
         todo!("store-requeue-dead — book: ch05, \"Heartbeats and the monitor\"")
     }

@@ -167,6 +167,7 @@ impl Worker {
     }
 
     // ANCHOR: run
+    // ANCHOR: run_given
     /// Registers, then asks for work while a thread is free, delivers every
     /// result and sends heartbeats, until `stop`. Tasks still running when it
     /// stops are finished and cached, and delivered by the next run.
@@ -194,43 +195,52 @@ impl Worker {
     }
 
     fn serve(&mut self, stop: &Stopper) -> Result<(), ConnectionError> {
+        // ANCHOR_END: run_given
         // TODO(worker-loop): the worker's loop: until `stop`, move finished results to the outbox, contact the dispatcher when it is time, and wait for a result until the next contact
         todo!("worker-loop — book: ch05, \"Nothing computed is lost\"")
     }
     // ANCHOR_END: run
 
     // ANCHOR: contact
+    // ANCHOR: contact_given
     /// One round with the dispatcher: register if needed, deliver what is
     /// cached, send a heartbeat when one is due, and ask for work while a thread
     /// is free. Any unanswered request ends the round with `NoAnswer`.
     fn contact(&mut self, stop: &Stopper) -> Result<(), ConnectionError> {
+        // ANCHOR_END: contact_given
         // TODO(worker-contact): one round with the dispatcher: register if needed, deliver the outbox, a heartbeat when due, and ask for work while a thread is free
         todo!("worker-contact — book: ch05, \"Nothing computed is lost\"")
     }
     // ANCHOR_END: contact
 
     // ANCHOR: deliver
+    // ANCHOR: deliver_given
     /// Sends every cached result, oldest first. An answer — accepted, or refused
     /// for good (a stale lease) — takes it out of the cache; no answer keeps it.
     fn deliver(&mut self, stop: &Stopper) -> Result<(), ConnectionError> {
+        // ANCHOR_END: deliver_given
         // TODO(worker-deliver): send every result of the outbox, oldest first; an answer takes it out of the outbox and the cache, no answer leaves it there
         todo!("worker-deliver — book: ch05, \"Nothing computed is lost\"")
     }
     // ANCHOR_END: deliver
 
     // ANCHOR: heartbeat
+    // ANCHOR: heartbeat_given
     /// "I am alive, and I still hold these leases": running tasks, and finished
     /// ones whose results wait in the cache.
     fn heartbeat(&mut self, stop: &Stopper) -> Result<(), ConnectionError> {
+        // ANCHOR_END: heartbeat_given
         // TODO(worker-heartbeat): send HEARTBEAT naming every lease the worker holds — the running tasks and the results waiting in the outbox — and schedule the next one
         todo!("worker-heartbeat — book: ch05, \"Heartbeats and the monitor\"")
     }
     // ANCHOR_END: heartbeat
 
     // ANCHOR: unreachable
+    // ANCHOR: unreachable_given
     /// No answer: the REQ socket is stuck mid-exchange, so open a fresh one, and
     /// wait longer each time before the next try. Whatever is cached stays cached.
     fn unreachable(&mut self) -> Result<(), ConnectionError> {
+        // ANCHOR_END: unreachable_given
         // TODO(worker-unreachable): no answer: open a fresh connection, wait longer before the next try (the backoff), renew the leases first when back, and report it
         todo!("worker-unreachable — book: ch05, \"Nothing computed is lost\"")
     }

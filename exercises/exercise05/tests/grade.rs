@@ -1019,12 +1019,14 @@ fn step3_cached_results_come_back_oldest_first_and_unreadable_files_go() {
                     .save(&leased_result(task_id, "tok", json!(task_id)), saved)
                     .or_book("a result to be saved", CACHE);
             }
-            // What a crash in the middle of a write leaves, and a stranger's file.
+            // What a crash in the middle of a write leaves, a file torn under its
+            // final name (a disk that lied about its flush), and a stranger's file.
             std::fs::write(
                 folder.join("task-7-tok.partial"),
                 b"{\"saved_at_ms\": 1, \"res",
             )
             .expect("writes");
+            std::fs::write(folder.join("task-8-tok.json"), b"").expect("writes");
             std::fs::write(folder.join("notes.txt"), b"not a result").expect("writes");
             cache.load(at(100)).or_book("the cache to load", CACHE)
         }
@@ -1039,7 +1041,7 @@ fn step3_cached_results_come_back_oldest_first_and_unreadable_files_go() {
     );
     assert_eq!(
         (found.unreadable, files_in(&folder)),
-        (2, 6),
+        (3, 6),
         "files that are not a readable result are counted as unreadable and deleted; {}",
         CACHE.hint()
     );

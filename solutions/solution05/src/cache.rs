@@ -3,13 +3,17 @@
 //!
 //! The original kept results in memory while its dispatcher was down, so a
 //! worker that crashed meanwhile lost them. Here each result is one small JSON
-//! file, written to a temporary name and renamed (a rename is atomic, so a crash
-//! never leaves half a file). A restarted worker delivers what it finds. Results
-//! older than the TTL (1 h by default) are dropped: by then the task has long
-//! been leased again, and the result would only be refused as stale.
+//! file, written to a temporary name, flushed to the disk (`sync_all`), and only
+//! then renamed into place; the folder is flushed too, so the rename itself
+//! survives a power cut. A rename is atomic, so a crash leaves either the old
+//! state or the whole new file — and a file torn anyway (a disk that lied about
+//! its flush, someone's editor) is counted as unreadable and deleted when the
+//! cache is loaded, never delivered. A restarted worker delivers what it finds.
+//! Results older than the TTL (1 h by default) are dropped: by then the task has
+//! long been leased again, and the result would only be refused as stale.
 
 use std::fs;
-use std::io;
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -28,6 +32,7 @@ pub enum CacheError {
     Io { path: String, source: io::Error },
 }
 
+// ANCHOR: cache_types
 /// One file: the result and when it was computed.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Entry {
@@ -45,6 +50,7 @@ pub struct Found {
     /// Files that could not be read (deleted too: a crash mid-write, or not ours).
     pub unreadable: usize,
 }
+// ANCHOR_END: cache_types
 
 /// A folder of undelivered results.
 #[derive(Debug, Clone)]
@@ -78,8 +84,10 @@ impl ResultCache {
     }
 
     // ANCHOR: save
+    // ANCHOR: save_given
     /// Writes `result` to disk, atomically.
     pub fn save(&self, result: &LeasedResult, now: SystemTime) -> Result<(), CacheError> {
+        // ANCHOR_END: save_given
         // ANCHOR: todo-cache-save
         let entry = Entry {
             saved_at_ms: unix_millis(now),
@@ -88,8 +96,9 @@ impl ResultCache {
         let file = self.file(result);
         let partial = file.with_extension("partial");
         let text = serde_json::to_vec(&entry).unwrap_or_default();
-        fs::write(&partial, text).map_err(|source| io_error(&partial, source))?;
-        fs::rename(&partial, &file).map_err(|source| io_error(&file, source))
+        write_durably(&partial, &text).map_err(|source| io_error(&partial, source))?;
+        fs::rename(&partial, &file).map_err(|source| io_error(&file, source))?;
+        sync_folder(&self.dir).map_err(|source| io_error(&self.dir, source))
         // ANCHOR_END: todo-cache-save
     }
     // ANCHOR_END: save
@@ -104,8 +113,10 @@ impl ResultCache {
     }
 
     // ANCHOR: load
+    // ANCHOR: load_given
     /// Everything left by an earlier run, split into fresh and expired.
     pub fn load(&self, now: SystemTime) -> Result<Found, CacheError> {
+        // ANCHOR_END: load_given
         // ANCHOR: todo-cache-load
         let mut found = Found::default();
         let mut fresh = Vec::new();
@@ -134,6 +145,26 @@ impl ResultCache {
         // ANCHOR_END: todo-cache-load
     }
     // ANCHOR_END: load
+}
+
+/// Writes `bytes` to `path` and waits until they are on the disk, not just in the
+/// operating system's cache: otherwise a power cut after the rename could leave
+/// the new name pointing at an empty or half-written file.
+fn write_durably(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let mut file = fs::File::create(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}
+
+/// Flushes a folder's entries (the rename) to the disk. Unix lets a folder be
+/// opened and synced; elsewhere there is nothing to call, and the rename is as
+/// durable as the platform makes it.
+fn sync_folder(dir: &Path) -> io::Result<()> {
+    if cfg!(unix) {
+        fs::File::open(dir)?.sync_all()
+    } else {
+        Ok(())
+    }
 }
 
 fn io_error(path: &Path, source: io::Error) -> CacheError {

@@ -95,6 +95,7 @@ impl Dispatcher {
     }
 
     // ANCHOR: run
+    // ANCHOR: run_given
     /// Answers every request and runs the monitor every `monitor_every`, until `stop`.
     pub fn run(mut self, stop: &Stopper) -> Result<(), DispatcherError> {
         (self.events)(&Event::Listening {
@@ -110,6 +111,7 @@ impl Dispatcher {
 
     /// The loop itself: the socket, and the monitor's rounds, on this one thread.
     fn serve_until(&mut self, stop: &Stopper) -> Result<(), DispatcherError> {
+        // ANCHOR_END: run_given
         // ANCHOR: todo-dispatcher-loop
         let mut next_round = Instant::now() + self.config.monitor_every;
         while !stop.is_stopped() {
@@ -136,6 +138,7 @@ impl Dispatcher {
     // ANCHOR_END: run
 
     // ANCHOR: answer
+    // ANCHOR: answer_given
     /// The answer to one message. Every message gets one, whatever it holds.
     pub fn answer(&mut self, parts: &[Vec<u8>], now: SystemTime) -> String {
         let reply = match Request::from_frames(parts) {
@@ -159,6 +162,7 @@ impl Dispatcher {
     }
 
     fn serve(&mut self, request: Request, now: SystemTime) -> Reply {
+        // ANCHOR_END: answer_given
         // ANCHOR: todo-dispatcher-answer
         let served = match request {
             Request::Register(registration) => {

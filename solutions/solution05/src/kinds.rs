@@ -133,9 +133,11 @@ pub fn not_capable_message(kind: &str) -> String {
 }
 
 // ANCHOR: execute
+// ANCHOR: execute_given
 /// What a worker thread does with one lease: refuse a kind it never offered,
 /// then decode, run, and say how it ended.
 pub fn execute(lease: &Lease, capabilities: &[String]) -> Outcome {
+    // ANCHOR_END: execute_given
     // ANCHOR: todo-kinds-execute
     let task_id = lease.task_id.to_string();
     let fail =

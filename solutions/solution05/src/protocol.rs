@@ -215,8 +215,10 @@ impl Request {
     }
 
     // ANCHOR: parse
+    // ANCHOR: parse_given
     /// Understands one frame sent to the dispatcher.
     pub fn parse(frame: &str) -> Result<Self, ProtocolError> {
+        // ANCHOR_END: parse_given
         // ANCHOR: todo-protocol-parse
         if let Some(body) = frame.strip_prefix(RESULT_PREFIX) {
             let result: LeasedResult = json_body("RESULT:", body)?;

@@ -384,6 +384,7 @@ impl Store {
     }
 
     // ANCHOR: heartbeat
+    // ANCHOR: heartbeat_given
     /// A worker is alive, and still holds the leases it names: each of those that
     /// is still its own (same token) runs `lease` longer from `now`. Returns how
     /// many were renewed.
@@ -393,6 +394,7 @@ impl Store {
         held: &[(TaskId, String)],
         now: SystemTime,
     ) -> Result<usize, StoreError> {
+        // ANCHOR_END: heartbeat_given
         // ANCHOR: todo-store-heartbeat
         let now = unix_millis(now);
         let tx = self
@@ -429,11 +431,13 @@ impl Store {
     // ANCHOR_END: heartbeat
 
     // ANCHOR: claim
+    // ANCHOR: claim_given
     /// Leases the next task this worker can run, if there is one: a RUNNING task
     /// whose lease ran out, else the oldest QUEUED one — with attempts left and a
     /// kind among the worker's capabilities. One `BEGIN IMMEDIATE` transaction, so
     /// two claimers can never both take the same task.
     pub fn claim(&mut self, worker_id: &str, now: SystemTime) -> Result<Option<Lease>, StoreError> {
+        // ANCHOR_END: claim_given
         // ANCHOR: todo-store-claim
         let now = unix_millis(now);
         let lease_ends = now + millis(self.config.lease);
@@ -518,6 +522,7 @@ impl Store {
     }
 
     // ANCHOR: finish
+    // ANCHOR: finish_given
     /// Accepts an outcome only with the task's current lease token. The same
     /// outcome twice (a resend after a lost answer) is fine; a token from an
     /// older lease is refused and can never overwrite the newer lease's result.
@@ -528,6 +533,7 @@ impl Store {
         outcome: Outcome,
         now: SystemTime,
     ) -> Result<Recorded, StoreError> {
+        // ANCHOR_END: finish_given
         // ANCHOR: todo-store-finish
         let tx = self
             .connection
@@ -590,6 +596,7 @@ impl Store {
     // ANCHOR_END: finish
 
     // ANCHOR: requeue_dead
+    // ANCHOR: requeue_dead_given
     /// The monitor's round: workers silent for `dead_after` are dead, and the
     /// tasks they held go back to the queue — or, out of attempts, to FAILED.
     /// Expired leases of live workers are given up on the same way.
@@ -598,6 +605,7 @@ impl Store {
         now: SystemTime,
         dead_after: Duration,
     ) -> Result<Sweep, StoreError> {
+        // ANCHOR_END: requeue_dead_given
         // ANCHOR: todo-store-requeue-dead
         let now = unix_millis(now);
         let tx = self

@@ -167,6 +167,7 @@ impl Worker {
     }
 
     // ANCHOR: run
+    // ANCHOR: run_given
     /// Registers, then asks for work while a thread is free, delivers every
     /// result and sends heartbeats, until `stop`. Tasks still running when it
     /// stops are finished and cached, and delivered by the next run.
@@ -194,6 +195,7 @@ impl Worker {
     }
 
     fn serve(&mut self, stop: &Stopper) -> Result<(), ConnectionError> {
+        // ANCHOR_END: run_given
         // ANCHOR: todo-worker-loop
         while !stop.is_stopped() {
             while let Ok(result) = self.finished.try_recv() {
@@ -223,10 +225,12 @@ impl Worker {
     // ANCHOR_END: run
 
     // ANCHOR: contact
+    // ANCHOR: contact_given
     /// One round with the dispatcher: register if needed, deliver what is
     /// cached, send a heartbeat when one is due, and ask for work while a thread
     /// is free. Any unanswered request ends the round with `NoAnswer`.
     fn contact(&mut self, stop: &Stopper) -> Result<(), ConnectionError> {
+        // ANCHOR_END: contact_given
         // ANCHOR: todo-worker-contact
         if !self.registered {
             let registration = Registration {
@@ -268,9 +272,11 @@ impl Worker {
     // ANCHOR_END: contact
 
     // ANCHOR: deliver
+    // ANCHOR: deliver_given
     /// Sends every cached result, oldest first. An answer — accepted, or refused
     /// for good (a stale lease) — takes it out of the cache; no answer keeps it.
     fn deliver(&mut self, stop: &Stopper) -> Result<(), ConnectionError> {
+        // ANCHOR_END: deliver_given
         // ANCHOR: todo-worker-deliver
         while let Some(result) = self.outbox.front().cloned() {
             let answer = self.exchange(&Request::Result(result.clone()), stop)?;
@@ -289,9 +295,11 @@ impl Worker {
     // ANCHOR_END: deliver
 
     // ANCHOR: heartbeat
+    // ANCHOR: heartbeat_given
     /// "I am alive, and I still hold these leases": running tasks, and finished
     /// ones whose results wait in the cache.
     fn heartbeat(&mut self, stop: &Stopper) -> Result<(), ConnectionError> {
+        // ANCHOR_END: heartbeat_given
         // ANCHOR: todo-worker-heartbeat
         let running = self.running.iter().map(|(id, token)| (*id, token.clone()));
         let waiting = self
@@ -322,9 +330,11 @@ impl Worker {
     // ANCHOR_END: heartbeat
 
     // ANCHOR: unreachable
+    // ANCHOR: unreachable_given
     /// No answer: the REQ socket is stuck mid-exchange, so open a fresh one, and
     /// wait longer each time before the next try. Whatever is cached stays cached.
     fn unreachable(&mut self) -> Result<(), ConnectionError> {
+        // ANCHOR_END: unreachable_given
         // ANCHOR: todo-worker-unreachable
         self.connection = connect(&self.context, &self.config)?;
         let wait = self.config.backoff.next(self.backoff);
