@@ -155,6 +155,70 @@ pub fn broken_links(book_src: &Path) -> Vec<String> {
     broken
 }
 
+/// The string literals that follow `marker` in `source` (white space allowed
+/// between), e.g. every heading in `.section("Heading")`.
+fn literals_after<'a>(source: &'a str, marker: &str) -> Vec<&'a str> {
+    let mut found = Vec::new();
+    let mut rest = source;
+    while let Some(at) = rest.find(marker) {
+        rest = rest[at + marker.len()..].trim_start();
+        if let Some(body) = rest.strip_prefix('"')
+            && let Some(end) = body.find('"')
+        {
+            found.push(&body[..end]);
+        }
+    }
+    found
+}
+
+/// Every heading a grading test points learners at (`BOOK.section("…")` under
+/// `Chapter("chNN-….md")`) that its chapter does not have, as `file: why`. A
+/// failing test that sends a learner to a section that was renamed helps nobody.
+pub fn stale_test_sections(workspace: &Path) -> Vec<String> {
+    let mut stale = Vec::new();
+    let mut files = Vec::new();
+    for exercise in fs::read_dir(workspace.join("exercises"))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let tests = exercise.path().join("tests");
+        for entry in fs::read_dir(&tests).into_iter().flatten().flatten() {
+            if entry.path().extension().is_some_and(|e| e == "rs") {
+                files.push(entry.path());
+            }
+        }
+    }
+    files.sort();
+    for file in files {
+        let Ok(source) = fs::read_to_string(&file) else {
+            continue;
+        };
+        let shown = file
+            .strip_prefix(workspace)
+            .unwrap_or(&file)
+            .display()
+            .to_string();
+        for chapter in literals_after(&source, "Chapter(") {
+            let Ok(markdown) = fs::read_to_string(workspace.join("book/src").join(chapter)) else {
+                stale.push(format!(
+                    "{shown}: Chapter(\"{chapter}\") is not in book/src"
+                ));
+                continue;
+            };
+            let headings = crate::chapter::headings(&markdown);
+            for section in literals_after(&source, ".section(") {
+                if !headings.contains(section) {
+                    stale.push(format!(
+                        "{shown}: section \"{section}\" is no heading of book/src/{chapter}"
+                    ));
+                }
+            }
+        }
+    }
+    stale
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -184,6 +248,16 @@ mod tests {
             ids.contains("measure-it") && ids.contains("measure-it-1") && ids.contains("custom")
         );
         assert!(!ids.contains("not-a-heading"));
+    }
+
+    #[test]
+    fn reads_the_sections_tests_point_at() {
+        let source = "const BOOK: Chapter = Chapter(\"ch02.md\");\nconst A: BookSection = BOOK.section(\"The pool\");\nconst B: BookSection = BOOK.section(\n    \"Network mode\",\n);";
+        assert_eq!(literals_after(source, "Chapter("), vec!["ch02.md"]);
+        assert_eq!(
+            literals_after(source, ".section("),
+            vec!["The pool", "Network mode"]
+        );
     }
 
     #[test]
