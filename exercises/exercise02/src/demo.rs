@@ -1,7 +1,7 @@
 //! The story `cargo run --bin dispatcher_worker` tells, as a library function so the
 //! binary stays a thin command line and tests can run the same story.
 
-use rand::rngs::StdRng;
+use rand::rngs::ChaCha12Rng;
 use rand::{RngExt, SeedableRng};
 
 use crate::dispatcher::{DispatchError, Dispatcher, DispatcherConfig, EventSink};
@@ -39,7 +39,7 @@ pub const DEMO_TASKS: [TaskSpec; 5] = [
 
 /// `count` random tasks on numbers 0..=100, the same for the same `seed`.
 pub fn random_tasks(count: usize, seed: u64) -> Vec<TaskSpec> {
-    let mut rng = StdRng::seed_from_u64(seed);
+    let mut rng = ChaCha12Rng::seed_from_u64(seed);
     (0..count)
         .map(|_| TaskSpec {
             a: rng.random_range(0..=100),

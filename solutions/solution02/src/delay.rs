@@ -9,7 +9,7 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
-use rand::rngs::StdRng;
+use rand::rngs::ChaCha12Rng;
 use rand::{RngExt, SeedableRng};
 
 use crate::task::TaskId;
@@ -54,7 +54,7 @@ impl DelayRange {
         }
         // Mix the id in with a large odd constant so neighbouring ids do not get
         // neighbouring generator states.
-        let mut rng = StdRng::seed_from_u64(seed ^ task.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let mut rng = ChaCha12Rng::seed_from_u64(seed ^ task.wrapping_mul(0x9E37_79B9_7F4A_7C15));
         rng.random_range(self.min..=self.max)
     }
 }
