@@ -39,9 +39,9 @@ pub const DEFAULT_PUBLISHER: &str = "tcp://127.0.0.1:5558";
 pub const LINGER_MS: i32 = 2_000;
 
 /// The limit on tasks in flight when none is given. Large enough that a flood of
-/// tiny tasks flows without the collector waiting for every result (a limit of 8
-/// cut the chapter's benchmark from about 320,000 to 49,000 tasks/s), small enough
-/// to bound memory. A lower limit shortens a graceful stop: it has to finish at
+/// tiny tasks flows without the collector waiting for every result (a limit as
+/// small as the pool makes it wait on nearly every task, which the chapter's
+/// "Measure it" shows), small enough to bound memory. A lower limit shortens a graceful stop: it has to finish at
 /// most this many tasks.
 pub const DEFAULT_MAX_IN_FLIGHT: usize = 1000;
 
@@ -124,7 +124,8 @@ impl StopHandle {
 
 /// A bound, not yet running, pipeline.
 pub struct Pipeline {
-    // Field order is drop order: both sockets close before the context ends.
+    // The order of these fields does not matter when they drop: a `zmq::Socket`
+    // holds its own handle on the context, which ends with the last of them.
     pull: zmq::Socket,
     publish: zmq::Socket,
     context: zmq::Context,

@@ -41,7 +41,9 @@ pub struct DispatcherConfig {
 }
 
 impl DispatcherConfig {
-    /// The defaults: lease 120 s, dead after 60 s, monitor every 15 s.
+    /// Defaults: a lease of 120 s and a worker dead after 60 s without a heartbeat,
+    /// as the original's README gives them; a monitor round every 15 s is this
+    /// workbook's choice (the original does not say how often it looks).
     pub fn new(endpoint: &str, db: impl Into<PathBuf>) -> Self {
         Self {
             endpoint: endpoint.to_owned(),

@@ -80,8 +80,10 @@ pub struct WorkerConfig {
 }
 
 impl WorkerConfig {
-    /// The defaults: heartbeats every 30 s, a 1 h cache under the
-    /// system's temporary folder, backoff from 1 s to 20 s.
+    /// Defaults: heartbeats every 30 s and a cache kept for 1 h, as the original's
+    /// `.env` has them (`WORKER_HEARTBEAT_INTERVAL`, `CACHE_TTL_SECONDS`); the
+    /// cache under the system's temporary folder and a backoff from 1 s to 20 s
+    /// are this workbook's choices.
     pub fn new(endpoint: &str, worker_id: &str, capabilities: &[&str]) -> Self {
         Self {
             endpoint: endpoint.to_owned(),
