@@ -180,6 +180,7 @@ pub fn read_frame(
             }
             break;
         }
+        // ANCHOR: read_frame_limit
         let newline = available.iter().position(|&byte| byte == b'\n');
         let taken = newline.map_or(available.len(), |at| at + 1);
         if line.len() + taken > limit {
@@ -191,6 +192,7 @@ pub fn read_frame(
         if newline.is_some() {
             break;
         }
+        // ANCHOR_END: read_frame_limit
     }
     while line
         .last()

@@ -161,6 +161,7 @@ fn dispatch(mut dispatcher: Dispatcher, tasks: &Receiver<Intake>) {
 // ANCHOR_END: dispatch
 
 // ANCHOR: connection
+// ANCHOR: connection_open
 /// The two threads serving one client.
 struct Connection {
     /// A second handle on the socket, to end the reader from outside.
@@ -186,6 +187,7 @@ impl Connection {
             writer,
         })
     }
+    // ANCHOR_END: connection_open
 
     fn is_finished(&self) -> bool {
         self.reader.is_finished() && self.writer.is_finished()

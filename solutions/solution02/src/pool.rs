@@ -26,6 +26,7 @@ pub type Job = Box<dyn FnOnce(WorkerId) + Send + 'static>;
 // ANCHOR_END: job
 
 // ANCHOR: pool_given
+// ANCHOR: pool_events
 /// What a worker thread reports about itself, through [`PoolBuilder::on_event`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WorkerEvent {
@@ -49,6 +50,7 @@ pub enum PoolError {
     #[error("could not start worker thread {worker}: {reason}")]
     Spawn { worker: WorkerId, reason: String },
 }
+// ANCHOR_END: pool_events
 
 /// Configures a [`ThreadPool`] before its threads start.
 pub struct PoolBuilder {

@@ -201,6 +201,7 @@ fn dispatch(mut dispatcher: Dispatcher, tasks: &Receiver<Intake>) {
 // ANCHOR_END: dispatch
 
 // ANCHOR: connection
+// ANCHOR: connection_open
 /// The two threads serving one client.
 struct Connection {
     /// A second handle on the socket, to end the reader from outside.
@@ -226,6 +227,7 @@ impl Connection {
             writer,
         })
     }
+    // ANCHOR_END: connection_open
 
     fn is_finished(&self) -> bool {
         self.reader.is_finished() && self.writer.is_finished()
