@@ -34,6 +34,7 @@ impl InFlight {
         }
     }
 
+    // ANCHOR: acquire_release
     /// Takes a slot for one more task, waiting up to `timeout` for one to be freed.
     /// Returns whether it got one: the caller must not read a task without it.
     pub fn acquire(&self, timeout: Duration) -> bool {
@@ -61,6 +62,7 @@ impl InFlight {
             self.freed.notify_one();
         }
     }
+    // ANCHOR_END: acquire_release
 }
 // ANCHOR_END: in_flight
 

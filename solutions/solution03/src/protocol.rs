@@ -199,6 +199,7 @@ pub fn die_message() -> Vec<u8> {
     json(&[DIE])
 }
 
+// ANCHOR: publication
 /// What the publisher sends: the topic it goes to, and the JSON body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Publication {
@@ -214,6 +215,7 @@ pub enum Publication {
     /// A message the collector refused; unaddressed if it had no readable topic.
     Rejected(Rejection),
 }
+// ANCHOR_END: publication
 
 /// The JSON body of a publication, as a producer reads it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
