@@ -206,6 +206,50 @@ fn a_worker_killed_mid_task_has_its_task_completed_by_another() {
 }
 
 #[test]
+fn capabilities_spelled_as_the_nats_original_spells_them_are_accepted_in_any_case() {
+    let dir = TempDir::new("ch05-capability-case");
+    let mut dispatcher = dispatcher(ANY_PORT, &dir.join("tasks.db"), &[]);
+    let mut client = dispatcher.client();
+    let cache = dir.join("Worker1").display().to_string();
+    // `start_worker.py -w Worker1 -c Add Divide`, with `DIVIDE` and a repeat thrown in.
+    let mut worker = start(
+        WORKER,
+        &[
+            "-w",
+            "Worker1",
+            "-c",
+            "Add",
+            "DIVIDE",
+            "add",
+            "--endpoint",
+            &dispatcher.endpoint,
+            "--heartbeat-every",
+            "0.2",
+            "--poll",
+            "0.01",
+            "--cache-dir",
+            &cache,
+        ],
+    );
+    worker.expect_line(LIMIT, |line| line.contains("asking"));
+    dispatcher.process.expect_line(LIMIT, |l| {
+        l.contains("Worker Worker1 registered: add divide") && !l.contains("add divide add")
+    });
+    let sum = client.submit(&add(2, 3)).expect("submits");
+    let quotient = client
+        .submit(&NewTask::new("divide", json!({"a": 7, "b": 2})))
+        .expect("submits");
+    for task in [sum, quotient] {
+        let view = wait(&mut client, task);
+        assert_eq!(
+            (view.status, view.lease_owner.as_deref()),
+            (TaskStatus::Completed, Some("Worker1")),
+            "{view:?}"
+        );
+    }
+}
+
+#[test]
 fn a_task_whose_only_attempt_dies_with_its_worker_fails_with_a_clear_error() {
     let dir = TempDir::new("ch05-attempts");
     let mut dispatcher = dispatcher(ANY_PORT, &dir.join("tasks.db"), &["--max-attempts", "1"]);

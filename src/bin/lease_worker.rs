@@ -22,11 +22,19 @@ use workbook_ch05::print_lease_event;
 #[command(version, after_help = EXAMPLES)]
 struct Cli {
     /// The name the dispatcher knows this worker by.
-    #[arg(long)]
+    #[arg(short = 'w', long)]
     id: String,
 
-    /// The task kinds it runs: add subtract multiply divide primes sleep fail echo.
-    #[arg(long, num_args = 1.., required = true, value_parser = clap::builder::PossibleValuesParser::new(KINDS))]
+    /// The task kinds it runs: add subtract multiply divide primes sleep fail echo,
+    /// in any case (`-c Add Divide`, as the NATS original spells them).
+    #[arg(
+        short = 'c',
+        long,
+        num_args = 1..,
+        required = true,
+        ignore_case = true,
+        value_parser = capability_parser()
+    )]
     capabilities: Vec<String>,
 
     /// The dispatcher's endpoint.
@@ -73,12 +81,26 @@ struct Cli {
 const EXAMPLES: &str = "\
 Examples:
   lease_worker --id w1 --capabilities add divide primes
-  lease_worker --id w2 --capabilities primes --threads 4 --endpoint tcp://127.0.0.1:5557";
+  lease_worker --id w2 --capabilities primes --threads 4 --endpoint tcp://127.0.0.1:5557
+  lease_worker -w Worker1 -c Add Divide           as the NATS original is started";
+
+/// One of [`KINDS`], in any case (with the argument's `ignore_case`), kept in
+/// lower case: the dispatcher knows the kinds by their lower-case names.
+fn capability_parser() -> impl clap::builder::TypedValueParser<Value = String> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(KINDS).map(|kind| kind.to_ascii_lowercase())
+}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     term::configure_colors(cli.no_color);
-    let capabilities: Vec<&str> = cli.capabilities.iter().map(String::as_str).collect();
+    // `-c add Add` names one kind twice: register it once.
+    let mut capabilities: Vec<&str> = Vec::new();
+    for kind in &cli.capabilities {
+        if !capabilities.contains(&kind.as_str()) {
+            capabilities.push(kind);
+        }
+    }
     let mut config = WorkerConfig::new(&cli.endpoint, &cli.id, &capabilities);
     config.threads = usize::from(cli.threads);
     config.heartbeat_every = cli.heartbeat_every;

@@ -145,6 +145,7 @@ impl GrpcServer {
             address: config.address.clone(),
             source,
         };
+        // ANCHOR: start_excerpt
         let listener = TcpListener::bind(&config.address).map_err(bind_error)?;
         listener.set_nonblocking(true).map_err(bind_error)?;
         let address = listener.local_addr().map_err(bind_error)?;
@@ -160,6 +161,7 @@ impl GrpcServer {
             .thread_name("grpc-runtime")
             .build()
             .map_err(ServerError::Runtime)?;
+        // ANCHOR_END: start_excerpt
         let (stop, stopping) = watch::channel(false);
 
         let executor_config = config.executor;
@@ -274,6 +276,7 @@ async fn serve(
     let dispatcher =
         DispatcherServer::new(dispatcher_service).max_decoding_message_size(max_message_bytes);
 
+    // ANCHOR: serve_shutdown
     let shutdown_signal = async move {
         // A dropped sender means nobody can stop us any more: stop now.
         let _ = stopping.wait_for(|stop| *stop).await;
@@ -292,6 +295,7 @@ async fn serve(
         .add_service(dispatcher)
         .serve_with_incoming_shutdown(incoming, shutdown_signal)
         .await?;
+    // ANCHOR_END: serve_shutdown
     // The monitor holds the executor too; stop it and wait until it is gone.
     monitor.abort();
     let _ = monitor.await;
