@@ -61,7 +61,8 @@ pub struct PipelineConfig {
 }
 
 impl Default for PipelineConfig {
-    /// The original's ports, on loopback, with 4 workers.
+    /// Ports 5557 (tasks in) and 5558 (results out) on loopback — this workbook's
+    /// choice; the original's README names none — with 4 workers.
     fn default() -> Self {
         Self {
             collector: DEFAULT_COLLECTOR.to_owned(),

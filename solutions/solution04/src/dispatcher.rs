@@ -38,7 +38,9 @@ pub struct DispatcherConfig {
 }
 
 impl Default for DispatcherConfig {
-    /// The original's ports and its 2 s deadline, checked every 0.5 s.
+    /// Workers on port 5556, as the original's README runs them, clients on 5555
+    /// (this workbook's choice), and the original's `DEADLINE_SECONDS` of 2 s,
+    /// checked every 0.5 s.
     fn default() -> Self {
         Self {
             workers_endpoint: DEFAULT_WORKERS_ENDPOINT.to_owned(),

@@ -15,8 +15,10 @@
 //!            | ERROR <reason>
 //! ```
 //!
-//! `ERROR_OCCURED` keeps the Python original's spelling so its workers still
-//! understand us. Everything a peer sends is untrusted: every way a frame can be
+//! The frames are this workbook's spelling of the original's three messages
+//! (its README names what they carry, not their bytes); `ERROR_OCCURED`, with
+//! its misspelling, is the Python peer's in `bench/peers/`, kept so that peer
+//! and ours understand each other. Everything a peer sends is untrusted: every way a frame can be
 //! wrong is a [`ProtocolError`], never a panic.
 
 use std::fmt;

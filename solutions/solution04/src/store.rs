@@ -209,7 +209,9 @@ impl TaskTable {
     // ANCHOR_END: expire_overdue
 }
 
-/// `Task exceeded deadline of 2s (took 2.41s)`, the original's wording.
+/// `Task exceeded deadline of 2s (took 2.41s)`: this workbook's wording of the
+/// failure the original's README describes ("marked as failed with appropriate
+/// error messages").
 pub fn deadline_message(deadline: Duration, took: Duration) -> String {
     format!(
         "Task exceeded deadline of {}s (took {:.2}s)",
