@@ -16,7 +16,7 @@ use workbook_ch04::print_pull_event;
 #[derive(Debug, Parser)]
 #[command(version, after_help = EXAMPLES)]
 struct Cli {
-    /// How many tasks run at once (threads of the pool; the original's processes).
+    /// How many tasks run at once: the pool's workers (the argument keeps the original's name, processes).
     #[arg(value_parser = clap::value_parser!(u16).range(1..=1024))]
     processes: u16,
 

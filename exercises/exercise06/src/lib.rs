@@ -1,9 +1,11 @@
 //! Chapter 06 — `grpc.server(futures.ThreadPoolExecutor(max_workers=10))`, rebuilt.
 //!
-//! tonic's runtime accepts connections, decodes requests and calls a handler: it is
-//! the **dispatcher**. Chapter 02's [`ThreadPool`](solution02::ThreadPool) runs the
-//! handlers' blocking bodies: it is the **workers**. Between them sits the piece
-//! grpcio hides inside its server, written out here: the [`executor`].
+//! tonic's runtime accepts connections, decodes requests and calls a handler: it
+//! plays the part chapter 02's dispatcher played, taking work in. Chapter 02's
+//! [`ThreadPool`](solution02::ThreadPool) runs the handlers' blocking bodies: it is
+//! the **workers**. Between them sits the piece grpcio hides inside its server,
+//! written out here: the [`executor`]. (The [`dispatcher`] module is something
+//! else: the gRPC `Dispatcher` *service*, chapter 05's task queue over gRPC.)
 //!
 //! - [`pb`]: the types and service generated from `proto/workbook.proto`.
 //! - [`task`]: checking a wire task and mapping failures to gRPC status codes.

@@ -2,8 +2,11 @@
 //!
 //! A dispatcher receives tasks and puts them on a queue; a fixed set of worker
 //! threads take the next task whenever they are free and send back a result. That
-//! is the whole pattern, and every later chapter is this crate with a different
-//! front door: ZeroMQ sockets (03, 04), a durable store (05), gRPC (06).
+//! is the whole pattern. What later chapters take from this crate is the
+//! [`pool`] — chapters 03 to 06 all run their work on this `ThreadPool` — and
+//! the arithmetic of [`task`] (`Op`), which their task kinds reuse; each builds its own front door
+//! (ZeroMQ sockets in 03 and 04, a durable store in 05, gRPC in 06) and its own
+//! dispatcher around that pool.
 //!
 //! - [`pool`]: the worker threads and their queue, generic over the job.
 //! - [`task`]: what the demo computes — `10 add 5` — and how it fails.

@@ -63,7 +63,7 @@ pub enum Event {
     DispatcherStopped,
 
     WorkerStarted {
-        processes: usize,
+        workers: usize,
         endpoint: String,
     },
     Running {
@@ -142,9 +142,9 @@ impl Event {
             }
             Event::DispatcherStopped => "Stopped".to_owned(),
             Event::WorkerStarted {
-                processes,
+                workers,
                 endpoint,
-            } => format!("{processes} threads, asking {endpoint} for work"),
+            } => format!("{workers} threads, asking {endpoint} for work"),
             Event::Running { task_id, kind, .. } => format!("Running task {task_id} ({kind})"),
             Event::Finished {
                 task_id, status, ..

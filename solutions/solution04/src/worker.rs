@@ -26,8 +26,9 @@ use crate::stop::Stopper;
 pub struct WorkerConfig {
     /// The dispatcher's worker endpoint.
     pub endpoint: String,
-    /// How many tasks run at once: the pool's size (the original's processes).
-    pub processes: usize,
+    /// How many tasks run at once: the pool's size, as `workers` is in every
+    /// chapter (`pull_worker`'s `<PROCESSES>` argument keeps the original's name).
+    pub workers: usize,
     /// How long to wait for an answer before reconnecting (Lazy Pirate).
     pub request_timeout: Duration,
     /// How long to wait before asking again after `NO_TASKS_AVAILABLE`.
@@ -37,11 +38,11 @@ pub struct WorkerConfig {
 }
 
 impl WorkerConfig {
-    /// `processes` threads asking `endpoint`, with timings that suit a demo.
-    pub fn new(endpoint: &str, processes: usize) -> Self {
+    /// `workers` threads asking `endpoint`, with timings that suit a demo.
+    pub fn new(endpoint: &str, workers: usize) -> Self {
         Self {
             endpoint: endpoint.to_owned(),
-            processes,
+            workers,
             request_timeout: Duration::from_millis(2500),
             idle_wait: Duration::from_millis(20),
             worker_id: None,
@@ -74,7 +75,7 @@ pub struct Worker {
     pool: ThreadPool,
     finished_in: Sender<ResultReport>,
     finished: Receiver<ResultReport>,
-    /// Tasks taken and not yet reported: never more than `config.processes`.
+    /// Tasks taken and not yet reported: never more than `config.workers`.
     running: usize,
 }
 // ANCHOR_END: worker
@@ -83,7 +84,7 @@ impl Worker {
     /// Starts the pool and connects (ZeroMQ connects lazily: the dispatcher may
     /// start later).
     pub fn start(config: WorkerConfig, events: EventSink) -> Result<Self, WorkerError> {
-        let pool = ThreadPool::new(config.processes)?;
+        let pool = ThreadPool::new(config.workers)?;
         let retry_events = EventSink::clone(&events);
         let patience = Patience {
             timeout: config.request_timeout,
@@ -113,7 +114,7 @@ impl Worker {
     /// Tasks still running when it stops are finished but not reported.
     pub fn run(mut self, stop: &Stopper) -> Result<(), WorkerError> {
         (self.events)(&Event::WorkerStarted {
-            processes: self.config.processes,
+            workers: self.config.workers,
             endpoint: self.config.endpoint.clone(),
         });
         let outcome = self.serve(stop);
@@ -133,7 +134,7 @@ impl Worker {
             while let Ok(report) = self.finished.try_recv() {
                 self.report(report, stop)?;
             }
-            if self.running < self.config.processes
+            if self.running < self.config.workers
                 && let Asked::Got(assignment) = self.ask_for_task(stop)?
             {
                 self.start_task(assignment);
