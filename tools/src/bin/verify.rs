@@ -93,7 +93,7 @@ fn exercises(workspace: &Path, chapters: Vec<String>, write: bool) -> (usize, us
         let outcome = if write {
             generate::write(&chapter, generate::Build::Skeleton).map(|changed| {
                 for path in &changed {
-                    println!("  wrote exercises/exercise{number}/{}", path.display());
+                    println!("  updated exercises/exercise{number}/{}", path.display());
                 }
                 Vec::new()
             })

@@ -1,0 +1,205 @@
+//! Claiming a task and recording its outcome: the two transactions every task goes
+//! through, each one `BEGIN IMMEDIATE`, the second fenced by the lease token.
+
+// The store's types, its connection and its helpers live in mod.rs.
+use super::liveness::give_up_expired;
+#[allow(clippy::wildcard_imports)]
+use super::*;
+
+// ANCHOR: claim_sql
+/// The kinds a worker (`?1`) registered, with attempts left: what it may claim.
+macro_rules! claimable {
+    () => {
+        "kind IN (SELECT value FROM json_each((SELECT capabilities FROM workers WHERE id = ?1)))
+         AND attempts < max_attempts"
+    };
+}
+/// A RUNNING task whose lease ran out (`?2` is now): its worker is gone or late.
+const NEXT_EXPIRED: &str = concat!(
+    "SELECT id FROM tasks WHERE status = 'RUNNING' AND lease_expires_at <= ?2 AND ",
+    claimable!(),
+    " ORDER BY id LIMIT 1"
+);
+/// The oldest QUEUED task.
+const NEXT_QUEUED: &str = concat!(
+    "SELECT id FROM tasks WHERE status = 'QUEUED' AND ",
+    claimable!(),
+    " ORDER BY id LIMIT 1"
+);
+/// The lease itself, with a fresh random token: the fencing token results must carry.
+const LEASE: &str = "UPDATE tasks
+    SET status = 'RUNNING', lease_owner = ?2, lease_expires_at = ?3,
+        lease_token = lower(hex(randomblob(8))), attempts = attempts + 1, updated_at = ?4
+    WHERE id = ?1
+    RETURNING id, kind, args, lease_token, attempts, max_attempts";
+// ANCHOR_END: claim_sql
+
+/// A task's status, lease token, result and error, as stored.
+type FinishRow = (String, Option<String>, Option<String>, Option<String>);
+
+impl Store {
+    // ANCHOR: claim
+    // ANCHOR: claim_given
+    /// Leases the next task this worker can run, if there is one: a RUNNING task
+    /// whose lease ran out, else the oldest QUEUED one — with attempts left and a
+    /// kind among the worker's capabilities. One `BEGIN IMMEDIATE` transaction, so
+    /// two claimers can never both take the same task.
+    pub fn claim(&mut self, worker_id: &str, now: SystemTime) -> Result<Option<Lease>, StoreError> {
+        // ANCHOR_END: claim_given
+        // ANCHOR: todo-store-claim
+        let now = unix_millis(now);
+        let lease_ends = now + millis(self.config.lease);
+        // IMMEDIATE takes the write lock *before* reading: the row we pick cannot
+        // be picked by another connection between our SELECT and our UPDATE.
+        let tx = self
+            .connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let known: Option<i64> = tx
+            .prepare_cached("SELECT 1 FROM workers WHERE id = ?1")?
+            .query_row([worker_id], |row| row.get(0))
+            .optional()?;
+        if known.is_none() {
+            return Err(StoreError::UnknownWorker(worker_id.to_owned()));
+        }
+        give_up_expired(&tx, now)?;
+        let expired: Option<TaskId> = tx
+            .prepare_cached(NEXT_EXPIRED)?
+            .query_row(params![worker_id, now], |row| row.get(0))
+            .optional()?;
+        let next = match expired {
+            Some(id) => Some(id),
+            None => tx
+                .prepare_cached(NEXT_QUEUED)?
+                .query_row(params![worker_id], |row| row.get(0))
+                .optional()?,
+        };
+        let Some(task_id) = next else {
+            // Commit anyway: the tasks given up on above stay FAILED.
+            tx.commit()?;
+            return Ok(None);
+        };
+        let leased = tx.prepare_cached(LEASE)?.query_row(
+            params![task_id, worker_id, lease_ends, now],
+            |row| {
+                Ok((
+                    row.get::<_, TaskId>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, String>(2)?,
+                    row.get::<_, String>(3)?,
+                    row.get::<_, u32>(4)?,
+                    row.get::<_, u32>(5)?,
+                ))
+            },
+        )?;
+        tx.commit()?;
+        let (task_id, kind, args, lease_token, attempt, max_attempts) = leased;
+        Ok(Some(Lease {
+            task_id,
+            kind,
+            args: parse_json(&args)?,
+            lease_token,
+            attempt,
+            max_attempts,
+        }))
+        // ANCHOR_END: todo-store-claim
+    }
+    // ANCHOR_END: claim
+
+    /// Records a task's result, fenced by its lease token.
+    pub fn complete(
+        &mut self,
+        task_id: TaskId,
+        lease_token: &str,
+        result: Value,
+        now: SystemTime,
+    ) -> Result<Recorded, StoreError> {
+        self.finish(task_id, lease_token, Outcome::Completed(result), now)
+    }
+
+    /// Records that a task ran and failed, fenced by its lease token. A failure
+    /// of the task itself (a division by zero) is final: running it again would
+    /// fail again.
+    pub fn fail(
+        &mut self,
+        task_id: TaskId,
+        lease_token: &str,
+        failure: TaskFailure,
+        now: SystemTime,
+    ) -> Result<Recorded, StoreError> {
+        self.finish(task_id, lease_token, Outcome::Failed(failure), now)
+    }
+
+    // ANCHOR: finish
+    // ANCHOR: finish_given
+    /// Accepts an outcome only with the task's current lease token. The same
+    /// outcome twice (a resend after a lost answer) is fine; a token from an
+    /// older lease is refused and can never overwrite the newer lease's result.
+    pub fn finish(
+        &mut self,
+        task_id: TaskId,
+        lease_token: &str,
+        outcome: Outcome,
+        now: SystemTime,
+    ) -> Result<Recorded, StoreError> {
+        // ANCHOR_END: finish_given
+        // ANCHOR: todo-store-finish
+        let tx = self
+            .connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let row: Option<FinishRow> = tx
+            .prepare_cached("SELECT status, lease_token, result, error FROM tasks WHERE id = ?1")?
+            .query_row([task_id], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+            })
+            .optional()?;
+        let Some((status, current_token, result, error)) = row else {
+            return Err(StoreError::UnknownTask(task_id));
+        };
+        if current_token.as_deref() != Some(lease_token) {
+            return Err(StoreError::StaleLease { task_id });
+        }
+        let status = parse_status(&status)?;
+        if status.is_final() {
+            let recorded = match (status, result, error) {
+                (TaskStatus::Completed, Some(result), _) => {
+                    Outcome::Completed(parse_json::<Value>(&result)?)
+                }
+                (TaskStatus::Failed, _, Some(error)) => {
+                    Outcome::Failed(parse_json::<TaskFailure>(&error)?)
+                }
+                _ => {
+                    return Err(StoreError::Corrupt(format!(
+                        "task {task_id} is final without an outcome"
+                    )));
+                }
+            };
+            return if recorded == outcome {
+                Ok(Recorded::Already(status))
+            } else {
+                Err(StoreError::ConflictingResult { task_id })
+            };
+        }
+        // RUNNING, or QUEUED again after its worker was declared dead but before
+        // anyone leased it anew: the work is done, so take it.
+        let (status, result, error) = match &outcome {
+            Outcome::Completed(value) => (TaskStatus::Completed, Some(value.to_string()), None),
+            Outcome::Failed(failure) => (TaskStatus::Failed, None, Some(to_json(failure)?)),
+        };
+        tx.prepare_cached(
+            "UPDATE tasks
+             SET status = ?2, result = ?3, error = ?4, lease_expires_at = NULL, updated_at = ?5
+             WHERE id = ?1",
+        )?
+        .execute(params![
+            task_id,
+            status.to_string(),
+            result,
+            error,
+            unix_millis(now)
+        ])?;
+        tx.commit()?;
+        Ok(Recorded::Now(status))
+        // ANCHOR_END: todo-store-finish
+    }
+    // ANCHOR_END: finish
+}
