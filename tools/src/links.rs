@@ -172,42 +172,49 @@ fn literals_after<'a>(source: &'a str, marker: &str) -> Vec<&'a str> {
 }
 
 /// Every heading a grading test points learners at (`BOOK.section("…")` under
-/// `Chapter("chNN-….md")`) that its chapter does not have, as `file: why`. A
-/// failing test that sends a learner to a section that was renamed helps nobody.
+/// `Chapter("chNN-….md")`, anywhere in an exercise's `tests/`) that its chapter
+/// does not have. A failing test that sends a learner to a section that was
+/// renamed helps nobody.
 pub fn stale_test_sections(workspace: &Path) -> Vec<String> {
     let mut stale = Vec::new();
-    let mut files = Vec::new();
-    for exercise in fs::read_dir(workspace.join("exercises"))
+    let mut exercises: Vec<_> = fs::read_dir(workspace.join("exercises"))
         .into_iter()
         .flatten()
         .flatten()
-    {
-        let tests = exercise.path().join("tests");
-        for entry in fs::read_dir(&tests).into_iter().flatten().flatten() {
-            if entry.path().extension().is_some_and(|e| e == "rs") {
-                files.push(entry.path());
-            }
-        }
-    }
-    files.sort();
-    for file in files {
-        let Ok(source) = fs::read_to_string(&file) else {
+        .map(|entry| entry.path())
+        .collect();
+    exercises.sort();
+    for exercise in exercises {
+        let mut files = Vec::new();
+        rust_files(&exercise.join("tests"), &mut files);
+        files.sort();
+        let sources: Vec<(String, String)> = files
+            .iter()
+            .filter_map(|file| {
+                let shown = file
+                    .strip_prefix(workspace)
+                    .unwrap_or(file)
+                    .display()
+                    .to_string();
+                fs::read_to_string(file).ok().map(|text| (shown, text))
+            })
+            .collect();
+        let Some(chapter) = sources
+            .iter()
+            .find_map(|(_, text)| literals_after(text, "Chapter(").first().copied())
+        else {
             continue;
         };
-        let shown = file
-            .strip_prefix(workspace)
-            .unwrap_or(&file)
-            .display()
-            .to_string();
-        for chapter in literals_after(&source, "Chapter(") {
-            let Ok(markdown) = fs::read_to_string(workspace.join("book/src").join(chapter)) else {
-                stale.push(format!(
-                    "{shown}: Chapter(\"{chapter}\") is not in book/src"
-                ));
-                continue;
-            };
-            let headings = crate::chapter::headings(&markdown);
-            for section in literals_after(&source, ".section(") {
+        let Ok(markdown) = fs::read_to_string(workspace.join("book/src").join(chapter)) else {
+            stale.push(format!(
+                "{}: Chapter(\"{chapter}\") is not in book/src",
+                exercise.display()
+            ));
+            continue;
+        };
+        let headings = crate::chapter::headings(&markdown);
+        for (shown, text) in &sources {
+            for section in literals_after(text, ".section(") {
                 if !headings.contains(section) {
                     stale.push(format!(
                         "{shown}: section \"{section}\" is no heading of book/src/{chapter}"
@@ -217,6 +224,18 @@ pub fn stale_test_sections(workspace: &Path) -> Vec<String> {
         }
     }
     stale
+}
+
+/// Every `.rs` file under `dir`, at any depth.
+fn rust_files(dir: &Path, found: &mut Vec<std::path::PathBuf>) {
+    for entry in fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            rust_files(&path, found);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            found.push(path);
+        }
+    }
 }
 
 #[cfg(test)]
