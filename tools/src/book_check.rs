@@ -90,7 +90,7 @@ fn check(folder: &Path, target: &str) -> Result<(), String> {
 /// Every broken include in the Markdown files under `book_src`.
 pub fn broken_includes(book_src: &Path) -> Vec<BrokenInclude> {
     let mut chapters = Vec::new();
-    collect_markdown(book_src, &mut chapters);
+    files_with_extension(book_src, "md", &mut chapters);
     chapters.sort();
     let mut broken = Vec::new();
     for chapter in chapters {
@@ -114,15 +114,16 @@ pub fn broken_includes(book_src: &Path) -> Vec<BrokenInclude> {
     broken
 }
 
-fn collect_markdown(folder: &Path, found: &mut Vec<PathBuf>) {
+/// Every file under `folder`, at any depth, whose name ends in `.extension`.
+pub fn files_with_extension(folder: &Path, extension: &str, found: &mut Vec<PathBuf>) {
     let Ok(entries) = fs::read_dir(folder) else {
         return;
     };
     for entry in entries.flatten() {
         let path = entry.path();
         if path.is_dir() {
-            collect_markdown(&path, found);
-        } else if path.extension().is_some_and(|ext| ext == "md") {
+            files_with_extension(&path, extension, found);
+        } else if path.extension().is_some_and(|ext| ext == extension) {
             found.push(path);
         }
     }

@@ -176,27 +176,6 @@ impl fmt::Display for ChapterCheck {
     }
 }
 
-/// The chapters that have both `solutions/solutionNN` and `exercises/exerciseNN`,
-/// in order, as `NN`.
-pub fn chapters(workspace: &Path) -> Vec<String> {
-    let mut found: Vec<String> = std::fs::read_dir(workspace.join("solutions"))
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|entry| {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let number = name.strip_prefix("solution")?.to_owned();
-            workspace
-                .join("exercises")
-                .join(format!("exercise{number}"))
-                .is_dir()
-                .then_some(number)
-        })
-        .collect();
-    found.sort();
-    found
-}
-
 /// Checks one chapter.
 pub fn check_chapter(cargo: &str, workspace: &Path, chapter: &str) -> ChapterCheck {
     ChapterCheck {

@@ -186,7 +186,7 @@ pub fn stale_test_sections(workspace: &Path) -> Vec<String> {
     exercises.sort();
     for exercise in exercises {
         let mut files = Vec::new();
-        rust_files(&exercise.join("tests"), &mut files);
+        crate::book_check::files_with_extension(&exercise.join("tests"), "rs", &mut files);
         files.sort();
         let sources: Vec<(String, String)> = files
             .iter()
@@ -224,18 +224,6 @@ pub fn stale_test_sections(workspace: &Path) -> Vec<String> {
         }
     }
     stale
-}
-
-/// Every `.rs` file under `dir`, at any depth.
-fn rust_files(dir: &Path, found: &mut Vec<std::path::PathBuf>) {
-    for entry in fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            rust_files(&path, found);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            found.push(path);
-        }
-    }
 }
 
 #[cfg(test)]

@@ -204,7 +204,7 @@ fn todos(workspace: &Path, chapters: Vec<String>, jobs: usize) -> (usize, usize)
 fn grading(workspace: &Path, chapters: Vec<String>) -> (usize, usize) {
     let cargo = workbook_tools::cargo();
     let chapters = if chapters.is_empty() {
-        grading::chapters(workspace)
+        chapter::chapters(workspace)
     } else {
         chapters
     };
