@@ -20,8 +20,7 @@ use crate::task::{Task, TaskError, TaskResult};
 /// The work a dispatcher's workers do for one task.
 pub type Handler = Arc<dyn Fn(&Task) -> Result<i64, TaskError> + Send + Sync>;
 
-/// Where a dispatcher reports its [`Event`]s. Called from many threads at once.
-pub type EventSink = Arc<dyn Fn(&Event) + Send + Sync>;
+pub use crate::event::EventSink;
 
 /// How to start a [`Dispatcher`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

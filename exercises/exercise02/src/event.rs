@@ -28,6 +28,12 @@ impl fmt::Display for Role {
     }
 }
 
+/// Where events go: a function called from many threads at once. Chapter 02
+/// introduces it for its own [`Event`]; every later chapter reports its own kind
+/// of event through this same type (`EventSink<solution04::Event>`, …), so a
+/// test or a demo can collect any chapter's events the same way.
+pub type EventSink<E = Event> = std::sync::Arc<dyn Fn(&E) + Send + Sync>;
+
 /// Something worth telling the reader of the demo.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {

@@ -12,8 +12,8 @@ use solution02::WorkerId;
 
 use crate::protocol::{TaskFailure, TaskId, TaskStatus};
 
-/// Where events go. Called from several threads of a worker at once.
-pub type EventSink = Arc<dyn Fn(&Event) + Send + Sync>;
+/// Where this chapter's events go: chapter 02's one sink type, for [`Event`].
+pub type EventSink = solution02::event::EventSink<Event>;
 
 /// A sink that drops every event.
 pub fn ignore_events() -> EventSink {
@@ -141,10 +141,9 @@ impl Event {
                 format!("Task {}: FAILED {failure}", failure.task_id)
             }
             Event::DispatcherStopped => "Stopped".to_owned(),
-            Event::WorkerStarted {
-                workers,
-                endpoint,
-            } => format!("{workers} threads, asking {endpoint} for work"),
+            Event::WorkerStarted { workers, endpoint } => {
+                format!("{workers} threads, asking {endpoint} for work")
+            }
             Event::Running { task_id, kind, .. } => format!("Running task {task_id} ({kind})"),
             Event::Finished {
                 task_id, status, ..

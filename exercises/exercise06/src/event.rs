@@ -10,8 +10,8 @@ use std::sync::Arc;
 
 use solution02::{Role, WorkerId};
 
-/// Where the server reports its [`Event`]s. Called from many threads at once.
-pub type EventSink = Arc<dyn Fn(&Event) + Send + Sync>;
+/// Where this chapter's events go: chapter 02's one sink type, for [`Event`].
+pub type EventSink = solution02::event::EventSink<Event>;
 
 /// An event sink that ignores everything, for benchmarks and quiet servers.
 pub fn ignore_events() -> EventSink {
