@@ -391,3 +391,63 @@ fn ctrl_c_finishes_queued_tasks_before_exiting() {
         "{output}"
     );
 }
+
+#[test]
+fn a_sweep_of_bad_lines_gets_json_answers_and_the_server_serves_on() {
+    let (mut server, address) = serve(&["--delay-ms", "0"]);
+    let samples: [&[u8]; 2] = [
+        br#"{"id": 7, "op": "add", "a": 10, "b": 5}"#,
+        br#"{"id": 8, "op": "divide", "a": 1, "b": 0}"#,
+    ];
+    let mut frames = common::bad_frames(2, &samples, 200_000);
+    // The oversized line closes its connection: it goes last, on its own.
+    let oversized = frames.pop().expect("an oversized frame");
+    let stream = TcpStream::connect(&address).expect("connects");
+    stream.set_read_timeout(Some(LIMIT)).expect("a timeout");
+    let reader_stream = stream.try_clone().expect("a second handle");
+    // Read the answers while writing, so neither side's buffer fills up.
+    let reader = std::thread::spawn(move || {
+        BufReader::new(reader_stream)
+            .lines()
+            .map_while(Result::ok)
+            .collect::<Vec<String>>()
+    });
+    let mut writer = stream;
+    for frame in &frames {
+        writer.write_all(frame).expect("sends");
+        writer.write_all(b"\n").expect("sends");
+    }
+    writer
+        .shutdown(std::net::Shutdown::Write)
+        .expect("half-closes");
+    let answers = reader.join().expect("the reader");
+    assert!(
+        answers.len() >= frames.len() / 2,
+        "only {} answers to {} lines",
+        answers.len(),
+        frames.len()
+    );
+    for answer in &answers {
+        let reply: serde_json::Value = serde_json::from_str(answer)
+            .unwrap_or_else(|_| panic!("every answer is a JSON line, got {answer:?}"));
+        assert!(
+            reply.get("error").is_some() || reply.get("value").is_some(),
+            "{reply}"
+        );
+    }
+    let too_long = send_lines(&address, &[&[oversized.as_slice(), b"\n"].concat()], 1);
+    assert!(
+        too_long[0]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("longer than")),
+        "{too_long:?}"
+    );
+    let replies = send_lines(
+        &address,
+        &[b"{\"id\": 1, \"op\": \"multiply\", \"a\": 6, \"b\": 7}\n"],
+        1,
+    );
+    assert_eq!(replies[0]["value"], 42, "the server still serves");
+    server.interrupt();
+    assert!(server.wait(LIMIT).success(), "{}", server.output());
+}

@@ -360,3 +360,48 @@ fn a_python_worker_completes_tasks_against_the_rust_dispatcher() {
     worker.interrupt();
     worker.wait(LIMIT);
 }
+
+#[test]
+fn a_sweep_of_bad_frames_is_answered_on_both_sockets_and_the_dispatcher_serves_on() {
+    let dispatcher = Dispatcher::start("5");
+    let workers = raw_socket(&dispatcher.workers);
+    let clients = raw_socket(&dispatcher.clients);
+    let samples: [&[u8]; 3] = [
+        br#"REQUEST_TASK {"worker_id": "w1"}"#,
+        br#"RESULT:{"task_id": "t1", "status": "COMPLETED", "result": 3}"#,
+        br#"SUBMIT {"kind": "primes", "args": {"n": 10}}"#,
+    ];
+    for (index, frame) in common::bad_frames(4, &samples, 2 << 20).iter().enumerate() {
+        // Both sockets get every frame: a REP socket must answer each request, or
+        // the next one could never be sent.
+        for socket in [&workers, &clients] {
+            socket.send(frame.as_slice(), 0).expect("sends");
+            let answer = socket.recv_bytes(0).unwrap_or_else(|error| {
+                panic!(
+                    "bad frame {index} ({} bytes) got no answer within 5 s: {error}",
+                    frame.len()
+                )
+            });
+            assert!(!answer.is_empty(), "bad frame {index}: an empty answer");
+        }
+    }
+    // A worker that asked with a garbled frame may have been handed a task: what
+    // matters is that real work still flows.
+    let submitted = ask(&clients, br#"SUBMIT {"kind": "primes", "args": {"n": 10}}"#);
+    assert!(submitted.starts_with("SUBMITTED "), "{submitted}");
+    let id = submitted.trim_start_matches("SUBMITTED ").trim().to_owned();
+    let worker = worker("1", &dispatcher.workers);
+    let deadline = Instant::now() + LIMIT;
+    loop {
+        let status = ask(&clients, format!("STATUS {id}").as_bytes());
+        if status.contains("COMPLETED") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "task {id} never completed: {status}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    drop(worker);
+}

@@ -498,3 +498,22 @@ fn a_python_grpcio_client_calls_the_rust_server() {
     assert_eq!(answers["dispatcher"]["result_json"], "42", "{answers}");
     assert_eq!(answers["unknown_task"]["code"], "NOT_FOUND", "{answers}");
 }
+
+#[test]
+fn a_sweep_of_bad_bytes_on_the_port_leaves_the_server_serving() {
+    let (server, address) = serve(&["--max-workers", "2"]);
+    let samples: [&[u8]; 2] = [
+        b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+        b"POST /workbook.Calculator/Compute HTTP/1.1\r\ncontent-type: application/grpc\r\n\r\n",
+    ];
+    for frame in common::bad_frames(6, &samples, 1 << 20) {
+        // Each on a connection of its own, closed at once: the server must drop it.
+        if let Ok(mut stream) = TcpStream::connect(&address) {
+            let _ = stream.write_all(&frame);
+        }
+    }
+    let (code, stdout, stderr) = call(&address, &["compute", "6", "multiply", "7"]);
+    assert_eq!(code, Some(0), "the server still serves: {stderr}");
+    assert!(stdout.contains("= 42"), "{stdout}");
+    drop(server);
+}

@@ -144,3 +144,47 @@ pub fn run(binary: &str, args: &[&str]) -> (Option<i32>, String, String) {
         String::from_utf8_lossy(&output.stderr).into_owned(),
     )
 }
+
+/// A few hundred frames no server should choke on, the same on every run: random
+/// bytes, each `sample` cut short at every kind of place, samples with bytes
+/// flipped, invalid UTF-8, JSON nested deeper than any parser allows, and one
+/// frame of `oversized` bytes. For bad-input sweeps: every one must get an error
+/// answer or be dropped, and the server must go on serving.
+pub fn bad_frames(seed: u64, samples: &[&[u8]], oversized: usize) -> Vec<Vec<u8>> {
+    // xorshift64*: small, fast and the same everywhere; no dependency needed.
+    let mut state = seed.max(1);
+    let mut next = move || {
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        state.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    };
+    let mut frames: Vec<Vec<u8>> = Vec::new();
+    for _ in 0..120 {
+        let length = (next() % 300) as usize;
+        frames.push((0..length).map(|_| next() as u8).collect());
+    }
+    for sample in samples {
+        for _ in 0..20 {
+            let cut = (next() as usize) % sample.len().max(1);
+            frames.push(sample[..cut].to_vec());
+        }
+        for _ in 0..20 {
+            let mut flipped = sample.to_vec();
+            for _ in 0..3 {
+                if !flipped.is_empty() {
+                    let at = (next() as usize) % flipped.len();
+                    flipped[at] = next() as u8;
+                }
+            }
+            frames.push(flipped);
+        }
+    }
+    frames.push(vec![0xff, 0xfe, 0xfd, 0xc3, 0x28]);
+    frames.push(vec![b'['; 10_000]);
+    frames.push(b"{}".to_vec());
+    frames.push(b"null".to_vec());
+    frames.push(Vec::new());
+    frames.push(vec![b'x'; oversized]);
+    frames
+}
