@@ -97,6 +97,29 @@ capture_pipeline_session() {
 }
 capture_pipeline_session
 capture ch03-no-pipeline.txt target/release/zmq_producer --topic 7 --tasks 1 --timeout 1 || true
+# Several topics in one producer, and a client written the original pyzero way
+# (send_json in, recv_multipart + json.loads out) against our pipeline. Needs the
+# pyzmq venv under target/python-venv, which the interop test or the bench makes.
+capture_interop_session() {
+  local py=target/python-venv/bin/python pipeline_log
+  if [[ ! -x $py ]]; then
+    echo "skipped ch03-pyzero-client.txt: run 'cargo test -p workbook-ch03' once to make $py"
+    return
+  fi
+  pipeline_log=$(mktemp)
+  target/release/zmq_pipeline --workers 2 > "$pipeline_log" 2>&1 &
+  local pipeline=$!
+  until grep -q "Pulling tasks on" "$pipeline_log"; do sleep 0.1; done
+  capture ch03-producer-topics.txt target/release/zmq_producer --topic 1 --topic 1x --tasks 4
+  local scenario='{"subscribers": {"one_and_1x": ["1", "1x"], "ten": ["10"], "cafe": ["café"], "number_1": [1], "number_10": [10]}, "tasks": [{"topic": "1", "info": {"id": 1, "kind": "add", "a": 1, "b": 0}}, {"topic": "10", "info": {"id": 1, "kind": "add", "a": 10, "b": 0}}, {"topic": "1x", "info": {"id": 2, "kind": "multiply", "a": 6, "b": 7}}, {"topic": "café", "info": {"id": 3, "kind": "add", "a": 2, "b": 3}}, {"topic": 1, "info": {"id": 4, "kind": "add", "a": 1, "b": 1}}, {"topic": 10, "info": {"id": 5, "kind": "add", "a": 1, "b": 1}}], "expect": {"one_and_1x": 2, "ten": 1, "cafe": 1, "number_1": 2, "number_10": 1}}'
+  capture ch03-pyzero-client.txt "$py" bench/peers/ch03_pyzero_client.py \
+    tcp://127.0.0.1:5557 tcp://127.0.0.1:5558 "$scenario"
+  sed -i 's|target/python-venv/bin/||; $d' "$out/ch03-pyzero-client.txt" # the last line is the test's JSON summary
+  target/release/zmq_producer --topic stopper --tasks 0 --die > /dev/null
+  wait "$pipeline"
+  rm -f "$pipeline_log"
+}
+capture_interop_session
 # --- chapter 04 ---------------------------------------------------------------
 # A dispatcher and a 3-thread worker on free ports; a client submits a sum, a
 # raising task, a kind the worker does not run, a task that overruns the 2 s

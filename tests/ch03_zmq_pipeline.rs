@@ -1,12 +1,21 @@
 //! End to end: `zmq_pipeline` and `zmq_producer` as a reader runs them — real
 //! processes on real loopback sockets, on free ports, stopped by DIE or Ctrl-C.
+//!
+//! And clients written the original pyzero-dtq's way in Python (pyzmq's
+//! `send_json`, `recv_multipart` and `json.loads`), pointed at our pipeline: they
+//! get exactly their results. That test makes its own venv under target/ and
+//! installs pyzmq from PyPI; if that fails, the test fails and says why — it is
+//! never skipped.
 
 mod common;
 
+use std::collections::BTreeMap;
 use std::net::TcpListener;
 use std::time::Duration;
 
+use bench::python::{Python, peer};
 use common::{Running, run, start};
+use serde_json::{Value, json};
 use solution03::protocol::HARD_MESSAGE_BYTES;
 
 const PIPELINE: &str = env!("CARGO_BIN_EXE_zmq_pipeline");
@@ -299,4 +308,166 @@ fn bad_arguments_are_refused_and_help_shows_examples() {
         assert_eq!(code, Some(0));
         assert!(stdout.contains("Examples"), "{stdout}");
     }
+}
+
+#[test]
+fn a_producer_on_several_topics_gets_exactly_its_own_results() {
+    let (mut pipeline, endpoints) = start_pipeline("2");
+    let mut several = start(
+        PRODUCER,
+        &endpoints.args(&["--topic", "1", "--topic", "1x", "--tasks", "6"]),
+    );
+    let mut ten = start(
+        PRODUCER,
+        &endpoints.args(&["--topic", "10", "--tasks", "5"]),
+    );
+    assert!(several.wait(LIMIT).success(), "{}", several.output());
+    assert!(ten.wait(LIMIT).success(), "{}", ten.output());
+    let output = several.output();
+    let label = "Producer 1 1x";
+    assert!(
+        output.contains("[Producer 1 1x] Subscribed to topics '1', '1x'"),
+        "{output}"
+    );
+    assert_eq!(result_lines(&output, label), 6, "{output}");
+    for topic in ["1", "1x"] {
+        let on = format!(", on '{topic}'");
+        assert_eq!(
+            output
+                .lines()
+                .filter(|line| line.starts_with("[Producer 1 1x] Task ") && line.ends_with(&on))
+                .count(),
+            3,
+            "tasks take the topics in turn, 3 each:\n{output}"
+        );
+    }
+    assert!(
+        output.contains("[Producer 1 1x] All 6 results received"),
+        "{output}"
+    );
+    assert!(!output.contains("Ignored"), "no strays:\n{output}");
+    assert_eq!(
+        result_lines(&ten.output(), "Producer 10"),
+        5,
+        "{}",
+        ten.output()
+    );
+    assert!(!ten.output().contains("Ignored"), "{}", ten.output());
+    pipeline.interrupt();
+    assert!(pipeline.wait(LIMIT).success(), "{}", pipeline.output());
+}
+
+/// One reply as the test compares them: the topic it came on, its id, and its value
+/// or the start of its error.
+fn digest(received: &Value) -> Vec<(Value, u64, String)> {
+    let mut replies: Vec<(Value, u64, String)> = received
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|message| {
+            let body = &message[1];
+            let outcome = match (&body["value"], &body["error"]) {
+                (Value::Number(value), _) => value.to_string(),
+                (_, Value::String(error)) => {
+                    format!("error: {}", error.split(':').next().unwrap_or_default())
+                }
+                _ => body.to_string(),
+            };
+            (
+                message[0].clone(),
+                body["id"].as_u64().unwrap_or(u64::MAX),
+                outcome,
+            )
+        })
+        .collect();
+    replies.sort_by_key(|(topic, id, _)| (topic.to_string(), *id));
+    replies
+}
+
+#[test]
+fn clients_written_the_originals_way_in_python_get_exactly_their_results() {
+    let python = Python::venv(&["pyzmq"]).unwrap_or_else(|error| {
+        panic!("this test needs a venv with pyzmq from PyPI under target/: {error}")
+    });
+    let (mut pipeline, endpoints) = start_pipeline("2");
+    let add = |id: u64, a: i64, b: i64| json!({"id": id, "kind": "add", "a": a, "b": b});
+    // The original's topics: strings that prefix one another, one outside ASCII,
+    // and numbers, which the original allows too and this pipeline refuses.
+    let scenario = json!({
+        "subscribers": {
+            "one_and_1x": ["1", "1x"],
+            "ten": ["10"],
+            "cafe": ["café"],
+            "number_1": [1],
+            "number_10": [10],
+        },
+        "tasks": [
+            {"topic": "1", "info": add(1, 1, 0)},
+            {"topic": "10", "info": add(1, 10, 0)},
+            {"topic": "1x", "info": add(2, 100, 0)},
+            {"topic": "1", "info": add(3, 1, 2)},
+            {"topic": "10", "info": add(2, 10, 1)},
+            {"topic": "1", "info": {"id": 4, "kind": "explode"}},
+            {"topic": "café", "info": add(5, 2, 3)},
+            {"topic": 1, "info": add(6, 1, 1)},
+            {"topic": 10, "info": add(7, 1, 1)},
+        ],
+        "expect": {"one_and_1x": 4, "ten": 2, "cafe": 1, "number_1": 2, "number_10": 1},
+    });
+    let received = python
+        .run_json(
+            &peer("ch03_pyzero_client.py"),
+            &[
+                endpoints.collector.clone(),
+                endpoints.publisher.clone(),
+                scenario.to_string(),
+            ],
+        )
+        .unwrap_or_else(|error| panic!("{error}\n{}", pipeline.output()));
+    pipeline.interrupt();
+    assert!(pipeline.wait(LIMIT).success(), "{}", pipeline.output());
+
+    let got: BTreeMap<&str, Vec<(Value, u64, String)>> =
+        ["one_and_1x", "ten", "cafe", "number_1", "number_10"]
+            .into_iter()
+            .map(|name| (name, digest(&received[name])))
+            .collect();
+    let row = |topic: Value, id: u64, outcome: &str| (topic, id, outcome.to_owned());
+    let numeric = "error: topic 1 is a number";
+    let expected: BTreeMap<&str, Vec<(Value, u64, String)>> = [
+        (
+            "one_and_1x",
+            vec![
+                row(json!("1"), 1, "1"),
+                row(json!("1"), 3, "3"),
+                row(json!("1"), 4, "error: invalid task"),
+                row(json!("1x"), 2, "100"),
+            ],
+        ),
+        (
+            "ten",
+            vec![row(json!("10"), 1, "10"), row(json!("10"), 2, "11")],
+        ),
+        ("cafe", vec![row(json!("café"), 5, "5")]),
+        // The original's prefix bug, kept by numbers: the subscriber for 1 also
+        // receives 10's message. Both are refusals, each saying why.
+        (
+            "number_1",
+            vec![
+                row(json!(1), 6, numeric),
+                row(json!(10), 7, "error: topic 10 is a number"),
+            ],
+        ),
+        (
+            "number_10",
+            vec![row(json!(10), 7, "error: topic 10 is a number")],
+        ),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(
+        got, expected,
+        "each Python subscriber must get exactly its topics' results, decoded with json.loads \
+         from the original's two frames; numeric topics are refused on their own frame"
+    );
 }

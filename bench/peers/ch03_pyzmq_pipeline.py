@@ -70,7 +70,7 @@ def main():
             if item is None:
                 break
             topic, body = item
-            pub.send_multipart([topic.encode() + b"\0", json.dumps(body).encode()])
+            pub.send_multipart([json.dumps(topic).encode(), json.dumps(body).encode()])
 
     threads = [threading.Thread(target=worker, args=(i,)) for i in range(workers)]
     for thread in threads:

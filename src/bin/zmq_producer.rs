@@ -1,6 +1,7 @@
 //! `zmq_producer`: pushes tasks to a running `zmq_pipeline` and prints each result
-//! as it arrives on its topic.
+//! as it arrives on its topics.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -10,15 +11,16 @@ use solution03::{Producer, Topic, Work};
 use workbook::term::{self, Voice};
 use workbook_ch03::endpoints::Endpoints;
 
-/// A producer for `zmq_pipeline`: subscribes to its topic, confirms the
+/// A producer for `zmq_pipeline`: subscribes to its topics, confirms each
 /// subscription is live, pushes its tasks, and exits once every result is back.
 #[derive(Debug, Parser)]
 #[command(version, after_help = EXAMPLES)]
 struct Cli {
-    /// The topic this producer's results come back on (exact match: "1" never
-    /// receives "10"'s results) [default: producer-<process id>, unique per run].
-    #[arg(long)]
-    topic: Option<Topic>,
+    /// A topic this producer's results come back on (exact match: "1" never
+    /// receives "10"'s results). Repeat it to subscribe to several: the tasks take
+    /// them in turn [default: producer-<process id>, unique per run].
+    #[arg(long = "topic", value_name = "TOPIC")]
+    topics: Vec<Topic>,
 
     /// How many tasks to send.
     #[arg(long, default_value_t = 10)]
@@ -63,6 +65,7 @@ const EXAMPLES: &str = "\
 Examples (with zmq_pipeline running):
   zmq_producer --tasks 10                      on a topic of its own
   zmq_producer --topic 10 --tasks 5 --kind sleep
+  zmq_producer --topic 1 --topic 1x --tasks 4  tasks for '1' and '1x' in turn
   zmq_producer --tasks 0 --die                 stop the pipeline";
 
 fn main() -> ExitCode {
@@ -80,12 +83,17 @@ fn main() -> ExitCode {
 fn produce(cli: &Cli) -> Result<(), String> {
     // A topic of its own unless told otherwise: two producers on one topic would
     // each receive the other's results (they are set aside, but still travel).
-    let topic = match &cli.topic {
-        Some(topic) => topic.clone(),
-        None => Topic::new(format!("producer-{}", std::process::id()))
-            .map_err(|error| error.to_string())?,
-    };
-    let label = format!("Producer {topic}");
+    let mut topics = cli.topics.clone();
+    let mut seen = BTreeSet::new();
+    topics.retain(|topic| seen.insert(topic.clone()));
+    if topics.is_empty() {
+        topics.push(
+            Topic::new(format!("producer-{}", std::process::id()))
+                .map_err(|error| error.to_string())?,
+        );
+    }
+    let names: Vec<String> = topics.iter().map(Topic::to_string).collect();
+    let label = format!("Producer {}", names.join(" "));
     let say = |message: &str| term::print_tagged(&label, Voice::Client, message);
     let timeout = Duration::from_secs(cli.timeout);
     let context = zmq::Context::new();
@@ -93,29 +101,53 @@ fn produce(cli: &Cli) -> Result<(), String> {
         &context,
         &cli.endpoints.collector,
         &cli.endpoints.publisher,
-        topic.clone(),
+        topics[0].clone(),
         timeout,
     )
     .map_err(|error| error.to_string())?;
-    say(&format!("Subscribed to topic '{topic}'"));
+    for topic in &topics[1..] {
+        producer
+            .subscribe(topic.clone(), timeout)
+            .map_err(|error| error.to_string())?;
+    }
+    let plural = if names.len() > 1 { "s" } else { "" };
+    say(&format!(
+        "Subscribed to topic{plural} '{}'",
+        names.join("', '")
+    ));
 
     let tasks = tasks(cli);
-    for &(id, work) in &tasks {
+    // Which topic each task went out on, to say where each result came back.
+    let mut sent_on: BTreeMap<u64, &Topic> = BTreeMap::new();
+    for (&(id, work), topic) in tasks.iter().zip(topics.iter().cycle()) {
         producer
-            .submit(id, work)
+            .submit_to(topic, id, work)
             .map_err(|error| error.to_string())?;
-        say(&format!("Sent task {id}: {work}"));
+        sent_on.insert(id, topic);
+        if topics.len() > 1 {
+            say(&format!("Sent task {id} on '{topic}': {work}"));
+        } else {
+            say(&format!("Sent task {id}: {work}"));
+        }
     }
     producer
-        .collect(timeout, |reply| say(&reply.describe()))
+        .collect(timeout, |reply| {
+            match reply.id.and_then(|id| sent_on.get(&id)) {
+                Some(topic) if topics.len() > 1 => {
+                    say(&format!("{}, on '{topic}'", reply.describe()))
+                }
+                _ => say(&reply.describe()),
+            }
+        })
         .map_err(|error| error.to_string())?;
     say(&format!("All {} results received", tasks.len()));
     let strays = producer.strays();
     if !strays.is_empty() {
         say(&format!(
             "Ignored {} replies that answered none of these tasks (another producer on \
-             topic '{topic}'?)",
-            strays.len()
+             topic '{}'?)",
+            strays.len(),
+            names.join("', '")
         ));
     }
 

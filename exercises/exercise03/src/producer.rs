@@ -1,9 +1,11 @@
-//! A producer: pushes tasks to the collector and gets their results on its topic.
+//! A producer: pushes tasks to the collector and gets their results on its topics.
 //!
-//! It fixes the original's two subscriber traps:
+//! As in the original, a producer may subscribe to several topics and send each
+//! task for any of them. It fixes the original's two subscriber traps:
 //!
-//! - **prefix matching** — it subscribes to its topic's terminated frame
-//!   ([`Topic::frame`]), so topic `"1"` never receives `"10"`'s results;
+//! - **prefix matching** — it subscribes to each topic's frame, the topic as a JSON
+//!   string ([`Topic::frame`]), whose closing quote makes the match exact: topic
+//!   `"1"` never receives `"10"`'s results;
 //! - **the slow joiner** — a SUB socket's subscription reaches the publisher some
 //!   milliseconds *after* `connect` returns, and PUB drops whatever it publishes
 //!   before that. So [`Producer::connect`] pushes `["HELLO", {"topic": …}]` and
@@ -11,11 +13,11 @@
 //!   subscription is live — before any task is sent.
 //!
 //! And one of its own: a topic is only an address, and two producers may share one
-//! by mistake. So a producer remembers the ids it is still waiting for, takes only
-//! replies to those, and sets everything else aside as a stray — another
-//! producer's result, or a duplicate — instead of counting it as its own.
+//! by mistake. So a producer remembers the ids it is still waiting for, and on which
+//! topic, takes only replies to those, and sets everything else aside as a stray —
+//! another producer's result, or a duplicate — instead of counting it as its own.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use solution02::TaskId;
@@ -51,25 +53,30 @@ pub enum ProducerError {
     BadNotice(#[from] NoticeError),
     #[error("task id {0} is already waiting for its result: ids must be unique")]
     DuplicateId(TaskId),
+    #[error("not subscribed to topic '{0}': its results would be lost (subscribe first)")]
+    NotSubscribed(Topic),
 }
 
-/// One producer: a PUSH socket to the collector and a SUB socket on its topic.
+/// One producer: a PUSH socket to the collector and a SUB socket on its topics.
 /// Like every socket owner it is `Send` but not `Sync`: one thread uses it.
 pub struct Producer {
-    topic: Topic,
+    /// The topics subscribed to, in order; the first is the one [`Producer::submit`]
+    /// sends for.
+    topics: Vec<Topic>,
     push: zmq::Socket,
     sub: zmq::Socket,
-    /// Ids submitted and not yet answered.
-    pending: BTreeSet<TaskId>,
-    /// Replies on this topic that answered none of `pending`.
+    /// Ids submitted and not yet answered, with the topic each was sent for.
+    pending: BTreeMap<TaskId, Topic>,
+    /// Replies received while waiting for a welcome, not yet looked at.
+    inbox: VecDeque<(Topic, Reply)>,
+    /// Replies on these topics that answered none of `pending`.
     strays: Vec<Reply>,
 }
 
 impl Producer {
     // ANCHOR: connect
     /// Connects to a pipeline and returns once its results for `topic` are sure to
-    /// arrive: the subscription is confirmed by a welcome, retrying `HELLO` with a
-    /// growing wait until `timeout`.
+    /// arrive (see [`Producer::subscribe`]). More topics can be added afterwards.
     pub fn connect(
         context: &zmq::Context,
         collector: &str,
@@ -77,29 +84,73 @@ impl Producer {
         topic: Topic,
         timeout: Duration,
     ) -> Result<Self, ProducerError> {
-        // TODO(producer-connect): subscribe to the topic's frame and connect both sockets, then repeat HELLO, doubling the wait, until a welcome for our topic proves the subscription is live
-        todo!("producer-connect — book: ch03, \"Trap 2: the slow joiner\"")
+        let sub = context.socket(zmq::SUB)?;
+        // Like the PUB side: never drop a result because we read slowly.
+        sub.set_rcvhwm(0)?;
+        connect(&sub, publisher)?;
+        let push = context.socket(zmq::PUSH)?;
+        // Keep trying to deliver queued tasks (and a DIE) for a while after drop.
+        push.set_linger(LINGER_MS)?;
+        connect(&push, collector)?;
+        let mut producer = Self {
+            topics: Vec::new(),
+            push,
+            sub,
+            pending: BTreeMap::new(),
+            inbox: VecDeque::new(),
+            strays: Vec::new(),
+        };
+        producer.subscribe(topic, timeout)?;
+        Ok(producer)
     }
     // ANCHOR_END: connect
 
-    /// The topic this producer's results come back on.
+    // ANCHOR: subscribe
+    /// Subscribes to one more topic and returns once its results are sure to
+    /// arrive: the subscription is confirmed by a welcome, retrying `HELLO` with a
+    /// growing wait until `timeout`. Subscribing twice to a topic does nothing.
+    pub fn subscribe(&mut self, topic: Topic, timeout: Duration) -> Result<(), ProducerError> {
+        // TODO(producer-subscribe): subscribe to one more topic's frame, then repeat HELLO, doubling the wait, until a welcome for that topic proves the subscription is live; keep any reply that arrives meanwhile
+        todo!("producer-subscribe — book: ch03, \"Trap 2: the slow joiner\"")
+    }
+    // ANCHOR_END: subscribe
+
+    /// The first topic subscribed to: the one [`Producer::submit`] sends for.
     pub fn topic(&self) -> &Topic {
-        &self.topic
+        &self.topics[0]
     }
 
-    /// Pushes one task, whose id must not be waiting for a result already. Blocks
-    /// while the pipeline is at its limit of tasks in flight and this producer's
-    /// queues are full (the PULL side's and the PUSH side's high-water marks, 1000
-    /// messages each): PUSH pushes back instead of dropping.
+    /// Every topic subscribed to, in the order they were.
+    pub fn topics(&self) -> &[Topic] {
+        &self.topics
+    }
+
+    /// Pushes one task for the first topic; see [`Producer::submit_to`].
     pub fn submit(&mut self, id: TaskId, work: Work) -> Result<(), ProducerError> {
-        if !self.pending.insert(id) {
+        let topic = self.topic().clone();
+        self.submit_to(&topic, id, work)
+    }
+
+    /// Pushes one task whose result comes back on `topic`, one this producer is
+    /// subscribed to. Its id must not be waiting for a result already, on any
+    /// topic. Blocks while the pipeline is at its limit of tasks in flight and this
+    /// producer's queues are full (the PULL side's and the PUSH side's high-water
+    /// marks, 1000 messages each): PUSH pushes back instead of dropping.
+    pub fn submit_to(
+        &mut self,
+        topic: &Topic,
+        id: TaskId,
+        work: Work,
+    ) -> Result<(), ProducerError> {
+        if !self.topics.contains(topic) {
+            return Err(ProducerError::NotSubscribed(topic.clone()));
+        }
+        if self.pending.contains_key(&id) {
             return Err(ProducerError::DuplicateId(id));
         }
-        let sent = send(&self.push, &protocol::task_message(&self.topic, id, work));
-        if sent.is_err() {
-            self.pending.remove(&id);
-        }
-        sent
+        send(&self.push, &protocol::task_message(topic, id, work))?;
+        self.pending.insert(id, topic.clone());
+        Ok(())
     }
 
     /// Tasks submitted whose result has not arrived yet.
@@ -107,7 +158,7 @@ impl Producer {
         self.pending.len()
     }
 
-    /// Replies that arrived on this topic but answered no task this producer was
+    /// Replies that arrived on these topics but answered no task this producer was
     /// waiting for: another producer's on the same topic, a duplicate, or an error
     /// without a task id.
     pub fn strays(&self) -> &[Reply] {
@@ -124,23 +175,39 @@ impl Producer {
     // ANCHOR: next_reply
     /// Waits up to `timeout` for the result or error of one of this producer's
     /// pending tasks; `None` if none came. Welcomes are skipped; any other reply on
-    /// the topic is kept in [`Producer::strays`].
+    /// its topics is kept in [`Producer::strays`].
     pub fn next_reply(&mut self, timeout: Duration) -> Result<Option<Reply>, ProducerError> {
+        // Replies that came in while `subscribe` waited for a welcome go first.
+        while let Some((topic, reply)) = self.inbox.pop_front() {
+            if let Some(reply) = self.take(topic, reply) {
+                return Ok(Some(reply));
+            }
+        }
         let until = Instant::now() + timeout;
         while let Some(frames) = receive_until(&self.sub, until)? {
-            match protocol::parse_notice(&frames)? {
-                (Some(topic), Notice::Reply(reply)) if topic == self.topic => {
-                    if reply.id.is_some_and(|id| self.pending.remove(&id)) {
-                        return Ok(Some(reply));
-                    }
-                    self.strays.push(reply);
-                }
-                // A welcome (ours, repeated) — or, with a buggy subscription,
-                // another topic's result: never hand that to the caller.
-                _ => continue,
+            // A welcome (ours, repeated) or a frame that is no topic: skip it.
+            if let (Some(topic), Notice::Reply(reply)) = protocol::parse_notice(&frames)?
+                && let Some(reply) = self.take(topic, reply)
+            {
+                return Ok(Some(reply));
             }
         }
         Ok(None)
+    }
+
+    /// The reply if it answers a task pending *on that topic*; otherwise it is set
+    /// aside as a stray (or, on a topic not ours, dropped).
+    fn take(&mut self, topic: Topic, reply: Reply) -> Option<Reply> {
+        if let Some(id) = reply.id
+            && self.pending.get(&id) == Some(&topic)
+        {
+            self.pending.remove(&id);
+            return Some(reply);
+        }
+        if self.topics.contains(&topic) {
+            self.strays.push(reply);
+        }
+        None
     }
     // ANCHOR_END: next_reply
 

@@ -5,8 +5,9 @@
 // book's "The exercise"): step 1 is the messages on their own, step 2 the running
 // pipeline, step 3 its shutdown. Steps 2 and 3 drive a real pipeline over real
 // loopback sockets on free ports: ten producers at once, a topic that is a prefix
-// of another, two producers sharing a topic, garbage of every shape, a flood held
-// back by the limit on tasks in flight, and both ways of shutting down. The same
+// of another, a producer on several topics, a subscriber written the original's
+// way, two producers sharing a topic, garbage of every shape, a flood held back by
+// the limit on tasks in flight, and both ways of shutting down. The same
 // file grades the reference solution (solutions/solution03), so passing here
 // means matching it.
 
@@ -17,7 +18,8 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, unbounded};
 use exercise03::collector::STOPPING;
-use exercise03::protocol::{self, Request};
+use exercise03::producer::ProducerError;
+use exercise03::protocol::{self, Address, Request};
 use exercise03::work::{MAX_PRIMES_BELOW, MAX_SLEEP_MS};
 use exercise03::{
     Event, EventSink, Pipeline, PipelineConfig, PipelineError, Producer, Reply, StopHandle,
@@ -252,7 +254,14 @@ fn step1_work_kinds_compute_and_refuse_oversized_requests() {
 #[test]
 fn step1_topic_frames_match_exactly_under_prefix_matching() {
     let pairs = within(LIMIT, "topic frames", PREFIX, || {
-        [("1", "10"), ("a", "ab"), ("job", "job/1")].map(|(short, long)| {
+        [
+            ("1", "10"),
+            ("1", "1x"),
+            ("a", "ab"),
+            ("job", "job/1"),
+            ("say \"hi\"", "say \"hi\" again"),
+        ]
+        .map(|(short, long)| {
             let (short_frame, long_frame) = (topic(short).frame(), topic(long).frame());
             let round_trip = Topic::from_frame(&short_frame);
             (short, long, short_frame, long_frame, round_trip)
@@ -261,9 +270,11 @@ fn step1_topic_frames_match_exactly_under_prefix_matching() {
     for (short, long, short_frame, long_frame, round_trip) in pairs {
         assert!(
             !long_frame.starts_with(&short_frame),
-            "a SUB socket subscribed to the frame of '{short}' ({short_frame:?}) also receives \
-             '{long}' ({long_frame:?}) because it is a prefix; end every frame with a byte no \
-             topic contains; {}",
+            "a SUB socket subscribed to the frame of '{short}' ({}) also receives '{long}' ({}) \
+             because it is a prefix; a topic's frame is the name as a JSON string, closing \
+             quote included; {}",
+            String::from_utf8_lossy(&short_frame),
+            String::from_utf8_lossy(&long_frame),
             PREFIX.hint()
         );
         assert_eq!(
@@ -273,6 +284,59 @@ fn step1_topic_frames_match_exactly_under_prefix_matching() {
             PREFIX.hint()
         );
     }
+}
+
+#[test]
+fn step1_topic_frames_are_written_as_the_originals_json_dumps_writes_them() {
+    // What Python's `json.dumps(name)` gives, byte for byte: the original's
+    // subscriber subscribes to exactly that.
+    let cases: [(&str, &str); 8] = [
+        ("1", r#""1""#),
+        ("10", r#""10""#),
+        ("café", r#""caf\u00e9""#),
+        ("🦀", r#""\ud83e\udd80""#),
+        ("a\"b\\c\n\t", r#""a\"b\\c\n\t""#),
+        ("\u{8}\u{c}\r", r#""\b\f\r""#),
+        ("\u{1}", r#""\u0001""#),
+        ("del\u{7f}", r#""del\u007f""#),
+    ];
+    let written = within(LIMIT, "topic frames", PREFIX, move || {
+        cases.map(|(name, _)| {
+            let frame = topic(name).frame();
+            (
+                String::from_utf8_lossy(&frame).into_owned(),
+                Topic::from_frame(&frame),
+            )
+        })
+    });
+    for ((name, expected), (frame, round_trip)) in cases.iter().zip(written) {
+        assert_eq!(
+            frame,
+            *expected,
+            "the frame of {name:?} must be what the original's `json.dumps` writes, or a \
+             subscriber written the original's way never receives its results (a subscription \
+             compares bytes, not JSON values: every character outside printable ASCII is \
+             `\\uXXXX`, lowercase, in UTF-16 units); {}",
+            PREFIX.hint()
+        );
+        assert_eq!(
+            round_trip,
+            Some(topic(name)),
+            "Topic::from_frame must read back {name:?} from {frame}; {}",
+            PREFIX.hint()
+        );
+    }
+    let not_topics = within(LIMIT, "frames that are no topic", PREFIX, || {
+        let frames: [&[u8]; 5] = [b"1", b"null", br#""""#, br#""1"x"#, b"\xff"];
+        frames.map(Topic::from_frame)
+    });
+    assert_eq!(
+        not_topics,
+        [None, None, None, None, None],
+        "a number (1), null (the unaddressed frame), the empty string, trailing bytes and \
+         bytes that are not text are no topic's frame: Topic::from_frame gives None; {}",
+        PREFIX.hint()
+    );
 }
 
 #[test]
@@ -293,6 +357,13 @@ fn step1_parse_message_refuses_every_kind_of_malformed_message() {
             vec![garbage],
             vec![br#"["FLY", {}]"#.to_vec()],
             vec![],
+            // As the original's producer sends it: pyzmq's `send_json`.
+            vec![
+                br#"["DO", {"topic": "caf\u00e9", "info": {"id": 2, "kind": "add", "a": 1, "b": 2}}]"#
+                    .to_vec(),
+            ],
+            vec![br#"["DO", {"topic": 10, "info": {"id": 3, "kind": "add", "a": 1, "b": 2}}]"#.to_vec()],
+            vec![br#"["HELLO", {"topic": 10}]"#.to_vec()],
         ]
         .map(|frames| protocol::parse_message(&frames))
     });
@@ -306,6 +377,9 @@ fn step1_parse_message_refuses_every_kind_of_malformed_message() {
         huge,
         command,
         empty,
+        python,
+        numeric,
+        numeric_hello,
     ] = parsed;
     assert!(
         matches!(&task, Ok(Request::Do(request)) if request.topic == topic("t") && request.info.id == 1),
@@ -332,14 +406,35 @@ fn step1_parse_message_refuses_every_kind_of_malformed_message() {
         ("no frames at all", &empty),
     ] {
         assert!(
-            matches!(result, Err(rejection) if rejection.topic.is_none()),
-            "{what} should be a Rejection without a topic, got {result:?}; {}",
+            matches!(result, Err(rejection) if rejection.to == Address::Unaddressed),
+            "{what} should be a Rejection to Address::Unaddressed, got {result:?}; {}",
             MALFORMED.hint()
+        );
+    }
+    assert!(
+        matches!(&python, Ok(Request::Do(request)) if request.topic == topic("café") && request.info.id == 2),
+        "a task as the original's producer sends it (`send_json`: spaces, and \"caf\\u00e9\" \
+         for \"café\") should parse as Request::Do for topic \"café\", got {python:?}; {}",
+        MALFORMED.hint()
+    );
+    let ten = serde_json::Number::from(10);
+    for (what, result, id) in [
+        ("a task", &numeric, Some(3)),
+        ("a HELLO", &numeric_hello, None),
+    ] {
+        assert!(
+            matches!(result, Err(rejection) if rejection.to == Address::Number(ten.clone())
+                && rejection.id == id
+                && rejection.reason.contains("number")),
+            "{what} for the numeric topic 10 should be refused to Address::Number(10), with its \
+             id ({id:?}) and a reason that says the topic is a number — numeric topics match by \
+             prefix — got {result:?}; {}",
+            PREFIX.hint()
         );
     }
     match unknown {
         Err(rejection) => assert!(
-            rejection.topic == Some(topic("t"))
+            rejection.topic() == Some(&topic("t"))
                 && rejection.id == Some(7)
                 && rejection.reason.contains("explode"),
             "a task of unknown kind should be refused *for its topic and id*, naming the kind, \
@@ -355,94 +450,279 @@ fn step1_parse_message_refuses_every_kind_of_malformed_message() {
 
 // ------------------------------ step 2: the pipeline — handshake, collector, publisher
 
+/// A SUB socket as the original's subscriber makes it: subscribed to
+/// `json.dumps(topic)` for each of its topics, here given as those bytes.
+fn original_subscriber(running: &Running, subscriptions: &[&[u8]]) -> zmq::Socket {
+    let sub = running.context.socket(zmq::SUB).expect("a SUB socket");
+    sub.set_rcvhwm(0).expect("sets the high-water mark");
+    for subscription in subscriptions {
+        sub.set_subscribe(subscription).expect("subscribes");
+    }
+    sub.connect(&running.publisher).expect("connects");
+    sub
+}
+
+/// Pushes `probe` until something arrives on `sub` — its subscription is then live —
+/// and drops whatever the probes brought.
+fn make_live(running: &Running, sub: &zmq::Socket, push: &zmq::Socket, probe: &[u8]) {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        push.send(probe, 0).expect("sends");
+        if sub.poll(zmq::POLLIN, 50).expect("polls") > 0 {
+            break;
+        }
+        running.check();
+        if Instant::now() > deadline {
+            running.fail(
+                "a subscriber written the original's way never heard its probes",
+                SLOW_JOINER,
+            );
+        }
+    }
+    while sub.poll(zmq::POLLIN, 200).expect("polls") > 0 {
+        sub.recv_multipart(0).expect("receives");
+    }
+}
+
+/// Receives on `sub` until `done` says so or nothing comes for a while: each
+/// message as its first frame and its JSON body.
+fn receive_all(
+    sub: &zmq::Socket,
+    done: impl Fn(&[(Vec<u8>, serde_json::Value)]) -> bool,
+) -> Vec<(Vec<u8>, serde_json::Value)> {
+    let mut received = Vec::new();
+    while !done(&received) && sub.poll(zmq::POLLIN, 2_000).expect("polls") > 0 {
+        let frames = sub.recv_multipart(0).expect("receives");
+        let body = frames
+            .get(1)
+            .and_then(|body| serde_json::from_slice(body).ok())
+            .unwrap_or_default();
+        received.push((frames[0].clone(), body));
+    }
+    received
+}
+
+fn add_tasks(base: u64, count: u64) -> Vec<(u64, Work)> {
+    (0..count)
+        .map(|i| {
+            (
+                base + i,
+                Work::Add {
+                    a: base as i64,
+                    b: i as i64,
+                },
+            )
+        })
+        .collect()
+}
+
+fn expected_adds(base: u64, count: u64) -> BTreeMap<u64, Result<i64, String>> {
+    (0..count)
+        .map(|i| (base + i, Ok((base + i) as i64)))
+        .collect()
+}
+
 #[test]
-fn step2_a_naive_subscriber_shows_the_prefix_bug_but_producers_get_only_their_own() {
-    let (naive_topics, one, ten) = within(LIMIT, "topics '1' and '10'", PREFIX, || {
-        let running = Running::start(2);
-        // The original's subscriber: SUB on the bare topic "1". Its subscription is
-        // made live with HELLOs for "1" until a welcome gets through.
-        let naive = running.context.socket(zmq::SUB).expect("a SUB socket");
-        naive.set_subscribe(b"1").expect("subscribes");
-        naive.connect(&running.publisher).expect("connects");
-        let hello = running.context.socket(zmq::PUSH).expect("a PUSH socket");
-        hello.connect(&running.collector).expect("connects");
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            hello
-                .send(protocol::hello_message(&topic("1")), 0)
-                .expect("sends");
-            if naive.poll(zmq::POLLIN, 50).expect("polls") > 0 {
-                break;
-            }
-            running.check();
-            if Instant::now() > deadline {
-                running.fail(
-                    "the naive subscriber never got a welcome for '1'",
-                    SLOW_JOINER,
-                );
-            }
-        }
+fn step2_string_topics_match_exactly_and_a_numeric_topic_shows_the_prefix_bug() {
+    type Received = Vec<(Vec<u8>, serde_json::Value)>;
+    let (by_string, by_number, one, ten): (Received, Received, _, _) =
+        within(LIMIT, "topics '1', '10' and the number 10", PREFIX, || {
+            let running = Running::start(2);
+            let push = running.context.socket(zmq::PUSH).expect("a PUSH socket");
+            push.set_linger(1_000).expect("sets linger");
+            push.connect(&running.collector).expect("connects");
+            // The original's subscribers for the string "1" and for the number 1:
+            // `json.dumps("1")` is `"1"`, quotes included; `json.dumps(1)` is `1`.
+            let by_string = original_subscriber(&running, &[br#""1""#]);
+            let by_number = original_subscriber(&running, &[b"1"]);
+            make_live(
+                &running,
+                &by_string,
+                &push,
+                &protocol::hello_message(&topic("1")),
+            );
+            make_live(
+                &running,
+                &by_number,
+                &push,
+                br#"["DO", {"topic": 1, "info": {"id": 0, "kind": "add", "a": 0, "b": 0}}]"#,
+            );
 
-        let mut one = running.producer("1");
-        let mut ten = running.producer("10");
-        let tasks = |base: u64| -> Vec<(u64, Work)> {
-            (0..5)
-                .map(|i| {
-                    (
-                        base + i,
-                        Work::Add {
-                            a: base as i64,
-                            b: i as i64,
-                        },
-                    )
-                })
-                .collect()
-        };
-        let one_replies = one
-            .run(&tasks(100), PATIENCE, |_| {})
-            .unwrap_or_else(|error| running.fail(&format!("producer '1': {error}"), PREFIX));
-        let ten_replies = ten
-            .run(&tasks(1000), PATIENCE, |_| {})
-            .unwrap_or_else(|error| running.fail(&format!("producer '10': {error}"), PREFIX));
+            let mut one = running.producer("1");
+            let mut ten = running.producer("10");
+            let one_replies = one
+                .run(&add_tasks(100, 5), PATIENCE, |_| {})
+                .unwrap_or_else(|error| running.fail(&format!("producer '1': {error}"), PREFIX));
+            let ten_replies = ten
+                .run(&add_tasks(1000, 5), PATIENCE, |_| {})
+                .unwrap_or_else(|error| running.fail(&format!("producer '10': {error}"), PREFIX));
+            // A task for the numeric topic 10, as the original's own test sends them.
+            push.send(
+                br#"["DO", {"topic": 10, "info": {"id": 77, "kind": "add", "a": 1, "b": 1}}]"#
+                    .as_slice(),
+                0,
+            )
+            .expect("sends");
 
-        // Everything was published before the producers had their results, and
-        // the naive SUB shares the same PUB: it has it all, or will in a moment.
-        let ten_frame = topic("10").frame();
-        let mut naive_topics: Vec<Vec<u8>> = Vec::new();
-        while naive_topics
+            let results = |received: &[(Vec<u8>, serde_json::Value)]| {
+                received
+                    .iter()
+                    .filter(|(_, body)| body.get("id").is_some())
+                    .count()
+            };
+            let by_string = receive_all(&by_string, |received| results(received) >= 5);
+            let by_number = receive_all(&by_number, |received| {
+                received.iter().any(|(frame, _)| frame == b"10")
+            });
+            running.finish();
+            (
+                by_string,
+                by_number,
+                values(&one_replies),
+                values(&ten_replies),
+            )
+        });
+    let shown = |received: &Received| -> Vec<String> {
+        received
             .iter()
-            .filter(|frame| **frame == ten_frame)
-            .count()
-            < 5
-            && naive.poll(zmq::POLLIN, 2_000).expect("polls") > 0
-        {
-            let frames = naive.recv_multipart(0).expect("receives");
-            naive_topics.push(frames[0].clone());
-        }
-        running.finish();
-        (naive_topics, values(&one_replies), values(&ten_replies))
-    });
-    let foreign = naive_topics
-        .iter()
-        .filter(|frame| frame.as_slice() == topic("10").frame().as_slice())
-        .count();
-    assert_eq!(
-        foreign,
-        5,
-        "a SUB subscribed to the bare prefix \"1\" should show the original's bug and receive \
-         all 5 of topic '10''s results, got topic frames {naive_topics:?}; {}",
-        PREFIX.hint()
-    );
-    let expect = |base: i64| -> BTreeMap<u64, Result<i64, String>> {
-        (0..5)
-            .map(|i| (base as u64 + i, Ok(base + i as i64)))
+            .map(|(frame, body)| format!("{} {body}", String::from_utf8_lossy(frame)))
             .collect()
     };
+    let string_ids: BTreeMap<u64, bool> = by_string
+        .iter()
+        .filter_map(|(frame, body)| Some((body.get("id")?.as_u64()?, frame == br#""1""#)))
+        .collect();
+    assert_eq!(
+        string_ids,
+        (100..105).map(|id| (id, true)).collect(),
+        "a subscriber written the original's way for the string \"1\" subscribes to \"1\" with \
+         its quotes, and must receive exactly topic '1''s 5 results (ids 100..105) on the frame \
+         \"1\" — none of '10''s: got {:#?}; {}",
+        shown(&by_string),
+        PREFIX.hint()
+    );
+    assert!(
+        by_number.iter().any(|(frame, body)| frame == b"10"
+            && body.get("id") == Some(&serde_json::json!(77))
+            && body["error"]
+                .as_str()
+                .is_some_and(|error| error.contains("number"))),
+        "the task for the numeric topic 10 must be refused (a number cannot be matched exactly) \
+         on the frame 10, where the original's subscriber for 10 hears why — and where the \
+         original's subscriber for the number 1 receives it too: the prefix bug numeric topics \
+         keep. Got {:#?}; {}",
+        shown(&by_number),
+        PREFIX.hint()
+    );
     assert_eq!(
         (one, ten),
-        (expect(100), expect(1000)),
+        (expected_adds(100, 5), expected_adds(1000, 5)),
         "producer '1' must get exactly its 5 results (ids 100..105) and producer '10' exactly \
          its own (ids 1000..1005); {}",
+        PREFIX.hint()
+    );
+}
+
+#[test]
+fn step2_a_producer_on_several_topics_gets_exactly_its_own_results() {
+    type Outcomes = BTreeMap<u64, Result<i64, String>>;
+    let (several, ten, strays, on_1x, not_subscribed): (Outcomes, Outcomes, _, Vec<u64>, _) =
+        within(
+            LIMIT,
+            "topics '1' and '1x' on one producer, '10' on another",
+            PREFIX,
+            || {
+                let running = Running::start(2);
+                let exact_1x = original_subscriber(&running, &[&topic("1x").frame()]);
+                let push = running.context.socket(zmq::PUSH).expect("a PUSH socket");
+                push.connect(&running.collector).expect("connects");
+                make_live(
+                    &running,
+                    &exact_1x,
+                    &push,
+                    &protocol::hello_message(&topic("1x")),
+                );
+
+                let mut several = running.producer("1");
+                let mut ten = running.producer("10");
+                // Tasks for "1" first: their results may arrive while the producer waits
+                // for its welcome on "1x", and must not be lost.
+                for (id, work) in add_tasks(1, 4) {
+                    several.submit(id, work).expect("pushes a task");
+                }
+                several
+                    .subscribe(topic("1x"), PATIENCE)
+                    .unwrap_or_else(|error| {
+                        running.fail(&format!("subscribing to '1x': {error}"), SLOW_JOINER)
+                    });
+                for (id, work) in add_tasks(5, 4) {
+                    several
+                        .submit_to(&topic("1x"), id, work)
+                        .expect("pushes a task");
+                }
+                // The same ids as the other producer's, on another topic.
+                for (id, work) in add_tasks(1, 4) {
+                    ten.submit(id + 100, work).expect("pushes a task");
+                }
+                let not_subscribed = several.submit_to(&topic("10"), 99, Work::Add { a: 0, b: 0 });
+                let replies = several.collect(PATIENCE, |_| {}).unwrap_or_else(|error| {
+                    running.fail(&format!("the producer on '1' and '1x': {error}"), PREFIX)
+                });
+                let ten_replies = ten.collect(PATIENCE, |_| {}).unwrap_or_else(|error| {
+                    running.fail(&format!("producer '10': {error}"), PREFIX)
+                });
+                // Anything more would be someone else's result, or a duplicate.
+                wait_for_strays(&mut several, 1, Duration::from_millis(200));
+                wait_for_strays(&mut ten, 1, Duration::from_millis(200));
+                let on_1x = receive_all(&exact_1x, |received| {
+                    received
+                        .iter()
+                        .filter(|(_, body)| body.get("id").is_some())
+                        .count()
+                        >= 4
+                })
+                .iter()
+                .filter_map(|(_, body)| body.get("id")?.as_u64())
+                .collect();
+                let strays = (several.strays().len(), ten.strays().len());
+                running.finish();
+                (
+                    values(&replies),
+                    values(&ten_replies),
+                    strays,
+                    on_1x,
+                    not_subscribed,
+                )
+            },
+        );
+    let mut expected = expected_adds(1, 4);
+    expected.extend(expected_adds(5, 4));
+    assert_eq!(
+        (several, strays.0),
+        (expected, 0),
+        "the producer subscribed to '1' and '1x' must get exactly its 8 results, 4 sent for \
+         each topic — none lost while it subscribed to '1x', none of '10''s — and nothing more; \
+         {}",
+        PREFIX.hint()
+    );
+    assert_eq!(
+        on_1x,
+        vec![5, 6, 7, 8],
+        "the tasks submitted for '1x' must be sent for '1x' and published there, and only \
+         they; {}",
+        PREFIX.hint()
+    );
+    let ten_expected: Outcomes = (1..=4).map(|i| (100 + i, Ok(i as i64))).collect();
+    assert_eq!(
+        (ten, strays.1),
+        (ten_expected, 0),
+        "producer '10' must get exactly its own 4 results; {}",
+        PREFIX.hint()
+    );
+    assert!(
+        matches!(&not_subscribed, Err(ProducerError::NotSubscribed(on)) if *on == topic("10")),
+        "submitting for a topic the producer is not subscribed to must be refused (its \
+         result would be lost), got {not_subscribed:?}; {}",
         PREFIX.hint()
     );
 }

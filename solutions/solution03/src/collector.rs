@@ -145,11 +145,7 @@ fn submit(
         // Never queued, so never published: its slot is free again.
         in_flight.release();
         reject(
-            Rejection {
-                topic: Some(topic),
-                id: Some(id),
-                reason: error.to_string(),
-            },
+            Rejection::for_topic(topic, Some(id), error.to_string()),
             outbox,
             events,
         );
@@ -177,14 +173,11 @@ pub fn refuse_queued(
             Err(zmq::Error::EINTR) => continue,
             Err(error) => return Err(error),
         };
-        let stopping = |topic, id| Rejection {
-            topic: Some(topic),
-            id,
-            reason: STOPPING.to_owned(),
-        };
         let rejection = match protocol::parse_message(&frames) {
-            Ok(Request::Do(TaskRequest { topic, info })) => stopping(topic, Some(info.id)),
-            Ok(Request::Hello(topic)) => stopping(topic, None),
+            Ok(Request::Do(TaskRequest { topic, info })) => {
+                Rejection::for_topic(topic, Some(info.id), STOPPING)
+            }
+            Ok(Request::Hello(topic)) => Rejection::for_topic(topic, None, STOPPING),
             Ok(Request::Die) => continue,
             Err(rejection) => rejection,
         };

@@ -9,12 +9,12 @@ use std::sync::Arc;
 use solution02::pool::WorkerEvent;
 use solution02::{TaskId, WorkerId};
 
-use crate::protocol::Rejection;
+use crate::protocol::{Address, Rejection};
 use crate::topic::Topic;
 use crate::work::Work;
 
-/// Where the pipeline reports its events. Called from several threads at once.
-pub type EventSink = Arc<dyn Fn(&Event) + Send + Sync>;
+/// Where this chapter's events go: chapter 02's one sink type, for [`Event`].
+pub type EventSink = solution02::event::EventSink<Event>;
 
 /// An event sink that drops everything.
 pub fn silent() -> EventSink {
@@ -123,9 +123,9 @@ impl Event {
             } => {
                 format!("Processing task {id} for '{topic}': {work}")
             }
-            Event::Rejected(rejection) => match &rejection.topic {
-                Some(topic) => format!("Rejected a message for '{topic}': {}", rejection.reason),
-                None => format!("Rejected a message: {}", rejection.reason),
+            Event::Rejected(rejection) => match &rejection.to {
+                Address::Unaddressed => format!("Rejected a message: {}", rejection.reason),
+                to => format!("Rejected a message for {to}: {}", rejection.reason),
             },
             Event::Throttled { in_flight } => format!(
                 "{in_flight} tasks in flight, the limit: not reading until a result is published"

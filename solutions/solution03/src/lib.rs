@@ -8,7 +8,8 @@
 //! bound on tasks in flight pushes back on producers, and shutdown drains every
 //! accepted task and answers every one it will not run.
 //!
-//! - [`topic`]: exact topics over ZeroMQ's prefix matching.
+//! - [`topic`]: exact topics over ZeroMQ's prefix matching, encoded as the original
+//!   encodes them (JSON).
 //! - [`work`]: the closed set of task kinds and how each runs.
 //! - [`protocol`]: the messages in and out, and how bad ones are refused.
 //! - [`collector`], [`publisher`]: the two socket-owning threads.
@@ -32,6 +33,6 @@ pub mod work;
 pub use event::{Event, EventSink, Role, StopReason};
 pub use pipeline::{Pipeline, PipelineConfig, PipelineError, StopHandle, Summary};
 pub use producer::{Producer, ProducerError};
-pub use protocol::{Publication, Rejection, Reply, Request};
+pub use protocol::{Address, Publication, Rejection, Reply, Request};
 pub use topic::Topic;
 pub use work::{Work, WorkError};

@@ -1,6 +1,7 @@
 //! The pipeline's wire format, both ways.
 //!
-//! Into the collector (PUSH → PULL), one frame of JSON, as in the original:
+//! Into the collector (PUSH → PULL), one frame of JSON, as the original's producer
+//! sends it (pyzmq's `send_json`):
 //!
 //! ```text
 //! ["DO", {"topic": "7", "info": {"id": 1, "kind": "add", "a": 10, "b": 5}}]
@@ -8,21 +9,25 @@
 //! ["DIE"]                            finish what is queued, then stop
 //! ```
 //!
-//! Out of the publisher (PUB → SUB), two frames: the topic frame (see [`crate::topic`])
-//! and JSON — a result, an error, or the answer to a `HELLO`:
+//! Out of the publisher (PUB → SUB), two frames, as the original's publisher sends
+//! them: the JSON encoding of the topic (see [`crate::topic`]) and the JSON encoding
+//! of the body — a result, an error, or the answer to a `HELLO`:
 //!
 //! ```text
-//! ["7\0", {"id": 1, "value": 15, "worker": 0}]
-//! ["7\0", {"id": 2, "error": "division by zero", "worker": 1}]
-//! ["7\0", {"welcome": "7"}]
+//! "7"    {"id":1,"value":15,"worker":0}
+//! "7"    {"id":2,"error":"division by zero","worker":1}
+//! "7"    {"welcome":"7"}
 //! ```
 //!
 //! Every message is untrusted: each way one can be wrong is a [`Rejection`] that
 //! keeps whatever topic and id could still be read, so the error goes back to the
-//! producer that sent it. None of them is a panic.
+//! producer that sent it. None of them is a panic. A topic must be a JSON string:
+//! a numeric topic, which the original allows, cannot be matched exactly (the
+//! frame `1` is a prefix of `10`), so a task or `HELLO` with one is refused — on
+//! that number's own frame, where a subscriber written the original's way hears why.
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Number, Value};
 pub use solution02::protocol::Reply;
 use solution02::{TaskId, WorkerId};
 
@@ -70,12 +75,56 @@ pub enum Request {
     Die,
 }
 
+// ANCHOR: address
+/// Where a rejection is published: as close to its sender as the message allows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Address {
+    /// The message named a valid topic: its producer hears why.
+    Topic(Topic),
+    /// The message named a numeric topic, which this pipeline refuses: the answer
+    /// goes out on the number's own frame (`1`), which is what a subscriber written
+    /// the original's way, `json.dumps(1)`, subscribes to.
+    Number(Number),
+    /// Nothing readable: the [`UNADDRESSED_FRAME`], which no producer receives.
+    Unaddressed,
+}
+// ANCHOR_END: address
+
+impl Address {
+    /// The topic, when the message had a valid one.
+    pub fn topic(&self) -> Option<&Topic> {
+        match self {
+            Address::Topic(topic) => Some(topic),
+            _ => None,
+        }
+    }
+
+    /// The first frame a rejection to this address is published with.
+    pub fn frame(&self) -> Vec<u8> {
+        match self {
+            Address::Topic(topic) => topic.frame(),
+            Address::Number(number) => json(number),
+            Address::Unaddressed => UNADDRESSED_FRAME.to_vec(),
+        }
+    }
+}
+
+impl std::fmt::Display for Address {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Address::Topic(topic) => write!(f, "'{topic}'"),
+            Address::Number(number) => write!(f, "numeric topic {number}"),
+            Address::Unaddressed => f.write_str("nobody"),
+        }
+    }
+}
+
 /// A message the collector could not accept, with the topic and task id when it
 /// had readable ones, so the error can be published to whoever sent it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{reason}")]
 pub struct Rejection {
-    pub topic: Option<Topic>,
+    pub to: Address,
     pub id: Option<TaskId>,
     pub reason: String,
 }
@@ -83,11 +132,34 @@ pub struct Rejection {
 impl Rejection {
     fn unaddressed(reason: String) -> Self {
         Self {
-            topic: None,
+            to: Address::Unaddressed,
             id: None,
             reason,
         }
     }
+
+    /// A refusal for `topic`'s producer, about task `id` if there is one.
+    pub fn for_topic(topic: Topic, id: Option<TaskId>, reason: impl Into<String>) -> Self {
+        Self {
+            to: Address::Topic(topic),
+            id,
+            reason: reason.into(),
+        }
+    }
+
+    /// The topic it goes back to, if the message had a valid one.
+    pub fn topic(&self) -> Option<&Topic> {
+        self.to.topic()
+    }
+}
+
+/// Why a numeric topic is refused: the reason its sender reads.
+pub fn numeric_topic_reason(number: &Number) -> String {
+    format!(
+        "topic {number} is a number: a subscription to {number} also matches {number}0, \
+         {number}1 and every number that starts with {number} (ZeroMQ matches by prefix), so \
+         this pipeline takes string topics only; send it as \"{number}\""
+    )
 }
 
 // ANCHOR: parse_message
@@ -118,21 +190,30 @@ pub fn parse_message(frames: &[Vec<u8>]) -> Result<Request, Rejection> {
     // Read what addressing we can before the strict parse, so even a task with an
     // unknown kind gets its error back on its own topic, under its own id.
     let body = message.get(1);
-    let topic = body
-        .and_then(|body| body.get("topic"))
-        .and_then(Value::as_str)
-        .and_then(|name| Topic::new(name).ok());
+    let to = match body.and_then(|body| body.get("topic")) {
+        Some(Value::String(name)) => {
+            Topic::new(name.as_str()).map_or(Address::Unaddressed, Address::Topic)
+        }
+        Some(Value::Number(number)) => Address::Number(number.clone()),
+        _ => Address::Unaddressed,
+    };
     let id = body
         .and_then(|body| body.get("info"))
         .and_then(|info| info.get("id"))
         .and_then(Value::as_u64);
     let reject = |reason: String| Rejection {
-        topic: topic.clone(),
+        to: to.clone(),
         id,
         reason,
     };
+    let command = message.get(0).and_then(Value::as_str);
+    // A numeric topic cannot be matched exactly: refuse it, whatever the command,
+    // with a reason that says so rather than serde's "expected a string".
+    if let (Some(DO | HELLO), Address::Number(number)) = (command, &to) {
+        return Err(reject(numeric_topic_reason(number)));
+    }
 
-    match message.get(0).and_then(Value::as_str) {
+    match command {
         Some(DO) => match &message.as_array().map(Vec::as_slice) {
             Some([_, body]) => serde_json::from_value::<TaskRequest>(body.clone())
                 .map(Request::Do)
@@ -146,8 +227,9 @@ pub fn parse_message(frames: &[Vec<u8>]) -> Result<Request, Rejection> {
                 "expected [\"DO\", {\"topic\": …, \"info\": …}]".into(),
             )),
         },
-        Some(HELLO) => topic
-            .clone()
+        Some(HELLO) => to
+            .topic()
+            .cloned()
             .map(Request::Hello)
             .ok_or_else(|| reject("expected [\"HELLO\", {\"topic\": …}]".into())),
         Some(DIE) => Ok(Request::Die),
@@ -227,7 +309,8 @@ pub enum Notice {
 
 impl Publication {
     // ANCHOR: frames
-    /// The two frames on the wire: topic frame, then JSON.
+    /// The two frames on the wire, as the original's publisher sends them: the
+    /// topic's JSON (its frame), then the body's JSON.
     pub fn frames(&self) -> [Vec<u8>; 2] {
         match self {
             Publication::Result {
@@ -261,11 +344,7 @@ impl Publication {
                     error: Some(rejection.reason.clone()),
                     worker: None,
                 };
-                let frame = rejection
-                    .topic
-                    .as_ref()
-                    .map_or_else(|| UNADDRESSED_FRAME.to_vec(), Topic::frame);
-                [frame, json(&reply)]
+                [rejection.to.frame(), json(&reply)]
             }
         }
     }
@@ -281,8 +360,8 @@ pub enum NoticeError {
     Body(String),
 }
 
-/// Reads a published message: its topic (`None` for the unaddressed frame or a
-/// frame that is no topic) and its body.
+/// Reads a published message: its topic (`None` for the unaddressed frame, a number,
+/// or a frame that is no topic) and its body.
 pub fn parse_notice(frames: &[Vec<u8>]) -> Result<(Option<Topic>, Notice), NoticeError> {
     let [topic, body] = frames else {
         return Err(NoticeError::FrameCount(frames.len()));

@@ -1,32 +1,37 @@
-//! Exact topics on top of ZeroMQ's prefix-matching subscriptions.
+//! Exact topics on top of ZeroMQ's prefix-matching subscriptions, in the original's
+//! encoding.
 //!
 //! A SUB socket keeps a message when its first frame *starts with* one of the
-//! socket's subscriptions. Subscribe to `"1"` and you also get `"10"`, `"11"`,
-//! `"1/anything"` — the bug the Python original has. The fix is in the framing:
-//! every topic frame ends with a byte no topic may contain, so the frame of one
-//! topic is never a prefix of another's, and the prefix match becomes an exact one.
+//! socket's subscriptions. pyzero-dtq's publisher sends `json.dumps(topic)` as the
+//! first frame and its subscriber subscribes to `json.dumps(topic)`. For a string
+//! topic that frame ends with the closing quote, and a quote inside a name is
+//! escaped (`\"`), so the frame of `"1"` is a prefix of no other string's frame:
+//! `"1"` is not a prefix of `"10"`, and the prefix match is an exact one. A numeric
+//! topic has no closing quote — `1` *is* a prefix of `10` — which is why this
+//! pipeline refuses numeric topics (see [`crate::protocol`]).
+//!
+//! Subscriptions compare bytes, not JSON values, so both sides must write one string
+//! the same way: [`Topic::frame`] writes exactly what Python's `json.dumps` writes
+//! (every character outside printable ASCII escaped as `\uXXXX`).
 
 use std::fmt;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-/// Ends every topic frame. A NUL cannot appear in a [`Topic`], so `"1\0"` can only
-/// ever be matched by the subscription `"1\0"`.
-pub const TERMINATOR: u8 = 0;
-
 /// The longest topic name, in bytes: enough for any id, small enough that a
 /// subscription is never a memory problem.
 pub const MAX_TOPIC_BYTES: usize = 255;
 
 /// The frame of errors that belong to no producer (a message too broken to name
-/// its topic). No topic is empty, so no producer ever receives these; a monitor
-/// subscribes to exactly this frame to see them.
-pub const UNADDRESSED_FRAME: &[u8] = &[TERMINATOR];
+/// its topic): JSON's `null`, which no string or number frame starts with, so no
+/// producer ever receives these; a monitor subscribes to exactly this frame to see
+/// them (in Python, `json.dumps(None)`).
+pub const UNADDRESSED_FRAME: &[u8] = b"null";
 
 // ANCHOR: topic
-/// A producer's topic: 1 to 255 bytes of text without a NUL. Shared, not copied:
-/// every task carries its topic through the pool, so a clone must be cheap.
+/// A producer's topic: 1 to 255 bytes of text. Shared, not copied: every task
+/// carries its topic through the pool, so a clone must be cheap.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Topic(Arc<str>);
@@ -39,8 +44,6 @@ pub enum TopicError {
     Empty,
     #[error("a topic is at most {MAX_TOPIC_BYTES} bytes, got {0}")]
     TooLong(usize),
-    #[error("a topic cannot contain a NUL byte (it ends every topic frame)")]
-    ContainsNul,
 }
 
 impl Topic {
@@ -51,8 +54,6 @@ impl Topic {
             Err(TopicError::Empty)
         } else if name.len() > MAX_TOPIC_BYTES {
             Err(TopicError::TooLong(name.len()))
-        } else if name.as_bytes().contains(&TERMINATOR) {
-            Err(TopicError::ContainsNul)
         } else {
             Ok(Self(name.into()))
         }
@@ -65,12 +66,31 @@ impl Topic {
 
     // ANCHOR: frame
     /// The first frame of every message published for this topic — and the
-    /// subscription that matches exactly this topic and no other.
+    /// subscription that matches exactly this topic and no other: the name as a JSON
+    /// string, written byte for byte as Python's `json.dumps` writes it.
     pub fn frame(&self) -> Vec<u8> {
         // ANCHOR: todo-topic-frame
-        let mut frame = Vec::with_capacity(self.0.len() + 1);
-        frame.extend_from_slice(self.0.as_bytes());
-        frame.push(TERMINATOR);
+        let mut frame = Vec::with_capacity(self.0.len() + 2);
+        frame.push(b'"');
+        for c in self.0.chars() {
+            match c {
+                '"' => frame.extend_from_slice(b"\\\""),
+                '\\' => frame.extend_from_slice(b"\\\\"),
+                '\n' => frame.extend_from_slice(b"\\n"),
+                '\r' => frame.extend_from_slice(b"\\r"),
+                '\t' => frame.extend_from_slice(b"\\t"),
+                '\u{8}' => frame.extend_from_slice(b"\\b"),
+                '\u{c}' => frame.extend_from_slice(b"\\f"),
+                ' '..='~' => frame.push(c as u8),
+                // Everything else, as UTF-16 code units: one, or a surrogate pair.
+                _ => {
+                    for unit in c.encode_utf16(&mut [0; 2]) {
+                        frame.extend_from_slice(format!("\\u{unit:04x}").as_bytes());
+                    }
+                }
+            }
+        }
+        frame.push(b'"');
         frame
         // ANCHOR_END: todo-topic-frame
     }
@@ -78,11 +98,11 @@ impl Topic {
 
     // ANCHOR: from_frame
     /// The topic a received first frame is for; `None` if it is not a topic frame
-    /// (no terminator, not text, or the unaddressed frame).
+    /// (not a JSON string — a number, `null` — or not a valid name).
     pub fn from_frame(frame: &[u8]) -> Option<Self> {
         // ANCHOR: todo-topic-from-frame
-        let name = frame.strip_suffix(&[TERMINATOR])?;
-        Self::new(std::str::from_utf8(name).ok()?).ok()
+        let name: String = serde_json::from_slice(frame).ok()?;
+        Self::new(name).ok()
         // ANCHOR_END: todo-topic-from-frame
     }
     // ANCHOR_END: from_frame
