@@ -252,6 +252,54 @@ lease_restart() {
 lease_restart | sed -E "s|tcp://127.0.0.1:[0-9]+|tcp://127.0.0.1:5557|g; s|/tmp/tmp\.[A-Za-z0-9]+/|./|g" > "$out/ch05-restart.txt"
 echo "wrote $out/ch05-restart.txt"
 capture ch05-worker-help.txt target/release/lease_worker --help
+# The HTTP front door driven with curl, as the Flask original's README drives its
+# queue: a task played by hand as a worker would (register, lease, heartbeat,
+# result), the refusals, then a real lease_worker and add_task through the door.
+# It needs port 5000 free, since the commands show the original's port.
+http_session() {
+  local work w=' %{http_code}\n' d wk lease token
+  work=$(mktemp -d)
+  local bin=$PWD/target/release
+  (
+    cd "$work"
+    run() { show "$@"; "$@" 2>&1; }
+    "$bin/lease_dispatcher" --db tasks.db --bind 'tcp://127.0.0.1:*' --http > dispatcher.log 2>&1 &
+    d=$!
+    until grep -q "Serving on" dispatcher.log; do sleep 0.1; done
+    echo '$ lease_dispatcher --db tasks.db --http            # in the background'
+    run curl -s -w "$w" -X POST localhost:5000/submit-task -d '{"kind": "primes", "args": {"limit": 100000}}'
+    run curl -s -w "$w" -X POST localhost:5000/heartbeat -d '{"worker_id": "curl", "capabilities": ["primes"]}'
+    lease=$(curl -s -X POST localhost:5000/get-task -d '{"worker_id": "curl"}')
+    show curl -s -w "$w" -X POST localhost:5000/get-task -d '{"worker_id": "curl"}'
+    echo "$lease 200"
+    token=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["lease_token"])' "$lease")
+    run curl -s -w "$w" -X POST localhost:5000/heartbeat -d "{\"worker_id\": \"curl\", \"leases\": [{\"task_id\": 1, \"lease_token\": \"$token\"}]}"
+    run curl -s -w "$w" -X POST localhost:5000/submit-result -d "{\"task_id\": 1, \"lease_token\": \"$token\", \"status\": \"COMPLETED\", \"result\": {\"limit\": 100000, \"algorithm\": \"sieve\", \"count\": 9592}}"
+    run curl -s -w "$w" localhost:5000/task/1
+    run curl -s -w "$w" -X POST localhost:5000/get-task -d '{"worker_id": "curl"}'
+    run curl -s -w "$w" -X POST localhost:5000/submit-result -d '{"task_id": 1, "lease_token": "0badc0ffee", "status": "COMPLETED", "result": 0}'
+    run curl -s -w "$w" localhost:5000/task/42
+    run curl -s -w "$w" -X POST localhost:5000/submit-task -d '{"kind": "primes", "args": {"limit": "many"}}'
+    run curl -s -w "$w" -X POST localhost:5000/submit-task -d '{"kind": "primes"'
+    "$bin/lease_worker" --id worker-1 --capabilities primes --http > worker.log 2>&1 &
+    wk=$!
+    until grep -q "asking" worker.log; do sleep 0.1; done
+    echo '$ lease_worker --id worker-1 --capabilities primes --http     # in the background'
+    show add_task 5 100000 --http; "$bin/add_task" 5 100000 --http
+    until [ "$(curl -s localhost:5000/stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["tasks"]["completed"])')" = 6 ]; do sleep 0.1; done
+    run curl -s -w "$w" localhost:5000/stats
+    show stats --http; "$bin/stats" --http
+    run curl -s -w "$w" localhost:5000/health
+    kill -INT "$wk"; wait "$wk" || true
+    kill -INT "$d"; wait "$d" || true
+    echo
+    echo "(what the dispatcher printed, ended with Ctrl-C)"
+    cat dispatcher.log
+  )
+  rm -rf "$work"
+}
+http_session | sed -E 's|tcp://127\.0\.0\.1:[0-9]+|tcp://127.0.0.1:5557|g' > "$out/ch05-http-session.txt"
+echo "wrote $out/ch05-http-session.txt"
 # --- chapter 06 ---------------------------------------------------------------
 # Starts grpc_server with ARGS on a free port in the background; sets $server and
 # $address, and the log file $log.

@@ -2,7 +2,10 @@
 //! `stats` as real processes on free loopback ports, each dispatcher on a
 //! database file of its own — two workers racing for 1,000 tasks, a worker
 //! killed mid-task, a dispatcher killed and restarted mid-run, a result that
-//! waits in a worker's cache while the dispatcher is down, and garbage on the wire.
+//! waits in a worker's cache while the dispatcher is down, and garbage on the wire;
+//! and the HTTP door beside the ZeroMQ socket — its seven endpoints and their
+//! error statuses, requests as `curl` sends them, the binaries through it, and a
+//! Python worker written with `requests`.
 //!
 //! Workers and dispatchers are killed with SIGKILL (`Child::kill`): no chance to
 //! clean up, as in a real crash.
@@ -10,10 +13,13 @@
 mod common;
 
 use std::collections::HashSet;
+use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::path::Path;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use bench::python::{Python, peer};
 use common::{Running, run, start};
 use grading::temp::TempDir;
 use serde_json::{Value, json};
@@ -489,5 +495,442 @@ fn the_binaries_explain_themselves_and_refuse_bad_options() {
         code,
         Some(2),
         "a lease that is not a number is refused: {stderr}"
+    );
+}
+
+// ---------------------------------------------------------------- the HTTP door
+
+/// A dispatcher serving its HTTP door too, on a free port, with the short
+/// intervals of [`dispatcher`]; returns it and the door's base URL.
+fn http_dispatcher(db: &Path, extra: &[&str]) -> (Dispatcher, String) {
+    let db = db.display().to_string();
+    let mut args = vec!["--http", "127.0.0.1:0", "--bind", ANY_PORT, "--db", &db];
+    args.extend_from_slice(extra);
+    for (option, value) in [
+        ("--lease", "5"),
+        ("--dead-after", "1"),
+        ("--monitor-every", "0.2"),
+    ] {
+        if !extra.contains(&option) {
+            args.extend([option, value]);
+        }
+    }
+    let mut process = start(DISPATCHER, &args);
+    let line = process.expect_line(LIMIT, |line| line.contains("HTTP door on"));
+    let url = line
+        .split_whitespace()
+        .find(|word| word.starts_with("http://"))
+        .map(|word| word.trim_end_matches(':').to_owned())
+        .unwrap_or_else(|| panic!("no URL in {line:?}"));
+    let line = process.expect_line(LIMIT, |line| line.contains("Serving on"));
+    let endpoint = line
+        .split_whitespace()
+        .find(|word| word.starts_with("tcp://"))
+        .map(|word| word.trim_end_matches(',').to_owned())
+        .unwrap_or_else(|| panic!("no endpoint in {line:?}"));
+    (Dispatcher { process, endpoint }, url)
+}
+
+/// One request as `curl` sends it — `curl URL` for a GET, `curl -d BODY URL` for
+/// a POST, whose Content-Type is a form's — and its status and JSON body
+/// (`null` when there is none).
+fn curl(method: &str, url: &str, body: Option<&str>) -> (u16, Value) {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(10)))
+        .build()
+        .into();
+    let response = match (method, body) {
+        ("GET", _) => agent.get(url).call(),
+        (_, Some(body)) => agent
+            .post(url)
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .send(body),
+        (_, None) => agent.post(url).send_empty(),
+    }
+    .unwrap_or_else(|error| panic!("{method} {url}: no answer: {error}"));
+    let status = response.status().as_u16();
+    let text = response
+        .into_body()
+        .read_to_string()
+        .expect("a readable body");
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+fn post(url: &str, body: Value) -> (u16, Value) {
+    curl("POST", url, Some(&body.to_string()))
+}
+
+#[test]
+fn the_http_door_serves_the_originals_seven_endpoints_on_the_same_queue() {
+    let dir = TempDir::new("ch05-http");
+    let (dispatcher, url) = http_dispatcher(&dir.join("tasks.db"), &[]);
+    let at = |path: &str| format!("{url}{path}");
+
+    let (status, body) = post(
+        &at("/submit-task"),
+        json!({"kind": "add", "args": {"a": 2, "b": 3}}),
+    );
+    assert_eq!(status, 201, "{body}");
+    let task = body["task_id"].as_i64().expect("a task id");
+    assert_eq!(body["status"], json!("QUEUED"));
+
+    // Known by its heartbeats: one that names capabilities registers the worker.
+    let (status, body) = post(
+        &at("/heartbeat"),
+        json!({"worker_id": "w1", "capabilities": ["add"]}),
+    );
+    assert_eq!((status, &body["status"]), (200, &json!("HEARTBEAT_OK")));
+    let (status, lease) = post(&at("/get-task"), json!({"worker_id": "w1"}));
+    assert_eq!(status, 200, "{lease}");
+    assert_eq!(
+        (&lease["task_id"], &lease["kind"], &lease["attempt"]),
+        (&json!(task), &json!("add"), &json!(1))
+    );
+    let token = lease["lease_token"].as_str().expect("a token").to_owned();
+    let (status, _) = post(&at("/get-task"), json!({"worker_id": "w1"}));
+    assert_eq!(status, 204, "nothing more to do: 204 No Content");
+
+    let held = json!({"worker_id": "w1", "leases": [{"task_id": task, "lease_token": token}]});
+    let (status, body) = post(&at("/heartbeat"), held);
+    assert_eq!((status, &body["renewed"]), (200, &json!(1)), "{body}");
+    let result = json!({"task_id": task, "lease_token": token, "status": "COMPLETED", "result": 5});
+    let (status, body) = post(&at("/submit-result"), result.clone());
+    assert_eq!((status, &body["status"]), (200, &json!("RESULT_RECEIVED")));
+    let (status, _) = post(&at("/submit-result"), result);
+    assert_eq!(status, 200, "the same result again is a resend, accepted");
+
+    let (status, view) = curl("GET", &at(&format!("/task/{task}")), None);
+    assert_eq!(status, 200);
+    assert_eq!(
+        (&view["status"], &view["result"], &view["lease_owner"]),
+        (&json!("COMPLETED"), &json!(5), &json!("w1"))
+    );
+    let (status, stats) = curl("GET", &at("/stats"), None);
+    assert_eq!((status, &stats["tasks"]["completed"]), (200, &json!(1)));
+    assert_eq!(stats["workers"][0]["worker_id"], json!("w1"));
+    let (status, health) = curl("GET", &at("/health"), None);
+    assert_eq!((status, &health["status"]), (200, &json!("ok")));
+
+    // The same store behind the ZeroMQ door.
+    let view = dispatcher
+        .client()
+        .status(task)
+        .expect("status over ZeroMQ");
+    assert_eq!(
+        (view.status, view.result),
+        (TaskStatus::Completed, Some(json!(5)))
+    );
+    let lines = dispatcher.stop();
+    for wanted in [
+        "Worker w1 registered: add",
+        "→ w1: RUNNING, attempt 1",
+        ": COMPLETED",
+    ] {
+        assert!(
+            lines.iter().any(|l| l.contains(wanted)),
+            "{wanted:?} in {lines:#?}"
+        );
+    }
+}
+
+/// The answer to `POST path` with a body of `size` bytes, sent by hand: a
+/// thread writes the body while this one reads the answer, which may come
+/// before the body is all sent (the door stops reading at its limit).
+fn post_oversized(address: &str, path: &str, size: usize) -> String {
+    let mut stream = TcpStream::connect(address).expect("connects");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("a timeout");
+    let mut writer = stream.try_clone().expect("a second handle");
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\n\
+         Content-Length: {size}\r\n\r\n"
+    );
+    thread::spawn(move || {
+        // The door may close the connection before the end: not an error here.
+        let _ = writer
+            .write_all(head.as_bytes())
+            .and_then(|()| writer.write_all(&vec![b'x'; size]));
+    });
+    let mut answer = Vec::new();
+    let mut buffer = [0; 4096];
+    while !String::from_utf8_lossy(&answer).ends_with('}') {
+        match stream.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(read) => answer.extend_from_slice(&buffer[..read]),
+            Err(error) => panic!("no answer: {error}; so far {answer:?}"),
+        }
+    }
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[test]
+fn the_http_door_answers_bad_input_with_a_json_error_and_the_right_status() {
+    let dir = TempDir::new("ch05-http-errors");
+    let (mut dispatcher, url) = http_dispatcher(&dir.join("tasks.db"), &[]);
+    let at = |path: &str| format!("{url}{path}");
+    let cases: Vec<(&str, &str, Option<&str>, u16)> = vec![
+        // 400: what cannot be read, or could never run.
+        ("POST", "/submit-task", Some("{\"kind\": "), 400),
+        ("POST", "/submit-task", Some("{\"args\": {}}"), 400),
+        ("POST", "/submit-task", Some("[1, 2]"), 400),
+        ("POST", "/submit-task", None, 400),
+        (
+            "POST",
+            "/submit-task",
+            Some(r#"{"kind": "pickle", "args": {}}"#),
+            400,
+        ),
+        (
+            "POST",
+            "/submit-task",
+            Some(r#"{"kind": "add", "args": {"a": 1}}"#),
+            400,
+        ),
+        (
+            "POST",
+            "/submit-task",
+            Some(r#"{"kind": "add", "args": {"a": 1, "b": 2}, "max_attempts": 0}"#),
+            400,
+        ),
+        ("POST", "/get-task", Some("{}"), 400),
+        (
+            "POST",
+            "/heartbeat",
+            Some(r#"{"worker_id": "w", "capabilities": []}"#),
+            400,
+        ),
+        (
+            "POST",
+            "/heartbeat",
+            Some(r#"{"worker_id": "w", "capabilities": ["pickle"]}"#),
+            400,
+        ),
+        (
+            "POST",
+            "/submit-result",
+            Some(r#"{"task_id": 1, "status": "COMPLETED"}"#),
+            400,
+        ),
+        (
+            "POST",
+            "/submit-result",
+            Some(r#"{"task_id": 1, "lease_token": "x", "status": "RUNNING"}"#),
+            400,
+        ),
+        (
+            "POST",
+            "/submit-result",
+            Some(r#"{"task_id": 1, "lease_token": "x", "status": "FAILED"}"#),
+            400,
+        ),
+        ("GET", "/task/seven", None, 400),
+        // 404: an unknown task, an unknown worker, an unknown endpoint.
+        ("GET", "/task/99", None, 404),
+        (
+            "POST",
+            "/submit-result",
+            Some(r#"{"task_id": 99, "lease_token": "x", "status": "COMPLETED", "result": 1}"#),
+            404,
+        ),
+        ("POST", "/get-task", Some(r#"{"worker_id": "ghost"}"#), 404),
+        ("POST", "/heartbeat", Some(r#"{"worker_id": "ghost"}"#), 404),
+        ("GET", "/tasks", None, 404),
+        // 405: the right path, the wrong method.
+        ("GET", "/submit-task", None, 405),
+    ];
+    for (method, path, body, wanted) in cases {
+        let (status, answer) = curl(method, &at(path), body);
+        assert_eq!(status, wanted, "{method} {path} {body:?}: {answer}");
+        assert!(
+            answer["error"].as_str().is_some_and(|e| !e.is_empty()),
+            "{method} {path} {body:?}: a JSON error, got {answer}"
+        );
+    }
+
+    // 409: the result of a lease that was lost and granted again.
+    let (_, body) = post(
+        &at("/submit-task"),
+        json!({"kind": "sleep", "args": {"ms": 10}}),
+    );
+    let task = body["task_id"].as_i64().expect("a task id");
+    for worker in ["slow", "fast"] {
+        let registration = json!({"worker_id": worker, "capabilities": ["sleep"]});
+        assert_eq!(post(&at("/heartbeat"), registration).0, 200);
+    }
+    let (_, first) = post(&at("/get-task"), json!({"worker_id": "slow"}));
+    // `slow` sends no more heartbeats: dead after 1 s, its task back in the queue.
+    dispatcher
+        .process
+        .expect_line(LIMIT, |l| l.contains("Worker slow missed its heartbeats"));
+    let second = loop {
+        let fast = json!({"worker_id": "fast"});
+        assert_eq!(post(&at("/heartbeat"), fast.clone()).0, 200);
+        match post(&at("/get-task"), fast) {
+            (200, lease) => break lease,
+            (204, _) => thread::sleep(Duration::from_millis(50)),
+            other => panic!("{other:?}"),
+        }
+    };
+    assert_eq!(
+        (&second["task_id"], &second["attempt"]),
+        (&json!(task), &json!(2))
+    );
+    let late = |lease: &Value, result: i64| json!({"task_id": task, "lease_token": lease["lease_token"], "status": "COMPLETED", "result": result});
+    let (status, body) = post(&at("/submit-result"), late(&first, 10));
+    assert_eq!(status, 409, "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("stale lease token")),
+        "{body}"
+    );
+    assert_eq!(post(&at("/submit-result"), late(&second, 10)).0, 200);
+    let (status, body) = post(&at("/submit-result"), late(&second, 11));
+    assert_eq!(status, 409, "a different result for the same lease: {body}");
+
+    // 413: a body over the ZeroMQ door's 16 MiB.
+    let address = url.trim_start_matches("http://");
+    let answer = post_oversized(address, "/submit-task", 17 * 1024 * 1024);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(
+        answer.contains(r#"{"error":"the body is larger than 16 MiB"}"#),
+        "{answer}"
+    );
+
+    // And the door still serves.
+    let (status, health) = curl("GET", &at("/health"), None);
+    assert_eq!((status, &health["status"]), (200, &json!("ok")));
+    let (status, view) = curl("GET", &at(&format!("/task/{task}")), None);
+    assert_eq!(
+        (status, &view["result"], &view["attempts"]),
+        (200, &json!(10), &json!(2))
+    );
+}
+
+#[test]
+fn a_worker_add_task_and_stats_use_the_http_door() {
+    let dir = TempDir::new("ch05-http-cli");
+    let (dispatcher, url) = http_dispatcher(&dir.join("tasks.db"), &[]);
+    let http_flag = format!("--http={url}");
+    let cache = dir.join("w1").display().to_string();
+    let mut worker = start(
+        WORKER,
+        &[
+            "--id",
+            "w1",
+            "--capabilities",
+            "primes",
+            "--http",
+            &url,
+            "--heartbeat-every",
+            "0.2",
+            "--poll",
+            "0.01",
+            "--cache-dir",
+            &cache,
+        ],
+    );
+    worker.expect_line(LIMIT, |line| line.contains(&format!("asking {url}")));
+    let (code, stdout, stderr) = run(ADD_TASK, &["2", "1000", "--wait", &http_flag]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let views: Vec<Value> = stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("JSON"))
+        .collect();
+    assert_eq!(views.len(), 2, "{stdout}");
+    for view in &views {
+        assert_eq!(
+            (
+                &view["status"],
+                &view["lease_owner"],
+                &view["result"]["count"]
+            ),
+            (&json!("COMPLETED"), &json!("w1"), &json!(168)),
+            "{view}"
+        );
+    }
+    worker.expect_line(LIMIT, |l| l.contains("RESULT_RECEIVED"));
+
+    let (code, stdout, stderr) = run(STATS, &["--http", &url]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stdout.contains("tasks: 0 queued, 0 running, 2 completed, 0 failed (2 in all)"),
+        "{stdout}"
+    );
+    let (code, stdout, _) = run(STATS, &["--http", &url, "--task", "1"]);
+    assert_eq!(code, Some(0));
+    assert!(stdout.contains("\"status\":\"COMPLETED\""), "{stdout}");
+    let (code, _, stderr) = run(STATS, &["--http", &url, "--task", "9"]);
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("task 9 not found"), "{stderr}");
+    let (code, stdout, _) = run(STATS, &["--http", &url, "--health"]);
+    assert_eq!(code, Some(0), "{stdout}");
+
+    // The same queue through the other door.
+    let stats = dispatcher.client().stats().expect("stats over ZeroMQ");
+    assert_eq!(stats.tasks.completed, 2);
+    dispatcher.stop();
+    let (code, _, stderr) = run(STATS, &["--http", &url, "--health", "--timeout", "0.3"]);
+    assert_eq!(code, Some(1), "no dispatcher, no health: {stderr}");
+}
+
+#[test]
+fn a_python_worker_written_with_requests_completes_tasks_through_the_http_door() {
+    let python = Python::venv(&["requests"]).expect("a venv with requests");
+    let dir = TempDir::new("ch05-http-python");
+    let (dispatcher, url) = http_dispatcher(&dir.join("tasks.db"), &[]);
+    let mut client = Client::connect(&url, Duration::from_secs(5)).expect("an HTTP client");
+    let tasks = [
+        (add(20, 22), json!(42)),
+        (
+            NewTask::new("primes", json!({"limit": 1000, "algorithm": "sieve"})),
+            json!({"limit": 1000, "algorithm": "sieve", "count": 168}),
+        ),
+        (NewTask::new("divide", json!({"a": 7, "b": 2})), json!(3)),
+    ];
+    let ids: Vec<TaskId> = tasks
+        .iter()
+        .map(|(task, _)| client.submit(task).expect("submits over HTTP"))
+        .collect();
+
+    let summary = python
+        .run_json(
+            &peer("ch05_requests_worker.py"),
+            &[
+                "--url".to_owned(),
+                url.clone(),
+                "--id".to_owned(),
+                "py1".to_owned(),
+                "--tasks".to_owned(),
+                "3".to_owned(),
+            ],
+        )
+        .expect("the Python worker runs");
+    assert_eq!(summary["completed"], json!(ids), "{summary}");
+    assert_eq!(
+        summary["statuses"],
+        json!({"resend": 200, "forged": 409, "unknown_task": 404, "malformed": 400, "task": "COMPLETED"}),
+        "{summary}"
+    );
+    for (id, (_, wanted)) in ids.iter().zip(&tasks) {
+        let view = client.status(*id).expect("status over HTTP");
+        assert_eq!(
+            (
+                view.status,
+                view.lease_owner.as_deref(),
+                view.result.as_ref()
+            ),
+            (TaskStatus::Completed, Some("py1"), Some(wanted)),
+            "{view:?}"
+        );
+    }
+    let lines = dispatcher.stop();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("Worker py1 registered: add divide primes")),
+        "{lines:#?}"
     );
 }

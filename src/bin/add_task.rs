@@ -7,6 +7,8 @@ use std::time::Duration;
 use clap::{Parser, ValueEnum};
 use serde_json::json;
 use solution05::dispatcher::DEFAULT_ENDPOINT;
+use solution05::http::DEFAULT_HTTP_URL;
+use solution05::http_client::url;
 use solution05::{Client, NewTask};
 use workbook::seconds;
 use workbook_ch04::exit;
@@ -28,9 +30,22 @@ struct Cli {
     #[arg(value_enum, default_value_t = Algorithm::Sieve)]
     algorithm: Algorithm,
 
-    /// The dispatcher's endpoint.
+    /// The dispatcher's endpoint: `tcp://…` for its ZeroMQ socket, or `http://…`
+    /// for its HTTP door.
     #[arg(long, value_name = "ENDPOINT", default_value = DEFAULT_ENDPOINT)]
     endpoint: String,
+
+    /// Use the dispatcher's HTTP door instead, at URL [default: http://127.0.0.1:5000]:
+    /// `--http` or `--http=URL`.
+    #[arg(
+        long,
+        value_name = "URL",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = DEFAULT_HTTP_URL,
+        conflicts_with = "endpoint"
+    )]
+    http: Option<String>,
 
     /// Leases each task may get [default: the dispatcher's --max-attempts].
     #[arg(long)]
@@ -58,14 +73,20 @@ const EXAMPLES: &str = "\
 Examples:
   add_task 5 100000                    5 tasks, primes up to 100,000 by the sieve
   add_task 1 100000 trial-division     the slow way
-  add_task 10 50000 --wait             and print each result";
+  add_task 10 50000 --wait             and print each result
+  add_task 5 100000 --http             through the HTTP door on port 5000
+  add_task 5 --http=http://127.0.0.1:8080   … or on another";
 
 fn main() -> ExitCode {
     exit::exit_with(run(&Cli::parse()))
 }
 
 fn run(cli: &Cli) -> Result<(), String> {
-    let mut client = Client::connect(&cli.endpoint, cli.timeout).map_err(|e| e.to_string())?;
+    let endpoint = cli
+        .http
+        .as_deref()
+        .map_or_else(|| cli.endpoint.clone(), url);
+    let mut client = Client::connect(&endpoint, cli.timeout).map_err(|e| e.to_string())?;
     let algorithm = match cli.algorithm {
         Algorithm::Sieve => "sieve",
         Algorithm::TrialDivision => "trial_division",

@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use clap::Parser;
 use solution05::dispatcher::DEFAULT_ENDPOINT;
+use solution05::http::DEFAULT_HTTP_URL;
+use solution05::http_client::url;
 use solution05::kinds::KINDS;
 use solution05::{Backoff, EventSink, Worker, WorkerConfig};
 use workbook::{seconds, term};
@@ -37,9 +39,21 @@ struct Cli {
     )]
     capabilities: Vec<String>,
 
-    /// The dispatcher's endpoint.
+    /// The dispatcher's endpoint: `tcp://…` for its ZeroMQ socket, or `http://…`
+    /// for its HTTP door.
     #[arg(long, value_name = "ENDPOINT", default_value = DEFAULT_ENDPOINT)]
     endpoint: String,
+
+    /// Use the dispatcher's HTTP door instead, at URL [default: http://127.0.0.1:5000]:
+    /// `--http` or `--http URL`.
+    #[arg(
+        long,
+        value_name = "URL",
+        num_args = 0..=1,
+        default_missing_value = DEFAULT_HTTP_URL,
+        conflicts_with = "endpoint"
+    )]
+    http: Option<String>,
 
     /// How many tasks run at once (threads of chapter 02's pool).
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=1024))]
@@ -82,7 +96,8 @@ const EXAMPLES: &str = "\
 Examples:
   lease_worker --id w1 --capabilities add divide primes
   lease_worker --id w2 --capabilities primes --threads 4 --endpoint tcp://127.0.0.1:5557
-  lease_worker -w Worker1 -c Add Divide           as the NATS original is started";
+  lease_worker -w Worker1 -c Add Divide           as the NATS original is started
+  lease_worker --id w3 --capabilities add --http   through the HTTP door on port 5000";
 
 /// One of [`KINDS`], in any case (with the argument's `ignore_case`), kept in
 /// lower case: the dispatcher knows the kinds by their lower-case names.
@@ -101,7 +116,11 @@ fn main() -> ExitCode {
             capabilities.push(kind);
         }
     }
-    let mut config = WorkerConfig::new(&cli.endpoint, &cli.id, &capabilities);
+    let endpoint = cli
+        .http
+        .as_deref()
+        .map_or_else(|| cli.endpoint.clone(), url);
+    let mut config = WorkerConfig::new(&endpoint, &cli.id, &capabilities);
     config.threads = usize::from(cli.threads);
     config.heartbeat_every = cli.heartbeat_every;
     config.request_timeout = cli.timeout;

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use clap::Parser;
 use solution05::dispatcher::DEFAULT_ENDPOINT;
+use solution05::http::DEFAULT_HTTP_URL;
+use solution05::http_client::url;
 use solution05::{Client, Stats};
 use workbook::seconds;
 use workbook_ch04::exit;
@@ -17,9 +19,21 @@ use workbook_ch04::exit;
 #[derive(Debug, Parser)]
 #[command(version, after_help = EXAMPLES)]
 struct Cli {
-    /// The dispatcher's endpoint.
+    /// The dispatcher's endpoint: `tcp://…` for its ZeroMQ socket, or `http://…`
+    /// for its HTTP door.
     #[arg(long, value_name = "ENDPOINT", default_value = DEFAULT_ENDPOINT)]
     endpoint: String,
+
+    /// Use the dispatcher's HTTP door instead, at URL [default: http://127.0.0.1:5000]:
+    /// `--http` or `--http URL`.
+    #[arg(
+        long,
+        value_name = "URL",
+        num_args = 0..=1,
+        default_missing_value = DEFAULT_HTTP_URL,
+        conflicts_with = "endpoint"
+    )]
+    http: Option<String>,
 
     /// Only the health check.
     #[arg(long, conflicts_with = "task")]
@@ -42,14 +56,19 @@ const EXAMPLES: &str = "\
 Examples:
   stats                 tasks per status, and per worker
   stats --task 7        one task, and why it waits if it does
-  stats --health        exit status 0 when the dispatcher answers";
+  stats --health        exit status 0 when the dispatcher answers
+  stats --http          asked through the HTTP door on port 5000";
 
 fn main() -> ExitCode {
     exit::print_or_fail(run(&Cli::parse()))
 }
 
 fn run(cli: &Cli) -> Result<String, String> {
-    let mut client = Client::connect(&cli.endpoint, cli.timeout).map_err(|e| e.to_string())?;
+    let endpoint = cli
+        .http
+        .as_deref()
+        .map_or_else(|| cli.endpoint.clone(), url);
+    let mut client = Client::connect(&endpoint, cli.timeout).map_err(|e| e.to_string())?;
     let json = |text: serde_json::Result<String>| text.map_err(|e| e.to_string());
     if cli.health {
         let health = client.health().map_err(|e| e.to_string())?;

@@ -1,12 +1,15 @@
 //! The front door for people and programs: submit tasks, ask for one task's
 //! state, the queue's statistics, or whether the dispatcher is healthy — what
-//! `add_task` and `stats` run, and what tests use to drive a dispatcher.
+//! `add_task` and `stats` run, and what tests use to drive a dispatcher — by
+//! either door: a `tcp://` endpoint is the ZeroMQ socket, an `http://` URL the
+//! HTTP one.
 
 use std::thread;
 use std::time::{Duration, Instant};
 
 use solution04::connection::{Connection, ConnectionError, Patience};
 
+use crate::door::Door;
 use crate::protocol::{Health, ProtocolError, Reply, Request};
 use crate::stop::Stopper;
 use crate::store::{NewTask, Stats, TaskId, TaskStatus, TaskView};
@@ -34,24 +37,24 @@ pub enum ClientError {
 
 /// A connection to a lease dispatcher, for clients. Nothing stops a call but
 /// its timeout, so there is no stop flag to share.
-pub struct Client(Connection);
+pub struct Client(Door);
 
 impl Client {
-    /// Connects to `endpoint`; each call gives up after `timeout` without an answer.
+    /// Connects to `endpoint` (`tcp://…` or `http://…`); each call gives up
+    /// after `timeout` without an answer.
     pub fn connect(endpoint: &str, timeout: Duration) -> Result<Self, ClientError> {
-        let connection = connect_once(&zmq::Context::new(), endpoint, timeout)?;
-        Ok(Self(connection))
+        let door = Door::open(&zmq::Context::new(), endpoint, timeout)?;
+        Ok(Self(door))
     }
 
     /// One request, one answer; `NOT_FOUND` and `ERROR` become errors.
     fn call(&mut self, request: &Request) -> Result<Reply, ClientError> {
-        let frame = request.to_frame();
-        let answer = self.0.exchange(frame.as_bytes(), &Stopper::new())?;
-        match Reply::parse(&String::from_utf8_lossy(&answer))? {
+        match self.0.exchange(request, &Stopper::new())? {
             Reply::NotFound(task_id) => Err(ClientError::NotFound(task_id)),
-            Reply::Error(reason) | Reply::RequestFailed(reason) => {
-                Err(ClientError::Refused(reason))
-            }
+            Reply::Error(reason)
+            | Reply::RequestFailed(reason)
+            | Reply::Refused(reason)
+            | Reply::StoreFailed(reason) => Err(ClientError::Refused(reason)),
             reply => Ok(reply),
         }
     }

@@ -5,6 +5,10 @@
 //! but not `Sync`, so one owner is what the compiler wants anyway. Everything it
 //! knows is in the database file, so killing this process loses nothing: started
 //! again on the same file, it carries on where it stopped.
+//!
+//! What answers a request is a [`Desk`]: the store and the events, whatever door
+//! the request came in by. The ZeroMQ loop owns one; the HTTP door
+//! ([`crate::http`]) owns another, on its own connection to the same file.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
@@ -70,6 +74,13 @@ pub enum DispatcherError {
 pub struct Dispatcher {
     socket: zmq::Socket,
     endpoint: String,
+    config: DispatcherConfig,
+    desk: Desk,
+}
+
+/// What answers requests, whichever door they come in by: one connection to the
+/// store, and where the answers are reported. One thread owns it.
+pub struct Desk {
     store: Store,
     config: DispatcherConfig,
     events: EventSink,
@@ -79,15 +90,13 @@ pub struct Dispatcher {
 impl Dispatcher {
     /// Opens the database and binds the socket.
     pub fn bind(config: DispatcherConfig, events: EventSink) -> Result<Self, DispatcherError> {
-        let store = Store::open(&config.db, config.store)?;
+        let desk = Desk::open(&config, events, Instant::now())?;
         let (socket, endpoint) = bind_rep(&zmq::Context::new(), &config.endpoint)?;
         Ok(Self {
             socket,
             endpoint,
-            store,
             config,
-            events,
-            started: Instant::now(),
+            desk,
         })
     }
 
@@ -100,14 +109,14 @@ impl Dispatcher {
     // ANCHOR: run_given
     /// Answers every request and runs the monitor every `monitor_every`, until `stop`.
     pub fn run(mut self, stop: &Stopper) -> Result<(), DispatcherError> {
-        (self.events)(&Event::Listening {
+        (self.desk.events)(&Event::Listening {
             endpoint: self.endpoint.clone(),
             db: self.config.db.display().to_string(),
             lease: self.config.store.lease,
             dead_after: self.config.dead_after,
         });
         self.serve_until(stop)?;
-        (self.events)(&Event::DispatcherStopped);
+        (self.desk.events)(&Event::DispatcherStopped);
         Ok(())
     }
 
@@ -119,14 +128,13 @@ impl Dispatcher {
     }
     // ANCHOR_END: run
 
-    // ANCHOR: answer
     // ANCHOR: answer_given
     /// The answer to one message. Every message gets one, whatever it holds.
     pub fn answer(&mut self, parts: &[Vec<u8>], now: SystemTime) -> String {
         let reply = match Request::from_frames(parts) {
-            Ok(request) => self.serve(request, now),
+            Ok(request) => self.desk.serve(request, now),
             Err(error) => {
-                (self.events)(&Event::BadFrame {
+                (self.desk.events)(&Event::BadFrame {
                     reason: error.to_string(),
                 });
                 match error {
@@ -142,16 +150,45 @@ impl Dispatcher {
         };
         reply.to_frame()
     }
+    // ANCHOR_END: answer_given
 
-    fn serve(&mut self, request: Request, now: SystemTime) -> Reply {
-        // ANCHOR_END: answer_given
+    /// One monitor round: see [`Desk::monitor`].
+    pub fn monitor(&mut self, now: SystemTime) {
+        self.desk.monitor(now);
+    }
+}
+
+impl Desk {
+    /// Opens the store for a door: a connection of its own to `config.db`.
+    /// `started` is when the dispatcher started, for the uptime `HEALTH` reports.
+    pub fn open(
+        config: &DispatcherConfig,
+        events: EventSink,
+        started: Instant,
+    ) -> Result<Self, StoreError> {
+        Ok(Self {
+            store: Store::open(&config.db, config.store)?,
+            config: config.clone(),
+            events,
+            started,
+        })
+    }
+
+    // ANCHOR: answer
+    // ANCHOR: serve_given
+    /// The dispatcher's side of one request, understood: one store call, and its
+    /// result as one [`Reply`]. Both doors call it.
+    pub fn serve(&mut self, request: Request, now: SystemTime) -> Reply {
+        // ANCHOR_END: serve_given
         // TODO(dispatcher-answer): answer one request from the store: register, heartbeat, request a task, a result, submit, status, stats and health — a refusal is an answer too
         todo!("dispatcher-answer — book: ch05, \"The wire protocol, extended\"")
     }
     // ANCHOR_END: answer
 
-    /// A store error as an answer: a refusal the peer can act on, or (for a
-    /// database failure) a plain error — the dispatcher keeps serving either way.
+    /// A store error as an answer: a refusal the peer can act on, or a failure
+    /// of the database — the dispatcher keeps serving either way. On the wire
+    /// all three kinds of `ERROR` look alike; the HTTP door tells them apart
+    /// (400, 409, 500).
     fn refusal(&self, error: StoreError) -> Reply {
         match error {
             StoreError::UnknownWorker(worker_id) => Reply::UnknownWorker(worker_id),
@@ -161,7 +198,10 @@ impl Dispatcher {
                 (self.events)(&Event::Refused {
                     reason: reason.clone(),
                 });
-                Reply::Error(reason)
+                Reply::Refused(reason)
+            }
+            failed @ (StoreError::Open { .. } | StoreError::Sqlite(_) | StoreError::Corrupt(_)) => {
+                Reply::StoreFailed(failed.to_string())
             }
             other => Reply::Error(other.to_string()),
         }

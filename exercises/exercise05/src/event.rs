@@ -13,8 +13,8 @@ pub use solution04::Speaker;
 
 use crate::store::{TaskFailure, TaskId, TaskStatus};
 
-/// Where events go. Called from several threads of a worker at once.
-pub type EventSink = Arc<dyn Fn(&Event) + Send + Sync>;
+/// Where this chapter's events go: chapter 02's one sink type, for [`Event`].
+pub type EventSink = solution02::event::EventSink<Event>;
 
 /// A sink that drops every event.
 pub fn ignore_events() -> EventSink {
@@ -29,6 +29,10 @@ pub enum Event {
         db: String,
         lease: Duration,
         dead_after: Duration,
+    },
+    /// The HTTP door is open beside the ZeroMQ socket.
+    HttpListening {
+        url: String,
     },
     Registered {
         worker_id: String,
@@ -115,6 +119,7 @@ impl Event {
     pub fn speaker(&self) -> Speaker {
         match self {
             Event::Listening { .. }
+            | Event::HttpListening { .. }
             | Event::Registered { .. }
             | Event::Submitted { .. }
             | Event::Leased { .. }
@@ -153,6 +158,10 @@ impl Event {
                 "Serving on {endpoint}, queue in {db}, leases of {}s, workers dead after {}s of silence",
                 seconds(lease),
                 seconds(dead_after)
+            ),
+            Event::HttpListening { url } => format!(
+                "HTTP door on {url}: POST /submit-task /get-task /submit-result /heartbeat, \
+                 GET /task/<id> /stats /health"
             ),
             Event::Registered {
                 worker_id,

@@ -15,6 +15,8 @@
 //! - [`worker`]: registers, heartbeats, runs tasks on chapter 02's pool.
 //! - [`cache`]: the worker's on-disk results, kept until acknowledged.
 //! - [`client`]: submit, status, stats, health.
+//! - [`http`]: the Flask original's HTTP/JSON endpoints, beside the ZeroMQ
+//!   socket; [`http_client`] and [`door`] let workers and clients use either door.
 //! - [`event`]: what the loops report; [`stop`] and the REQ [`Connection`]
 //!   are chapter 04's.
 //!
@@ -30,7 +32,10 @@
 pub mod cache;
 pub mod client;
 pub mod dispatcher;
+pub mod door;
 pub mod event;
+pub mod http;
+pub mod http_client;
 pub mod kinds;
 pub mod protocol;
 pub mod store;
@@ -41,8 +46,10 @@ pub use solution04::stop::{self, Stopper};
 
 pub use cache::ResultCache;
 pub use client::{Client, ClientError};
-pub use dispatcher::{Dispatcher, DispatcherConfig, DispatcherError};
+pub use dispatcher::{Desk, Dispatcher, DispatcherConfig, DispatcherError};
+pub use door::Door;
 pub use event::{Event, EventSink, Speaker};
+pub use http::HttpDoor;
 pub use protocol::{LeasedResult, Reply, Request};
 pub use store::{
     Lease, NewTask, Outcome, Recorded, Stats, Store, StoreConfig, StoreError, Sweep, TaskId,

@@ -14,10 +14,10 @@ use std::time::{Duration, Instant, SystemTime};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, unbounded};
 use solution02::{PoolError, ThreadPool};
-use solution04::connection::{Connection, ConnectionError};
+use solution04::connection::ConnectionError;
 
 use crate::cache::{CacheError, DEFAULT_CACHE_TTL, Found, ResultCache};
-use crate::client::connect_once;
+use crate::door::Door;
 use crate::event::{Event, EventSink};
 use crate::kinds::{self, DecodeError, check_capabilities};
 use crate::protocol::{
@@ -60,7 +60,7 @@ impl Backoff {
 /// How to start a worker.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WorkerConfig {
-    /// The dispatcher's endpoint.
+    /// The dispatcher's endpoint: `tcp://…` (ZeroMQ) or `http://…` (HTTP).
     pub endpoint: String,
     /// The name the dispatcher knows this worker by; its leases carry it.
     pub worker_id: String,
@@ -119,7 +119,7 @@ pub struct Worker {
     config: WorkerConfig,
     events: EventSink,
     context: zmq::Context,
-    connection: Connection,
+    connection: Door,
     pool: ThreadPool,
     cache: ResultCache,
     finished_in: Sender<LeasedResult>,
@@ -261,12 +261,7 @@ impl Worker {
     }
 
     fn exchange(&mut self, request: &Request, stop: &Stopper) -> Result<Reply, ConnectionError> {
-        let answer = self
-            .connection
-            .exchange(request.to_frame().as_bytes(), stop)?;
-        let text = String::from_utf8_lossy(&answer);
-        Ok(Reply::parse(&text)
-            .unwrap_or_else(|error| Reply::Error(format!("unreadable answer: {error}"))))
+        self.connection.exchange(request, stop)
     }
 
     fn dispatcher_error(&self, answer: &Reply) {
@@ -283,7 +278,7 @@ impl Worker {
 }
 
 /// The worker decides itself when to try again (with backoff), instead of
-/// blocking in a Lazy Pirate loop: one attempt per request.
-fn connect(context: &zmq::Context, config: &WorkerConfig) -> Result<Connection, ConnectionError> {
-    connect_once(context, &config.endpoint, config.request_timeout)
+/// blocking in a Lazy Pirate loop: one attempt per request, by either door.
+fn connect(context: &zmq::Context, config: &WorkerConfig) -> Result<Door, ConnectionError> {
+    Door::open(context, &config.endpoint, config.request_timeout)
 }

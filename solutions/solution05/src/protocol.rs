@@ -159,6 +159,11 @@ pub enum Reply {
     Healthy(Health),
     /// `ERROR <reason>`: refused, or not understood.
     Error(String),
+    /// `ERROR <reason>` too, for a result refused for good: a stale lease, or a
+    /// different result for the same lease.
+    Refused(String),
+    /// `ERROR <reason>` too, for the dispatcher's own failure: its database.
+    StoreFailed(String),
 }
 
 /// Why a frame could not be understood. Its text is what the peer is told.
@@ -270,11 +275,15 @@ impl Reply {
             Reply::NotFound(task_id) => format!("{NOT_FOUND} {task_id}"),
             Reply::Stats(stats) => format!("{STATS} {}", to_json(stats)),
             Reply::Healthy(health) => format!("{HEALTHY} {}", to_json(health)),
-            Reply::Error(reason) => format!("{ERROR} {reason}"),
+            Reply::Error(reason) | Reply::Refused(reason) | Reply::StoreFailed(reason) => {
+                format!("{ERROR} {reason}")
+            }
         }
     }
 
     /// Understands the dispatcher's answer: what workers and clients do with it.
+    /// Every `ERROR` is read as [`Reply::Error`]: only the HTTP door's status
+    /// codes tell a refusal and a failure apart.
     pub fn parse(frame: &str) -> Result<Self, ProtocolError> {
         let frame = frame.trim();
         if frame.starts_with('{') {
