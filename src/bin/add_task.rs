@@ -6,12 +6,10 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 use serde_json::json;
-use solution05::dispatcher::DEFAULT_ENDPOINT;
-use solution05::http::DEFAULT_HTTP_URL;
-use solution05::http_client::url;
 use solution05::{Client, NewTask};
 use workbook::seconds;
 use workbook_ch04::exit;
+use workbook_ch05::door::DoorArgs;
 
 /// Queues COUNT tasks, each counting the primes up to LIMIT with ALGORITHM, and
 /// prints their ids (one a line). With --wait, waits for each and prints its
@@ -30,22 +28,8 @@ struct Cli {
     #[arg(value_enum, default_value_t = Algorithm::Sieve)]
     algorithm: Algorithm,
 
-    /// The dispatcher's endpoint: `tcp://…` for its ZeroMQ socket, or `http://…`
-    /// for its HTTP door.
-    #[arg(long, value_name = "ENDPOINT", default_value = DEFAULT_ENDPOINT)]
-    endpoint: String,
-
-    /// Use the dispatcher's HTTP door instead, at URL [default: http://127.0.0.1:5000]:
-    /// `--http` or `--http=URL`.
-    #[arg(
-        long,
-        value_name = "URL",
-        num_args = 0..=1,
-        require_equals = true,
-        default_missing_value = DEFAULT_HTTP_URL,
-        conflicts_with = "endpoint"
-    )]
-    http: Option<String>,
+    #[command(flatten)]
+    door: DoorArgs,
 
     /// Leases each task may get [default: the dispatcher's --max-attempts].
     #[arg(long)]
@@ -82,10 +66,7 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: &Cli) -> Result<(), String> {
-    let endpoint = cli
-        .http
-        .as_deref()
-        .map_or_else(|| cli.endpoint.clone(), url);
+    let endpoint = cli.door.endpoint();
     let mut client = Client::connect(&endpoint, cli.timeout).map_err(|e| e.to_string())?;
     let algorithm = match cli.algorithm {
         Algorithm::Sieve => "sieve",

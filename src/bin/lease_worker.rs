@@ -7,13 +7,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
-use solution05::dispatcher::DEFAULT_ENDPOINT;
-use solution05::http::DEFAULT_HTTP_URL;
-use solution05::http_client::url;
 use solution05::kinds::KINDS;
 use solution05::{Backoff, EventSink, Worker, WorkerConfig};
 use workbook::{seconds, term};
 use workbook_ch04::exit;
+use workbook_ch05::door::DoorArgs;
 use workbook_ch05::print_lease_event;
 
 /// A lease worker: registers with the task kinds it runs, asks for work while a
@@ -39,21 +37,8 @@ struct Cli {
     )]
     capabilities: Vec<String>,
 
-    /// The dispatcher's endpoint: `tcp://…` for its ZeroMQ socket, or `http://…`
-    /// for its HTTP door.
-    #[arg(long, value_name = "ENDPOINT", default_value = DEFAULT_ENDPOINT)]
-    endpoint: String,
-
-    /// Use the dispatcher's HTTP door instead, at URL [default: http://127.0.0.1:5000]:
-    /// `--http` or `--http URL`.
-    #[arg(
-        long,
-        value_name = "URL",
-        num_args = 0..=1,
-        default_missing_value = DEFAULT_HTTP_URL,
-        conflicts_with = "endpoint"
-    )]
-    http: Option<String>,
+    #[command(flatten)]
+    door: DoorArgs,
 
     /// How many tasks run at once (threads of chapter 02's pool).
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=1024))]
@@ -116,10 +101,7 @@ fn main() -> ExitCode {
             capabilities.push(kind);
         }
     }
-    let endpoint = cli
-        .http
-        .as_deref()
-        .map_or_else(|| cli.endpoint.clone(), url);
+    let endpoint = cli.door.endpoint();
     let mut config = WorkerConfig::new(&endpoint, &cli.id, &capabilities);
     config.threads = usize::from(cli.threads);
     config.heartbeat_every = cli.heartbeat_every;

@@ -5,12 +5,10 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use solution05::dispatcher::DEFAULT_ENDPOINT;
-use solution05::http::DEFAULT_HTTP_URL;
-use solution05::http_client::url;
 use solution05::{Client, Stats};
 use workbook::seconds;
 use workbook_ch04::exit;
+use workbook_ch05::door::DoorArgs;
 
 /// Prints the queue's tasks per status and its workers. `--task ID` prints one
 /// task's state as JSON (with why it waits, if it does); `--health` prints the
@@ -19,21 +17,8 @@ use workbook_ch04::exit;
 #[derive(Debug, Parser)]
 #[command(version, after_help = EXAMPLES)]
 struct Cli {
-    /// The dispatcher's endpoint: `tcp://…` for its ZeroMQ socket, or `http://…`
-    /// for its HTTP door.
-    #[arg(long, value_name = "ENDPOINT", default_value = DEFAULT_ENDPOINT)]
-    endpoint: String,
-
-    /// Use the dispatcher's HTTP door instead, at URL [default: http://127.0.0.1:5000]:
-    /// `--http` or `--http URL`.
-    #[arg(
-        long,
-        value_name = "URL",
-        num_args = 0..=1,
-        default_missing_value = DEFAULT_HTTP_URL,
-        conflicts_with = "endpoint"
-    )]
-    http: Option<String>,
+    #[command(flatten)]
+    door: DoorArgs,
 
     /// Only the health check.
     #[arg(long, conflicts_with = "task")]
@@ -64,10 +49,7 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: &Cli) -> Result<String, String> {
-    let endpoint = cli
-        .http
-        .as_deref()
-        .map_or_else(|| cli.endpoint.clone(), url);
+    let endpoint = cli.door.endpoint();
     let mut client = Client::connect(&endpoint, cli.timeout).map_err(|e| e.to_string())?;
     let json = |text: serde_json::Result<String>| text.map_err(|e| e.to_string());
     if cli.health {

@@ -1,5 +1,8 @@
 //! What chapter 05's demos (`lease_dispatcher`, `lease_worker`, `add_task`,
-//! `stats`) share: a lease event printed as chapter 04's pull model prints its own.
+//! `stats`) share: a lease event printed as chapter 04's pull model prints its
+//! own, and the clients' choice of door ([`door`]).
+
+pub mod door;
 
 use workbook::term;
 use workbook_ch04::voice;
