@@ -24,7 +24,7 @@ use common::{Running, run, start};
 use grading::temp::TempDir;
 use serde_json::{Value, json};
 use solution05::client::connect_once;
-use solution05::{Client, NewTask, Stats, Stopper, TaskId, TaskStatus, TaskView};
+use solution05::{Client, NewTask, Shutdown, Stats, TaskId, TaskStatus, TaskView};
 
 const DISPATCHER: &str = env!("CARGO_BIN_EXE_lease_dispatcher");
 const WORKER: &str = env!("CARGO_BIN_EXE_lease_worker");
@@ -357,7 +357,7 @@ fn garbage_gets_error_answers_and_the_dispatcher_lives_on() {
         Duration::from_secs(5),
     )
     .expect("connects");
-    let stop = Stopper::new();
+    let stop = Shutdown::new();
     let mut ask = |frame: &[u8]| {
         let answer = raw.exchange(frame, &stop).expect("an answer within 5 s");
         String::from_utf8_lossy(&answer).into_owned()

@@ -66,10 +66,10 @@ fn rust_pipeline(tasks: usize) -> Result<Duration, BenchError> {
         pipeline.collector_endpoint().to_owned(),
         pipeline.publisher_endpoint().to_owned(),
     );
-    let stopper = pipeline.stop_handle();
+    let shutdown = pipeline.shutdown_handle();
     let running = thread::spawn(move || pipeline.run());
     let took = drive(&context, &collector, &publisher, tasks);
-    stopper.stop();
+    shutdown.stop();
     running
         .join()
         .map_err(|_| failed("the pipeline panicked"))?

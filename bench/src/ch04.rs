@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::bounded;
 use serde_json::json;
 use solution04::{
-    Client, Dispatcher, DispatcherConfig, Event, EventSink, Stopper, Worker, WorkerConfig,
+    Client, Dispatcher, DispatcherConfig, Event, EventSink, Shutdown, Worker, WorkerConfig,
 };
 
 use crate::BenchError;
@@ -84,7 +84,7 @@ fn pull_model(tasks: usize) -> Result<Duration, BenchError> {
         dispatcher.workers_endpoint().to_owned(),
         dispatcher.clients_endpoint().to_owned(),
     );
-    let stop = Stopper::new();
+    let stop = Shutdown::new();
     let serving = {
         let stop = stop.clone();
         thread::spawn(move || dispatcher.run(&stop))

@@ -110,8 +110,8 @@ fn main() -> ExitCode {
 
 fn serve(address: &str, config: DispatcherConfig, events: EventSink) -> Result<(), String> {
     let server = Server::bind(address, config, events).map_err(|error| error.to_string())?;
-    let stopper = server.shutdown_handle();
-    ctrlc::set_handler(move || stopper.shutdown())
+    let shutdown = server.shutdown_handle();
+    ctrlc::set_handler(move || shutdown.stop())
         .map_err(|error| format!("could not install the Ctrl-C handler: {error}"))?;
     server.run().map_err(|error| error.to_string())
 }

@@ -114,8 +114,8 @@ fn main() -> ExitCode {
     let outcome = GrpcServer::start(config, events)
         .map_err(|error| error.to_string())
         .and_then(|server| {
-            let stopper = server.shutdown_handle();
-            ctrlc::set_handler(move || stopper.shutdown())
+            let shutdown = server.shutdown_handle();
+            ctrlc::set_handler(move || shutdown.stop())
                 .map_err(|error| format!("could not install the Ctrl-C handler: {error}"))?;
             server.wait().map_err(|error| error.to_string())
         });

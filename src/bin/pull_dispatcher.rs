@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use solution04::dispatcher::{DEFAULT_CLIENTS_ENDPOINT, DEFAULT_WORKERS_ENDPOINT};
-use solution04::{Dispatcher, DispatcherConfig, EventSink, Stopper};
+use solution04::{Dispatcher, DispatcherConfig, EventSink, Shutdown};
 use workbook::term;
 use workbook_ch04::print_pull_event;
 
@@ -61,7 +61,7 @@ fn main() -> ExitCode {
         };
         let events: EventSink = Arc::new(print_pull_event);
         let dispatcher = Dispatcher::bind(config, events).map_err(|e| e.to_string())?;
-        let stop = Stopper::new();
+        let stop = Shutdown::new();
         let stopper = stop.clone();
         ctrlc::set_handler(move || stopper.stop())
             .map_err(|error| format!("could not install the Ctrl-C handler: {error}"))?;

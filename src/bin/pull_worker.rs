@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use solution04::dispatcher::DEFAULT_WORKERS_ENDPOINT;
-use solution04::{EventSink, Stopper, Worker, WorkerConfig};
+use solution04::{EventSink, Shutdown, Worker, WorkerConfig};
 use workbook::term;
 use workbook_ch04::print_pull_event;
 
@@ -52,7 +52,7 @@ fn main() -> ExitCode {
             .map_err(|_| "--timeout must be a positive number of seconds".to_owned())?;
         let events: EventSink = Arc::new(print_pull_event);
         let worker = Worker::start(config, events).map_err(|e| e.to_string())?;
-        let stop = Stopper::new();
+        let stop = Shutdown::new();
         let stopper = stop.clone();
         ctrlc::set_handler(move || stopper.stop())
             .map_err(|error| format!("could not install the Ctrl-C handler: {error}"))?;

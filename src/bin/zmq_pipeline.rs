@@ -67,7 +67,7 @@ fn main() -> ExitCode {
 fn serve(config: &PipelineConfig) -> Result<(), String> {
     let events: EventSink = Arc::new(print_event);
     let pipeline = Pipeline::bind(config, events).map_err(|error| error.to_string())?;
-    let stopper = pipeline.stop_handle();
+    let shutdown = pipeline.shutdown_handle();
     let interrupted = AtomicBool::new(false);
     ctrlc::set_handler(move || {
         if interrupted.swap(true, Ordering::SeqCst) {
@@ -78,7 +78,7 @@ fn serve(config: &PipelineConfig) -> Result<(), String> {
             );
             std::process::exit(130);
         }
-        stopper.stop();
+        shutdown.stop();
         term::print_tagged(
             "Collector",
             Voice::Coordinator,

@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use solution04::Stopper;
+use solution04::Shutdown;
 
 /// Exit status 0, or the error on stderr and status 1.
 pub fn exit_with(outcome: Result<(), String>) -> ExitCode {
@@ -22,8 +22,8 @@ pub fn print_or_fail(answer: Result<String, String>) -> ExitCode {
 }
 
 /// Runs a server loop with a stop flag that Ctrl-C raises.
-pub fn until_ctrl_c(serve: impl FnOnce(&Stopper) -> Result<(), String>) -> ExitCode {
-    let stop = Stopper::new();
+pub fn until_ctrl_c(serve: impl FnOnce(&Shutdown) -> Result<(), String>) -> ExitCode {
+    let stop = Shutdown::new();
     let stopper = stop.clone();
     let outcome = ctrlc::set_handler(move || stopper.stop())
         .map_err(|error| format!("could not install the Ctrl-C handler: {error}"))

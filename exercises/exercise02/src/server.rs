@@ -7,15 +7,13 @@
 //!   replies back, so a slow client never holds up anyone else's results;
 //! - one **dispatch thread** owns the [`Dispatcher`] and feeds the pool.
 //!
-//! Graceful shutdown from outside, which the Rust Book's server leaves out: a
-//! [`ShutdownHandle`] stops the accept loop, the readers stop taking requests,
+//! Graceful shutdown from outside, which the Rust Book's server leaves out: the
+//! server's [`Shutdown`] stops the accept loop, the readers stop taking requests,
 //! every task already queued still runs and its result is still written back,
 //! then the workers are joined.
 
 use std::io::{BufReader, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
@@ -24,6 +22,7 @@ use crossbeam_channel::{Receiver, Sender, unbounded};
 use crate::dispatcher::{DispatchError, Dispatcher, DispatcherConfig, EventSink};
 use crate::event::Event;
 use crate::protocol::{self, Frame, MAX_LINE_BYTES, Reply, RequestError};
+use crate::shutdown::Shutdown;
 use crate::task::Task;
 
 /// A task on its way to the pool, with the connection its reply goes back to.
@@ -48,31 +47,13 @@ pub enum ServerError {
     Thread(std::io::Error),
 }
 
-/// Stops a running [`Server`] from any thread (a Ctrl-C handler, a test).
-#[derive(Debug, Clone)]
-pub struct ShutdownHandle {
-    stopping: Arc<AtomicBool>,
-    address: SocketAddr,
-}
-
-impl ShutdownHandle {
-    /// Asks the server to stop. Returns at once; [`Server::run`] returns once every
-    /// queued task has been answered.
-    pub fn shutdown(&self) {
-        if !self.stopping.swap(true, Ordering::SeqCst) {
-            // `accept` blocks; a connection of our own wakes it to see the flag.
-            let _ = TcpStream::connect_timeout(&self.address, Duration::from_secs(1));
-        }
-    }
-}
-
 /// A bound, not yet running, network dispatcher.
 pub struct Server {
     listener: TcpListener,
     address: SocketAddr,
     config: DispatcherConfig,
     events: EventSink,
-    stopping: Arc<AtomicBool>,
+    shutdown: Shutdown,
 }
 
 impl Server {
@@ -88,12 +69,18 @@ impl Server {
         };
         let listener = TcpListener::bind(&address).map_err(bind_error)?;
         let address = listener.local_addr().map_err(bind_error)?;
+        let shutdown = Shutdown::new();
+        // `accept` blocks where no flag can reach it: a connection of our own,
+        // made when the shutdown comes, wakes it to see the flag.
+        shutdown.on_stop(move || {
+            let _ = TcpStream::connect_timeout(&address, Duration::from_secs(1));
+        });
         Ok(Self {
             listener,
             address,
             config,
             events,
-            stopping: Arc::new(AtomicBool::new(false)),
+            shutdown,
         })
     }
 
@@ -102,17 +89,15 @@ impl Server {
         self.address
     }
 
-    /// A handle that stops the server from another thread.
-    pub fn shutdown_handle(&self) -> ShutdownHandle {
-        ShutdownHandle {
-            stopping: Arc::clone(&self.stopping),
-            address: self.address,
-        }
+    /// The server's [`Shutdown`]: `stop()` on it, from any thread, and [`Server::run`]
+    /// returns once every queued task has been answered.
+    pub fn shutdown_handle(&self) -> Shutdown {
+        self.shutdown.clone()
     }
 
     // ANCHOR: run
     // ANCHOR: run_given
-    /// Serves until [`ShutdownHandle::shutdown`], then drains and returns.
+    /// Serves until its [`Shutdown`] is stopped, then drains and returns.
     pub fn run(self) -> Result<(), ServerError> {
         let dispatcher = Dispatcher::with_events(self.config, EventSink::clone(&self.events))?;
         let (intake, tasks) = unbounded::<Intake>();
@@ -196,7 +181,7 @@ impl Connection {
     fn stop_reading(&self) {
         // Wakes a reader blocked in `read` with end-of-stream. The client may
         // already be gone, in which case there is nothing to stop.
-        let _ = self.control.shutdown(Shutdown::Read);
+        let _ = self.control.shutdown(std::net::Shutdown::Read);
     }
 
     fn join(self) {
@@ -276,5 +261,5 @@ fn write_replies(mut stream: TcpStream, outbox: &Receiver<Reply>) {
             break;
         }
     }
-    let _ = stream.shutdown(Shutdown::Write);
+    let _ = stream.shutdown(std::net::Shutdown::Write);
 }

@@ -40,8 +40,9 @@ pub mod topic;
 pub mod work;
 
 pub use event::{Event, EventSink, Role, StopReason};
-pub use pipeline::{Pipeline, PipelineConfig, PipelineError, StopHandle, Summary};
+pub use pipeline::{Pipeline, PipelineConfig, PipelineError, Summary};
 pub use producer::{Producer, ProducerError};
 pub use protocol::{Address, Publication, Rejection, Reply, Request};
+pub use solution02::Shutdown;
 pub use topic::Topic;
 pub use work::{Work, WorkError};

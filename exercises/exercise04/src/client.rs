@@ -18,8 +18,8 @@ use serde_json::Value;
 
 use crate::connection::{Connection, ConnectionError, Patience};
 use crate::protocol::{ProtocolError, TaskId, quote};
-use crate::stop::Stopper;
 use crate::store::{NewTask, TaskReport};
+use solution02::Shutdown;
 
 /// What a client asks, understood.
 #[derive(Debug, Clone, PartialEq)]
@@ -120,7 +120,7 @@ pub enum ClientError {
 /// Submits tasks to a dispatcher and asks about them: what `pull_client` runs.
 pub struct Client {
     connection: Connection,
-    stop: Stopper,
+    stop: Shutdown,
 }
 
 impl Client {
@@ -134,7 +134,7 @@ impl Client {
         let connection = Connection::open(&zmq::Context::new(), endpoint, patience, |_| {})?;
         Ok(Self {
             connection,
-            stop: Stopper::new(),
+            stop: Shutdown::new(),
         })
     }
 

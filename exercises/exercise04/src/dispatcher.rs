@@ -16,8 +16,8 @@ use crate::event::{Event, EventSink};
 use crate::protocol::{
     DispatcherReply, HARD_FRAME_LIMIT, ProtocolError, WorkerMessage, single_text_frame,
 };
-use crate::stop::{STOP_CHECK, Stopper};
 use crate::store::TaskTable;
+use solution02::shutdown::{STOP_CHECK, Shutdown};
 
 /// Where workers ask for tasks, as in the original.
 pub const DEFAULT_WORKERS_ENDPOINT: &str = "tcp://127.0.0.1:5556";
@@ -105,7 +105,7 @@ impl Dispatcher {
 
     // ANCHOR: run
     /// Serves workers and clients until `stop`, failing overdue tasks on the way.
-    pub fn run(mut self, stop: &Stopper) -> Result<(), DispatcherError> {
+    pub fn run(mut self, stop: &Shutdown) -> Result<(), DispatcherError> {
         (self.events)(&Event::Listening {
             workers: self.workers_endpoint.clone(),
             clients: self.clients_endpoint.clone(),
@@ -119,7 +119,7 @@ impl Dispatcher {
 
     // ANCHOR: serve
     /// The loop itself: both sockets, and the deadline check, on this one thread.
-    fn serve(&mut self, stop: &Stopper) -> Result<(), DispatcherError> {
+    fn serve(&mut self, stop: &Shutdown) -> Result<(), DispatcherError> {
         // TODO(dispatcher-loop): poll both sockets, answer each frame, check deadlines when due
         todo!("dispatcher-loop — book: ch04, \"One owner, no locks\"")
     }

@@ -19,7 +19,7 @@ use crate::kinds;
 use crate::protocol::{
     Assignment, DispatcherReply, ErrorType, ResultReport, TaskFailure, request_task_frame,
 };
-use crate::stop::Stopper;
+use solution02::Shutdown;
 
 /// How to start a worker.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -112,7 +112,7 @@ impl Worker {
     // ANCHOR: run
     /// Asks for work while a thread is free, reports every result, until `stop`.
     /// Tasks still running when it stops are finished but not reported.
-    pub fn run(mut self, stop: &Stopper) -> Result<(), WorkerError> {
+    pub fn run(mut self, stop: &Shutdown) -> Result<(), WorkerError> {
         (self.events)(&Event::WorkerStarted {
             workers: self.config.workers,
             endpoint: self.config.endpoint.clone(),
@@ -127,14 +127,14 @@ impl Worker {
     // ANCHOR_END: run
 
     // ANCHOR: serve
-    fn serve(&mut self, stop: &Stopper) -> Result<(), ConnectionError> {
+    fn serve(&mut self, stop: &Shutdown) -> Result<(), ConnectionError> {
         // TODO(worker-loop): report what finished; ask for work only with a free thread
         todo!("worker-loop — book: ch04, \"Asking only with capacity\"")
     }
     // ANCHOR_END: serve
 
     // ANCHOR: ask_for_task
-    fn ask_for_task(&mut self, stop: &Stopper) -> Result<Asked, ConnectionError> {
+    fn ask_for_task(&mut self, stop: &Shutdown) -> Result<Asked, ConnectionError> {
         // TODO(ask-for-task): send REQUEST_TASK; the answer is Asked::Got or Asked::Nothing
         todo!("ask-for-task — book: ch04, \"Asking only with capacity\"")
     }
@@ -147,7 +147,7 @@ impl Worker {
     }
     // ANCHOR_END: start_task
 
-    fn report(&mut self, report: ResultReport, stop: &Stopper) -> Result<(), ConnectionError> {
+    fn report(&mut self, report: ResultReport, stop: &Shutdown) -> Result<(), ConnectionError> {
         self.running = self.running.saturating_sub(1);
         let task_id = report.task_id.clone();
         let answer = self

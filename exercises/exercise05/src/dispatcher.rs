@@ -20,8 +20,8 @@ use solution04::protocol::REQUEST_TASK;
 use crate::event::{Event, EventSink};
 use crate::kinds::{Work, check_capabilities};
 use crate::protocol::{Health, ProtocolError, Reply, Request};
-use crate::stop::{STOP_CHECK, Stopper};
 use crate::store::{Outcome, Recorded, Store, StoreConfig, StoreError};
+use solution02::shutdown::{STOP_CHECK, Shutdown};
 
 /// Where the dispatcher listens by default: one port for workers and clients.
 pub const DEFAULT_ENDPOINT: &str = "tcp://127.0.0.1:5557";
@@ -108,7 +108,7 @@ impl Dispatcher {
     // ANCHOR: run
     // ANCHOR: run_given
     /// Answers every request and runs the monitor every `monitor_every`, until `stop`.
-    pub fn run(mut self, stop: &Stopper) -> Result<(), DispatcherError> {
+    pub fn run(mut self, stop: &Shutdown) -> Result<(), DispatcherError> {
         (self.desk.events)(&Event::Listening {
             endpoint: self.endpoint.clone(),
             db: self.config.db.display().to_string(),
@@ -121,7 +121,7 @@ impl Dispatcher {
     }
 
     /// The loop itself: the socket, and the monitor's rounds, on this one thread.
-    fn serve_until(&mut self, stop: &Stopper) -> Result<(), DispatcherError> {
+    fn serve_until(&mut self, stop: &Shutdown) -> Result<(), DispatcherError> {
         // ANCHOR_END: run_given
         // TODO(dispatcher-loop): the dispatcher's loop: until `stop`, answer each message on the socket and run the monitor every `monitor_every`
         todo!("dispatcher-loop — book: ch05, \"Heartbeats and the monitor\"")

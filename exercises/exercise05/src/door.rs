@@ -11,7 +11,7 @@ use solution04::connection::{Connection, ConnectionError};
 use crate::client::connect_once;
 use crate::http_client::{HttpConnection, is_http};
 use crate::protocol::{Reply, Request};
-use crate::stop::Stopper;
+use solution02::Shutdown;
 
 /// A connection to a dispatcher, by whichever door its endpoint names.
 pub enum Door {
@@ -41,7 +41,7 @@ impl Door {
     pub fn exchange(
         &mut self,
         request: &Request,
-        stop: &Stopper,
+        stop: &Shutdown,
     ) -> Result<Reply, ConnectionError> {
         match self {
             Door::ZeroMq(connection) => {

@@ -23,8 +23,8 @@ use crate::kinds::{self, DecodeError, check_capabilities};
 use crate::protocol::{
     Heartbeat, HeldLease, LeasedResult, Registration, Reply, Request, WorkRequest,
 };
-use crate::stop::Stopper;
 use crate::store::{ErrorType, Lease, Outcome, TaskFailure, TaskId};
+use solution02::Shutdown;
 
 /// The original's heartbeat period.
 pub const DEFAULT_HEARTBEAT_EVERY: Duration = Duration::from_secs(30);
@@ -173,7 +173,7 @@ impl Worker {
     /// Registers, then asks for work while a thread is free, delivers every
     /// result and sends heartbeats, until `stop`. Tasks still running when it
     /// stops are finished and cached, and delivered by the next run.
-    pub fn run(mut self, stop: &Stopper) -> Result<(), WorkerError> {
+    pub fn run(mut self, stop: &Shutdown) -> Result<(), WorkerError> {
         (self.events)(&Event::WorkerStarted {
             worker_id: self.config.worker_id.clone(),
             threads: self.config.threads,
@@ -196,7 +196,7 @@ impl Worker {
         }
     }
 
-    fn serve(&mut self, stop: &Stopper) -> Result<(), ConnectionError> {
+    fn serve(&mut self, stop: &Shutdown) -> Result<(), ConnectionError> {
         // ANCHOR_END: run_given
         // TODO(worker-loop): the worker's loop: until `stop`, move finished results to the outbox, contact the dispatcher when it is time, and wait for a result until the next contact
         todo!("worker-loop — book: ch05, \"Nothing computed is lost\"")
@@ -208,7 +208,7 @@ impl Worker {
     /// One round with the dispatcher: register if needed, deliver what is
     /// cached, send a heartbeat when one is due, and ask for work while a thread
     /// is free. Any unanswered request ends the round with `NoAnswer`.
-    fn contact(&mut self, stop: &Stopper) -> Result<(), ConnectionError> {
+    fn contact(&mut self, stop: &Shutdown) -> Result<(), ConnectionError> {
         // ANCHOR_END: contact_given
         // TODO(worker-contact): one round with the dispatcher: register if needed, deliver the outbox, a heartbeat when due, and ask for work while a thread is free
         todo!("worker-contact — book: ch05, \"Nothing computed is lost\"")
@@ -219,7 +219,7 @@ impl Worker {
     // ANCHOR: deliver_given
     /// Sends every cached result, oldest first. An answer — accepted, or refused
     /// for good (a stale lease) — takes it out of the cache; no answer keeps it.
-    fn deliver(&mut self, stop: &Stopper) -> Result<(), ConnectionError> {
+    fn deliver(&mut self, stop: &Shutdown) -> Result<(), ConnectionError> {
         // ANCHOR_END: deliver_given
         // TODO(worker-deliver): send every result of the outbox, oldest first; an answer takes it out of the outbox and the cache, no answer leaves it there
         todo!("worker-deliver — book: ch05, \"Nothing computed is lost\"")
@@ -230,7 +230,7 @@ impl Worker {
     // ANCHOR: heartbeat_given
     /// "I am alive, and I still hold these leases": running tasks, and finished
     /// ones whose results wait in the cache.
-    fn heartbeat(&mut self, stop: &Stopper) -> Result<(), ConnectionError> {
+    fn heartbeat(&mut self, stop: &Shutdown) -> Result<(), ConnectionError> {
         // ANCHOR_END: heartbeat_given
         // TODO(worker-heartbeat): send HEARTBEAT naming every lease the worker holds — the running tasks and the results waiting in the outbox — and schedule the next one
         todo!("worker-heartbeat — book: ch05, \"Heartbeats and the monitor\"")
@@ -260,7 +260,7 @@ impl Worker {
         self.outbox.push_back(result);
     }
 
-    fn exchange(&mut self, request: &Request, stop: &Stopper) -> Result<Reply, ConnectionError> {
+    fn exchange(&mut self, request: &Request, stop: &Shutdown) -> Result<Reply, ConnectionError> {
         self.connection.exchange(request, stop)
     }
 

@@ -41,4 +41,5 @@ pub mod task;
 
 pub use event::{Event, EventSink};
 pub use executor::{Executor, ExecutorConfig};
-pub use server::{GrpcServer, ServerConfig, ServerError, ShutdownHandle, StoreOptions};
+pub use server::{GrpcServer, ServerConfig, ServerError, StoreOptions};
+pub use solution02::Shutdown;

@@ -14,6 +14,7 @@
 //! - [`event`]: what the dispatcher and workers report, for the demo to print.
 //! - [`demo`]: the story `cargo run --bin dispatcher_worker` tells.
 //! - [`protocol`], [`server`], [`client`]: the same dispatcher over TCP and JSON lines.
+//! - [`shutdown`]: the one way every chapter's servers are asked to stop.
 //! - [`work`]: stand-in workloads (waiting, computing) for measurements.
 
 pub mod client;
@@ -24,10 +25,12 @@ pub mod event;
 pub mod pool;
 pub mod protocol;
 pub mod server;
+pub mod shutdown;
 pub mod task;
 pub mod work;
 
 pub use dispatcher::{DispatchError, Dispatcher, DispatcherConfig};
 pub use event::{Event, Role};
 pub use pool::{Job, PoolError, ThreadPool, WorkerId};
+pub use shutdown::Shutdown;
 pub use task::{Op, Task, TaskError, TaskId, TaskResult, TaskSpec};

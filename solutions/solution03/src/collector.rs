@@ -9,11 +9,10 @@
 //! where ZeroMQ's high-water marks push back on the producers.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use crossbeam_channel::Sender;
-use solution02::ThreadPool;
+use solution02::{Shutdown, ThreadPool};
 
 use crate::event::{Event, EventSink, StopReason};
 use crate::in_flight::InFlight;
@@ -28,7 +27,7 @@ pub const POLL_INTERVAL_MS: i64 = 50;
 pub const STOPPING: &str = "the pipeline is stopping: task not run, send it again later";
 
 // ANCHOR: collect
-/// Takes messages until `["DIE"]` or until `stop` is set; returns which one it was.
+/// Takes messages until `["DIE"]` or until `stop` is stopped; returns which one it was.
 /// A bad message is answered with an error publication and never ends the loop.
 /// At most `in_flight.limit()` tasks are accepted and unpublished at once: at the
 /// limit the socket is not read, so the producers' PUSH sockets push back.
@@ -37,7 +36,7 @@ pub fn collect(
     pool: &ThreadPool,
     outbox: &Sender<Publication>,
     in_flight: &InFlight,
-    stop: &AtomicBool,
+    stop: &Shutdown,
     events: &EventSink,
 ) -> Result<StopReason, zmq::Error> {
     // ANCHOR: todo-collect
@@ -47,7 +46,7 @@ pub fn collect(
     let mut slot = false;
     let mut throttled = false;
     let stopped = loop {
-        if stop.load(Ordering::SeqCst) {
+        if stop.is_stopped() {
             break StopReason::Stopped;
         }
         if !slot {

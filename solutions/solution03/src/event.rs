@@ -44,7 +44,7 @@ impl fmt::Display for Role {
 pub enum StopReason {
     /// A `["DIE"]` message arrived.
     Die,
-    /// [`crate::pipeline::StopHandle::stop`] was called (Ctrl-C).
+    /// The pipeline's [`solution02::Shutdown`] was stopped (Ctrl-C).
     Stopped,
 }
 

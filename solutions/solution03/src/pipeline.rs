@@ -16,11 +16,10 @@
 //! joined.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::{self, JoinHandle};
 
 use crossbeam_channel::{Sender, unbounded};
-use solution02::{PoolError, ThreadPool};
+use solution02::{PoolError, Shutdown, ThreadPool};
 
 use crate::collector;
 use crate::event::{Event, EventSink, StopReason};
@@ -111,18 +110,6 @@ pub struct Summary {
     pub published: u64,
 }
 
-/// Stops a running pipeline from another thread (a Ctrl-C handler, a test).
-#[derive(Debug, Clone)]
-pub struct StopHandle(Arc<AtomicBool>);
-
-impl StopHandle {
-    /// Asks the pipeline to stop: it takes no new messages, finishes and publishes
-    /// every task it has, then [`Pipeline::run`] returns. Returns at once.
-    pub fn stop(&self) {
-        self.0.store(true, Ordering::SeqCst);
-    }
-}
-
 /// A bound, not yet running, pipeline.
 pub struct Pipeline {
     // The order of these fields does not matter when they drop: a `zmq::Socket`
@@ -135,7 +122,7 @@ pub struct Pipeline {
     workers: usize,
     max_in_flight: usize,
     events: EventSink,
-    stop: Arc<AtomicBool>,
+    stop: Shutdown,
 }
 
 impl Pipeline {
@@ -170,7 +157,7 @@ impl Pipeline {
             workers: config.workers,
             max_in_flight: config.max_in_flight,
             events,
-            stop: Arc::new(AtomicBool::new(false)),
+            stop: Shutdown::new(),
         })
     }
 
@@ -189,13 +176,15 @@ impl Pipeline {
         &self.context
     }
 
-    /// A handle that stops the pipeline from another thread.
-    pub fn stop_handle(&self) -> StopHandle {
-        StopHandle(Arc::clone(&self.stop))
+    /// The pipeline's [`Shutdown`]: `stop()` on it, from any thread, and it takes
+    /// no new messages, finishes and publishes every task it has, then
+    /// [`Pipeline::run`] returns.
+    pub fn shutdown_handle(&self) -> Shutdown {
+        self.stop.clone()
     }
 
     // ANCHOR: run
-    /// Serves until `["DIE"]` or [`StopHandle::stop`], then drains and returns.
+    /// Serves until `["DIE"]` or its [`Shutdown`] is stopped, then drains and returns.
     pub fn run(self) -> Result<Summary, PipelineError> {
         let events = self.events;
         events(&Event::Starting {

@@ -9,7 +9,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::stop::{STOP_CHECK, Stopper};
+use solution02::shutdown::{STOP_CHECK, Shutdown};
 
 /// Why an exchange ended without an answer.
 #[derive(Debug, thiserror::Error)]
@@ -73,7 +73,11 @@ impl Connection {
     // ANCHOR: exchange
     /// Sends `request` and returns the answer, reconnecting and resending each time
     /// an answer is later than the timeout.
-    pub fn exchange(&mut self, request: &[u8], stop: &Stopper) -> Result<Vec<u8>, ConnectionError> {
+    pub fn exchange(
+        &mut self,
+        request: &[u8],
+        stop: &Shutdown,
+    ) -> Result<Vec<u8>, ConnectionError> {
         let mut attempts = 0;
         loop {
             attempts += 1;
@@ -109,7 +113,7 @@ impl Connection {
     // ANCHOR_END: reconnect
 
     /// The answer, or `None` if the timeout passed first.
-    fn wait_for_answer(&self, stop: &Stopper) -> Result<Option<Vec<u8>>, ConnectionError> {
+    fn wait_for_answer(&self, stop: &Shutdown) -> Result<Option<Vec<u8>>, ConnectionError> {
         let give_up = Instant::now() + self.patience.timeout;
         loop {
             let left = give_up.saturating_duration_since(Instant::now());

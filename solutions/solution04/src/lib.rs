@@ -12,7 +12,8 @@
 //! - [`worker`]: asks while it has capacity, runs tasks on chapter 02's pool.
 //! - [`connection`]: a REQ socket that reconnects when answers stop (Lazy Pirate).
 //! - [`client`]: submit a task, ask for its status.
-//! - [`event`], [`stop`]: what the loops report, and how to stop them.
+//! - [`event`]: what the loops report. They are stopped with chapter 02's
+//!   [`Shutdown`], the one stop type of every chapter.
 
 pub mod client;
 pub mod connection;
@@ -20,7 +21,6 @@ pub mod dispatcher;
 pub mod event;
 pub mod kinds;
 pub mod protocol;
-pub mod stop;
 pub mod store;
 pub mod worker;
 
@@ -29,7 +29,7 @@ pub use dispatcher::{Dispatcher, DispatcherConfig, DispatcherError};
 pub use event::{Event, EventSink, Speaker};
 pub use kinds::Job;
 pub use protocol::{ErrorType, TaskFailure, TaskId, TaskStatus};
-pub use stop::Stopper;
+pub use solution02::Shutdown;
 pub use store::{NewTask, TaskReport, TaskTable};
 pub use worker::{Worker, WorkerConfig, WorkerError};
 

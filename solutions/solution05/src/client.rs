@@ -11,8 +11,8 @@ use solution04::connection::{Connection, ConnectionError, Patience};
 
 use crate::door::Door;
 use crate::protocol::{Health, ProtocolError, Reply, Request};
-use crate::stop::Stopper;
 use crate::store::{NewTask, Stats, TaskId, TaskStatus, TaskView};
+use solution02::Shutdown;
 
 /// Why a client call failed.
 #[derive(Debug, thiserror::Error)]
@@ -49,7 +49,7 @@ impl Client {
 
     /// One request, one answer; `NOT_FOUND` and `ERROR` become errors.
     fn call(&mut self, request: &Request) -> Result<Reply, ClientError> {
-        match self.0.exchange(request, &Stopper::new())? {
+        match self.0.exchange(request, &Shutdown::new())? {
             Reply::NotFound(task_id) => Err(ClientError::NotFound(task_id)),
             Reply::Error(reason)
             | Reply::RequestFailed(reason)

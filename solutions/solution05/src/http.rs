@@ -53,8 +53,8 @@ use tokio::sync::oneshot;
 use crate::dispatcher::{Desk, DispatcherConfig};
 use crate::event::{Event, EventSink};
 use crate::protocol::{HeldLease, Registration, Reply, Request, WorkRequest};
-use crate::stop::{STOP_CHECK, Stopper};
 use crate::store::{NewTask, TaskId};
+use solution02::shutdown::{STOP_CHECK, Shutdown};
 
 /// Where the HTTP door listens by default: the original's `DISPATCHER_PORT=5000`.
 pub const DEFAULT_HTTP_ADDRESS: &str = "127.0.0.1:5000";
@@ -142,7 +142,7 @@ impl HttpDoor {
 
     /// Serves until `stop`: tokio on this thread for the connections, and one
     /// more thread, the desk's owner, for the store.
-    pub fn run(self, stop: &Stopper) -> Result<(), HttpError> {
+    pub fn run(self, stop: &Shutdown) -> Result<(), HttpError> {
         let (jobs, inbox) = unbounded::<Job>();
         let mut desk = self.desk;
         // ANCHOR: owner
@@ -188,7 +188,7 @@ pub fn router(jobs: Sender<Job>) -> Router {
 }
 // ANCHOR_END: router
 
-async fn stopped(stop: Stopper) {
+async fn stopped(stop: Shutdown) {
     while !stop.is_stopped() {
         tokio::time::sleep(STOP_CHECK).await;
     }

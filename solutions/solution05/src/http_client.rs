@@ -19,7 +19,7 @@ use crate::http::{
 };
 use crate::protocol::Reply;
 use crate::protocol::Request;
-use crate::stop::Stopper;
+use solution02::Shutdown;
 
 /// A dispatcher's HTTP door, at a base URL such as `http://127.0.0.1:5000`.
 pub struct HttpConnection {
@@ -61,7 +61,7 @@ impl HttpConnection {
     pub fn exchange(
         &mut self,
         request: &Request,
-        stop: &Stopper,
+        stop: &Shutdown,
     ) -> Result<Reply, ConnectionError> {
         if stop.is_stopped() {
             return Err(ConnectionError::Stopped);

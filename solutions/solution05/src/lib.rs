@@ -17,8 +17,8 @@
 //! - [`client`]: submit, status, stats, health.
 //! - [`http`]: the Flask original's HTTP/JSON endpoints, beside the ZeroMQ
 //!   socket; [`http_client`] and [`door`] let workers and clients use either door.
-//! - [`event`]: what the loops report; [`stop`] and the REQ [`Connection`]
-//!   are chapter 04's.
+//! - [`event`]: what the loops report; the REQ [`Connection`] is chapter 04's,
+//!   and [`Shutdown`] chapter 02's.
 
 pub mod cache;
 pub mod client;
@@ -32,8 +32,8 @@ pub mod protocol;
 pub mod store;
 pub mod worker;
 
+pub use solution02::Shutdown;
 pub use solution04::connection::{self, Connection};
-pub use solution04::stop::{self, Stopper};
 
 pub use cache::ResultCache;
 pub use client::{Client, ClientError};

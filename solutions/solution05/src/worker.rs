@@ -23,8 +23,8 @@ use crate::kinds::{self, DecodeError, check_capabilities};
 use crate::protocol::{
     Heartbeat, HeldLease, LeasedResult, Registration, Reply, Request, WorkRequest,
 };
-use crate::stop::Stopper;
 use crate::store::{ErrorType, Lease, Outcome, TaskFailure, TaskId};
+use solution02::Shutdown;
 
 /// The original's heartbeat period.
 pub const DEFAULT_HEARTBEAT_EVERY: Duration = Duration::from_secs(30);
@@ -173,7 +173,7 @@ impl Worker {
     /// Registers, then asks for work while a thread is free, delivers every
     /// result and sends heartbeats, until `stop`. Tasks still running when it
     /// stops are finished and cached, and delivered by the next run.
-    pub fn run(mut self, stop: &Stopper) -> Result<(), WorkerError> {
+    pub fn run(mut self, stop: &Shutdown) -> Result<(), WorkerError> {
         (self.events)(&Event::WorkerStarted {
             worker_id: self.config.worker_id.clone(),
             threads: self.config.threads,
@@ -196,7 +196,7 @@ impl Worker {
         }
     }
 
-    fn serve(&mut self, stop: &Stopper) -> Result<(), ConnectionError> {
+    fn serve(&mut self, stop: &Shutdown) -> Result<(), ConnectionError> {
         // ANCHOR_END: run_given
         // ANCHOR: todo-worker-loop
         while !stop.is_stopped() {
@@ -231,7 +231,7 @@ impl Worker {
     /// One round with the dispatcher: register if needed, deliver what is
     /// cached, send a heartbeat when one is due, and ask for work while a thread
     /// is free. Any unanswered request ends the round with `NoAnswer`.
-    fn contact(&mut self, stop: &Stopper) -> Result<(), ConnectionError> {
+    fn contact(&mut self, stop: &Shutdown) -> Result<(), ConnectionError> {
         // ANCHOR_END: contact_given
         // ANCHOR: todo-worker-contact
         if !self.registered {
@@ -277,7 +277,7 @@ impl Worker {
     // ANCHOR: deliver_given
     /// Sends every cached result, oldest first. An answer — accepted, or refused
     /// for good (a stale lease) — takes it out of the cache; no answer keeps it.
-    fn deliver(&mut self, stop: &Stopper) -> Result<(), ConnectionError> {
+    fn deliver(&mut self, stop: &Shutdown) -> Result<(), ConnectionError> {
         // ANCHOR_END: deliver_given
         // ANCHOR: todo-worker-deliver
         while let Some(result) = self.outbox.front().cloned() {
@@ -300,7 +300,7 @@ impl Worker {
     // ANCHOR: heartbeat_given
     /// "I am alive, and I still hold these leases": running tasks, and finished
     /// ones whose results wait in the cache.
-    fn heartbeat(&mut self, stop: &Stopper) -> Result<(), ConnectionError> {
+    fn heartbeat(&mut self, stop: &Shutdown) -> Result<(), ConnectionError> {
         // ANCHOR_END: heartbeat_given
         // ANCHOR: todo-worker-heartbeat
         let running = self.running.iter().map(|(id, token)| (*id, token.clone()));
@@ -407,7 +407,7 @@ impl Worker {
         self.outbox.push_back(result);
     }
 
-    fn exchange(&mut self, request: &Request, stop: &Stopper) -> Result<Reply, ConnectionError> {
+    fn exchange(&mut self, request: &Request, stop: &Shutdown) -> Result<Reply, ConnectionError> {
         self.connection.exchange(request, stop)
     }
 

@@ -4,7 +4,8 @@
 //!
 //! [`GrpcServer::start`] binds (port 0 picks a free port), starts the workers and
 //! the runtime on a thread of their own, and returns at once with the real address.
-//! [`ShutdownHandle::shutdown`] — from a Ctrl-C handler or a test — stops new calls,
+//! Stopping its [`Shutdown`] — chapter 02's, as every chapter's servers — from a
+//! Ctrl-C handler or a test stops new calls,
 //! lets every call in flight finish and answer, then joins the workers: what
 //! grpcio's `server.stop(grace=None)` does after `wait_for_termination`.
 
@@ -14,7 +15,7 @@ use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
-use solution02::PoolError;
+use solution02::{PoolError, Shutdown};
 use solution05::dispatcher::{DEFAULT_DEAD_AFTER, DEFAULT_MONITOR_EVERY};
 use solution05::{Store, StoreConfig, StoreError};
 use tokio::sync::watch;
@@ -117,22 +118,10 @@ pub enum ServerError {
     Panicked,
 }
 
-/// Stops a running [`GrpcServer`] from any thread.
-#[derive(Debug, Clone)]
-pub struct ShutdownHandle(Arc<watch::Sender<bool>>);
-
-impl ShutdownHandle {
-    /// Asks the server to stop taking calls. Returns at once; the server finishes
-    /// the calls in flight before [`GrpcServer::wait`] returns.
-    pub fn shutdown(&self) {
-        self.0.send_replace(true);
-    }
-}
-
 /// A running server.
 pub struct GrpcServer {
     address: SocketAddr,
-    stop: ShutdownHandle,
+    stop: Shutdown,
     thread: Option<JoinHandle<Result<(), ServerError>>>,
 }
 
@@ -162,7 +151,13 @@ impl GrpcServer {
             .build()
             .map_err(ServerError::Runtime)?;
         // ANCHOR_END: start_excerpt
-        let (stop, stopping) = watch::channel(false);
+        // tonic waits for a future to know when to stop: the Shutdown wakes it
+        // through a watch channel when it is stopped, from whatever thread.
+        let (wake, stopping) = watch::channel(false);
+        let stop = Shutdown::new();
+        stop.on_stop(move || {
+            wake.send_replace(true);
+        });
 
         let executor_config = config.executor;
         let server_events = Arc::clone(&events);
@@ -195,7 +190,7 @@ impl GrpcServer {
         });
         Ok(Self {
             address,
-            stop: ShutdownHandle(Arc::new(stop)),
+            stop,
             thread: Some(thread),
         })
     }
@@ -206,12 +201,14 @@ impl GrpcServer {
         self.address
     }
 
-    /// A handle that stops the server from another thread.
-    pub fn shutdown_handle(&self) -> ShutdownHandle {
+    /// The server's [`Shutdown`]: `stop()` on it, from any thread, and the server
+    /// takes no new calls, answers the ones in flight, and [`GrpcServer::wait`]
+    /// returns.
+    pub fn shutdown_handle(&self) -> Shutdown {
         self.stop.clone()
     }
 
-    /// Waits until the server has stopped (after [`ShutdownHandle::shutdown`]) and
+    /// Waits until the server has stopped (after its [`Shutdown`] is stopped) and
     /// every call in flight has been answered.
     pub fn wait(mut self) -> Result<(), ServerError> {
         self.join()
@@ -219,7 +216,7 @@ impl GrpcServer {
 
     /// Stops the server and waits until it has drained: `server.stop(None)`.
     pub fn stop(self) -> Result<(), ServerError> {
-        self.stop.shutdown();
+        self.stop.stop();
         self.wait()
     }
 
@@ -233,7 +230,7 @@ impl GrpcServer {
 
 impl Drop for GrpcServer {
     fn drop(&mut self) {
-        self.stop.shutdown();
+        self.stop.stop();
         let _ = self.join();
     }
 }

@@ -23,11 +23,12 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, unbounded};
+use exercise02::Shutdown;
 use exercise02::delay::DelayRange;
 use exercise02::dispatcher::EventSink;
 use exercise02::pool::WorkerEvent;
 use exercise02::protocol::parse_request;
-use exercise02::server::{Server, ServerError, ShutdownHandle};
+use exercise02::server::{Server, ServerError};
 use exercise02::{
     DispatchError, Dispatcher, DispatcherConfig, Event, Op, PoolError, Task, TaskError, TaskResult,
     ThreadPool,

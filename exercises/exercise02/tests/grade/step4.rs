@@ -44,7 +44,7 @@ fn step4_parse_request_accepts_a_task_and_explains_bad_lines() {
 /// not JSON. Returns once the server has received every task.
 struct Serving {
     running: JoinHandle<Result<(), ServerError>>,
-    stopper: ShutdownHandle,
+    shutdown: Shutdown,
     client: TcpStream,
 }
 
@@ -56,7 +56,7 @@ fn serve(sink: EventSink, events: &Receiver<Event>, tasks: u64, garbage: bool) -
     let server = Server::bind("127.0.0.1:0", config, sink)
         .or_book("the server to bind a free port", NETWORK);
     let address = server.local_addr();
-    let stopper = server.shutdown_handle();
+    let shutdown = server.shutdown_handle();
     let running = thread::spawn(move || server.run());
 
     let mut client =
@@ -93,7 +93,7 @@ fn serve(sink: EventSink, events: &Receiver<Event>, tasks: u64, garbage: bool) -
     }
     Serving {
         running,
-        stopper,
+        shutdown,
         client,
     }
 }
@@ -102,7 +102,7 @@ impl Serving {
     /// Shuts the server down, waits for `run` to return Ok — passing its panic (a
     /// `todo!()`, say) on unchanged — and hands back the client.
     fn shut_down(self) -> TcpStream {
-        self.stopper.shutdown();
+        self.shutdown.stop();
         match self.running.join() {
             Err(payload) => panic::resume_unwind(payload),
             Ok(result) => result.or_book("run() to return Ok(()) after a shutdown", NETWORK),

@@ -22,7 +22,7 @@ use exercise03::producer::ProducerError;
 use exercise03::protocol::{self, Address, Request};
 use exercise03::work::{MAX_PRIMES_BELOW, MAX_SLEEP_MS};
 use exercise03::{
-    Event, EventSink, Pipeline, PipelineConfig, PipelineError, Producer, Reply, StopHandle,
+    Event, EventSink, Pipeline, PipelineConfig, PipelineError, Producer, Reply, Shutdown,
     StopReason, Summary, Topic, Work, WorkError,
 };
 use grading::{BookSection, Chapter, within};
@@ -52,7 +52,7 @@ struct Running {
     context: zmq::Context,
     collector: String,
     publisher: String,
-    stopper: StopHandle,
+    shutdown: Shutdown,
     events: Receiver<Event>,
     thread: RefCell<Option<JoinHandle<Result<Summary, PipelineError>>>>,
 }
@@ -73,7 +73,7 @@ impl Running {
             context: pipeline.context().clone(),
             collector: pipeline.collector_endpoint().to_owned(),
             publisher: pipeline.publisher_endpoint().to_owned(),
-            stopper: pipeline.stop_handle(),
+            shutdown: pipeline.shutdown_handle(),
             events: unbounded().1,
             thread: RefCell::new(None),
         }
@@ -150,7 +150,7 @@ impl Running {
     /// way: they come before the drain is written, so they must not depend on it
     /// (step 3 grades it, with `join`).
     fn finish(self) -> Vec<Event> {
-        self.stopper.stop();
+        self.shutdown.stop();
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
@@ -164,7 +164,7 @@ impl Running {
 
 impl Drop for Running {
     fn drop(&mut self) {
-        self.stopper.stop();
+        self.shutdown.stop();
         if let Some(thread) = self.thread.get_mut().take() {
             let _ = thread.join();
         }

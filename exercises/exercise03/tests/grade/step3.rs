@@ -42,7 +42,7 @@ fn step3_die_finishes_and_publishes_every_queued_task_then_joins() {
 }
 
 #[test]
-fn step3_the_stop_handle_drains_like_die() {
+fn step3_stopping_the_shutdown_drains_like_die() {
     let (replies, summary) = within(LIMIT, "6 slow tasks then stop()", SHUTDOWN, || {
         let running = Running::start(2);
         let mut producer = running.producer("ctrl-c");
@@ -63,7 +63,7 @@ fn step3_the_stop_handle_drains_like_die() {
                 PIPELINE,
             );
         }
-        running.stopper.stop();
+        running.shutdown.stop();
         let replies = producer
             .collect(PATIENCE, |_| {})
             .unwrap_or_else(|error| running.fail(&format!("after stop(): {error}"), SHUTDOWN));
@@ -104,7 +104,7 @@ fn step3_stopping_refuses_the_tasks_still_waiting_in_the_socket() {
                     _ => running.check(),
                 }
             }
-            running.stopper.stop();
+            running.shutdown.stop();
             // Tasks 2..=4 are refused as soon as the collector stops, while task 1 runs.
             let mut replies = Vec::new();
             let deadline = Instant::now() + PATIENCE;

@@ -19,7 +19,7 @@ use exercise04::protocol::{
 };
 use exercise04::store::{NewTask, ResultRefused, TaskTable};
 use exercise04::{
-    Client, ClientError, Dispatcher, DispatcherConfig, Event, EventSink, Stopper, TaskReport,
+    Client, ClientError, Dispatcher, DispatcherConfig, Event, EventSink, Shutdown, TaskReport,
     Worker, WorkerConfig,
 };
 use grading::{BookSection, Chapter, OrBook, within};
@@ -60,7 +60,7 @@ fn quiet() -> EventSink {
 struct RunningDispatcher {
     workers: String,
     clients: String,
-    stop: Stopper,
+    stop: Shutdown,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -90,7 +90,7 @@ impl RunningDispatcher {
         };
         let workers = dispatcher.workers_endpoint().to_owned();
         let clients = dispatcher.clients_endpoint().to_owned();
-        let stop = Stopper::new();
+        let stop = Shutdown::new();
         let stopper = stop.clone();
         let thread = thread::spawn(move || {
             if let Err(error) = dispatcher.run(&stopper) {
@@ -141,7 +141,7 @@ fn submit(client: &mut Client, kind: &str, args: Value) -> String {
 
 /// A worker running on its own thread.
 struct RunningWorker {
-    stop: Stopper,
+    stop: Shutdown,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -152,7 +152,7 @@ impl RunningWorker {
         config.request_timeout = WORKER_TIMEOUT;
         config.idle_wait = Duration::from_millis(5);
         let worker = Worker::start(config, events).expect("the worker starts");
-        let stop = Stopper::new();
+        let stop = Shutdown::new();
         let stopper = stop.clone();
         let thread = thread::spawn(move || {
             if let Err(error) = worker.run(&stopper) {

@@ -31,7 +31,7 @@ use exercise05::protocol::{Heartbeat, HeldLease, LeasedResult, Registration, Req
 use exercise05::store::{ErrorType, TaskFailure};
 use exercise05::{
     Backoff, Client, Connection, Dispatcher, DispatcherConfig, Event, EventSink, Lease, NewTask,
-    Outcome, Recorded, Stopper, Store, StoreConfig, StoreError, TaskStatus, TaskView, Worker,
+    Outcome, Recorded, Shutdown, Store, StoreConfig, StoreError, TaskStatus, TaskView, Worker,
     WorkerConfig,
 };
 use grading::background::{Background, recorder};
@@ -182,7 +182,7 @@ fn serve(config: DispatcherConfig, events: EventSink) -> (String, Background) {
     let dispatcher =
         bound.unwrap_or_else(|| panic!("no dispatcher could bind {}", config.endpoint));
     let endpoint = dispatcher.endpoint().to_owned();
-    let stop = Stopper::new();
+    let stop = Shutdown::new();
     let stopper = stop.clone();
     let running = Background::spawn(
         move || stop.stop(),
@@ -217,7 +217,7 @@ fn work(config: WorkerConfig, events: EventSink) -> Background {
     // Starting loads the result cache (step 3).
     let worker =
         Worker::start(config, events).or_book("the worker to start (it loads its cache)", CACHE);
-    let stop = Stopper::new();
+    let stop = Shutdown::new();
     let stopper = stop.clone();
     Background::spawn(
         move || stop.stop(),
@@ -232,7 +232,7 @@ fn work(config: WorkerConfig, events: EventSink) -> Background {
 /// Sends each frame as a peer speaking the protocol by hand would, and collects
 /// the answers; a missing answer fails the test.
 fn frames_to(peer: &mut Connection, frames: &[&[u8]]) -> Vec<String> {
-    let stop = Stopper::new();
+    let stop = Shutdown::new();
     let mut answers = Vec::new();
     for frame in frames {
         let answer = peer.exchange(frame, &stop).or_book(

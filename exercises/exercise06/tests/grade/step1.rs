@@ -375,7 +375,7 @@ fn step1_a_call_past_its_deadline_is_answered_deadline_exceeded_and_never_runs()
 #[test]
 fn step1_shutting_down_finishes_the_calls_in_flight() {
     let (server, recorded) = start_server(2, None);
-    let stopper = server.shutdown_handle();
+    let shutdown = server.shutdown_handle();
     let events = recorded.clone();
     let answer = with_client(
         &server,
@@ -391,7 +391,7 @@ fn step1_shutting_down_finishes_the_calls_in_flight() {
             events
                 .wait_for("task s started", SHUTDOWN, |e| started(e, "s"))
                 .await;
-            stopper.shutdown();
+            shutdown.stop();
             call.await
                 .ok()
                 .map(|answer| answer.map(|r| r.value).map_err(|e| e.to_string()))
