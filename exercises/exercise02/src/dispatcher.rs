@@ -163,8 +163,9 @@ impl Dispatcher {
 impl Drop for Dispatcher {
     fn drop(&mut self) {
         // Not while unwinding, for the reason given in `Drop for ThreadPool`: in the
-        // exercise the pool's `shutdown` starts out as a `todo!()`, and panicking again
-        // here would abort the test run instead of failing one test.
+        // exercise the pool's `shutdown` starts out unwritten (a todo that panics),
+        // and panicking again here would abort the test run instead of failing one
+        // test.
         if !thread::panicking() {
             self.shutdown();
         }

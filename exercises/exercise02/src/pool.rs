@@ -141,10 +141,11 @@ impl ThreadPool {
 
 impl Drop for ThreadPool {
     fn drop(&mut self) {
-        // Not while unwinding: in the exercise, `shutdown` starts out as a `todo!()`,
-        // and a test that fails drops its pool while it unwinds; a second panic here
-        // would abort the whole test run instead of failing that one test. (A pool
-        // dropped during a panic is then not joined; its workers end with the process.)
+        // Not while unwinding: in the exercise, `shutdown` starts out unwritten (a
+        // todo that panics), and a test that fails drops its pool while it unwinds; a
+        // second panic here would abort the whole test run instead of failing that one
+        // test. (A pool dropped during a panic is then not joined; its workers end with
+        // the process.)
         if !thread::panicking() {
             self.shutdown();
         }
