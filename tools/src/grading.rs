@@ -86,7 +86,20 @@ pub fn run_grading_tests(cargo: &str, workspace: &Path, package: &str) -> TestRu
         let tail: Vec<&str> = tail.into_iter().rev().collect();
         return Err(format!("did not compile:\n{}", tail.join("\n")));
     }
-    Ok(parse_libtest(&stdout))
+    let outcomes = parse_libtest(&stdout);
+    // A reference solution must pass everything: when one of its tests fails
+    // (in CI, a flaky test), say why here, or the run only says that it failed.
+    if package.starts_with("solution") {
+        for (name, outcome) in &outcomes {
+            if *outcome != Outcome::Passed {
+                eprintln!(
+                    "---- {package}: {name}\n{}",
+                    crate::check::failure_text(&stdout, name)
+                );
+            }
+        }
+    }
+    Ok(outcomes)
 }
 
 /// What the verifier found for one chapter.
