@@ -138,7 +138,7 @@ pull_session() {
     show pull_client "$@"
     target/release/pull_client --endpoint "$clients" "$@" 2>&1 || true
   }
-  client submit arithmetic '{"a": 10, "op": "add", "b": 5}' --wait
+  client submit add '{"a": 10, "b": 5}' --wait
   client submit fail '{"message": "raised on purpose"}' --wait
   client submit pickle '{"payload": "gASVKAAAAAAAAAB9lC4="}' --wait
   client submit sleep '{"ms": 3000}' --wait

@@ -108,7 +108,7 @@ fn producers_on_prefix_topics_each_get_their_own_results_then_die_stops_it() {
             .lines()
             .filter(|line| line.starts_with("[Producer 10] Task "))
             .all(|line| line.contains(" = 9592 ")),
-        "every primes task counts 9592 primes below 100,000:\n{}",
+        "every primes task counts 9592 primes up to 100,000:\n{}",
         ten.output()
     );
 

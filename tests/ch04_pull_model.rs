@@ -192,7 +192,7 @@ fn a_killed_worker_fails_its_task_at_the_deadline_and_another_worker_finishes_th
     let others: Vec<String> = (1..=3)
         .map(|n| {
             client
-                .submit("arithmetic", json!({"a": n, "op": "multiply", "b": 10}))
+                .submit("multiply", json!({"a": n, "b": 10}))
                 .expect("submits")
         })
         .collect();
@@ -230,7 +230,7 @@ fn a_worker_reconnects_when_the_dispatcher_restarts() {
     let _worker = worker("1", &workers);
     let mut client = first.client();
     let id = client
-        .submit("arithmetic", json!({"a": 1, "op": "add", "b": 1}))
+        .submit("add", json!({"a": 1, "b": 1}))
         .expect("submits");
     assert_eq!(wait(&mut client, &id).result, Some(json!(2)));
     drop(first); // SIGKILL: the worker's next request goes unanswered.
@@ -239,7 +239,7 @@ fn a_worker_reconnects_when_the_dispatcher_restarts() {
     let second = Dispatcher::start_on(&workers, &clients, "5");
     let mut client = second.client();
     let id = client
-        .submit("arithmetic", json!({"a": 2, "op": "add", "b": 2}))
+        .submit("add", json!({"a": 2, "b": 2}))
         .expect("submits");
     assert_eq!(wait(&mut client, &id).result, Some(json!(4)));
 }
@@ -286,7 +286,10 @@ fn garbage_gets_error_answers_and_the_dispatcher_lives_on() {
         );
     }
     assert_eq!(ask(&workers, b"REQUEST_TASK"), "NO_TASKS_AVAILABLE");
-    let submitted = ask(&clients, br#"SUBMIT {"kind": "primes", "args": {"n": 10}}"#);
+    let submitted = ask(
+        &clients,
+        br#"SUBMIT {"kind": "primes", "args": {"limit": 10}}"#,
+    );
     assert!(submitted.starts_with("SUBMITTED "), "{submitted}");
     let task: Value =
         serde_json::from_str(&ask(&workers, b"REQUEST_TASK")).expect("a task as JSON");
@@ -326,10 +329,10 @@ fn a_python_worker_completes_tasks_against_the_rust_dispatcher() {
     let mut client = Client::connect(clients, Duration::from_secs(5)).expect("connects");
     let mut submit =
         |kind: &str, args: serde_json::Value| client.submit(kind, args).expect("submits");
-    let sum = submit("arithmetic", json!({"a": 10, "op": "add", "b": 5}));
+    let sum = submit("add", json!({"a": 10, "b": 5}));
     let raised = submit("fail", json!({"message": "raised in Python"}));
     let unknown = submit("pickle", json!({"payload": "gASV"}));
-    let primes = submit("primes", json!({"n": 1000}));
+    let primes = submit("primes", json!({"limit": 1000}));
     let big = "y".repeat(100_000);
     let echo = submit("echo", json!({ "data": big }));
 
@@ -369,7 +372,7 @@ fn a_sweep_of_bad_frames_is_answered_on_both_sockets_and_the_dispatcher_serves_o
     let samples: [&[u8]; 3] = [
         br#"REQUEST_TASK {"worker_id": "w1"}"#,
         br#"RESULT:{"task_id": "t1", "status": "COMPLETED", "result": 3}"#,
-        br#"SUBMIT {"kind": "primes", "args": {"n": 10}}"#,
+        br#"SUBMIT {"kind": "primes", "args": {"limit": 10}}"#,
     ];
     for (index, frame) in common::bad_frames(4, &samples, 2 << 20).iter().enumerate() {
         // Both sockets get every frame: a REP socket must answer each request, or
@@ -387,7 +390,10 @@ fn a_sweep_of_bad_frames_is_answered_on_both_sockets_and_the_dispatcher_serves_o
     }
     // A worker that asked with a garbled frame may have been handed a task: what
     // matters is that real work still flows.
-    let submitted = ask(&clients, br#"SUBMIT {"kind": "primes", "args": {"n": 10}}"#);
+    let submitted = ask(
+        &clients,
+        br#"SUBMIT {"kind": "primes", "args": {"limit": 10}}"#,
+    );
     assert!(submitted.starts_with("SUBMITTED "), "{submitted}");
     let id = submitted.trim_start_matches("SUBMITTED ").trim().to_owned();
     let worker = worker("1", &dispatcher.workers);

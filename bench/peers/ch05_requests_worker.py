@@ -45,9 +45,7 @@ def run(task):
                 raise ZeroDivisionError("Division by zero is not allowed")
             return "COMPLETED", args["a"] // args["b"]
         if kind == "primes":
-            limit = args["limit"]
-            algorithm = args.get("algorithm", "sieve")
-            return "COMPLETED", {"limit": limit, "algorithm": algorithm, "count": count_primes(limit)}
+            return "COMPLETED", count_primes(args["limit"])
         raise ValueError(f"Task type '{kind}' not in capabilities")
     except Exception as error:  # a failed task is a result too
         return "FAILED", {

@@ -126,7 +126,7 @@ def bench_once(tasks, workers, processes):
     dispatcher = PullDispatcher(context)
     dispatcher.expected = tasks
     for _ in range(tasks):
-        dispatcher.submit("arithmetic", {"a": 10, "op": "add", "b": 5})
+        dispatcher.submit("add", {"a": 10, "b": 5})
     threads = [
         threading.Thread(target=dispatcher.worker_communication_handler, daemon=True),
         threading.Thread(target=dispatcher.task_timeout_checker, daemon=True),

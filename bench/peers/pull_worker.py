@@ -21,7 +21,8 @@ import zmq
 IDLE_WAIT = 0.001  # seconds to pause when a round of the loop changed nothing
 
 
-def count_primes_below(n):
+def count_primes_up_to(limit):
+    n = limit + 1  # the sieve counts the primes below n
     if n < 3:
         return 0
     composite = bytearray(n)
@@ -51,15 +52,15 @@ def decode(kind, args):
     if not isinstance(args, dict):
         raise BadTask(f"args must be an object, got {args!r}")
     try:
-        if kind == "arithmetic":
-            a, op, b = int(args["a"]), OPS[args["op"]], int(args["b"])
+        if kind in OPS:
+            a, op, b = int(args["a"]), OPS[kind], int(args["b"])
             return lambda: op(a, b)
         if kind == "sleep":
             ms = int(args["ms"])
             return lambda: (time.sleep(ms / 1000), ms)[1]
         if kind == "primes":
-            n = int(args["n"])
-            return lambda: count_primes_below(n)
+            limit = int(args["limit"])
+            return lambda: count_primes_up_to(limit)
         if kind == "fail":
             message = str(args["message"])
 

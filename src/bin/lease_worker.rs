@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
-use solution05::kinds::KINDS;
+use solution03::work::KINDS;
 use solution05::{Backoff, EventSink, Worker, WorkerConfig};
 use workbook::{seconds, term};
 use workbook_ch04::exit;

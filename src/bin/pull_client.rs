@@ -27,7 +27,7 @@ struct Cli {
 enum Command {
     /// Queue a task; prints its id.
     Submit {
-        /// arithmetic, sleep, primes, fail or echo.
+        /// add, subtract, multiply, divide, sleep, primes, fail or echo.
         kind: String,
         /// The task's arguments as JSON, e.g. '{"ms": 100}'.
         #[arg(default_value = "{}")]
@@ -41,7 +41,8 @@ enum Command {
 }
 
 const EXAMPLES: &str = r#"Examples:
-  pull_client submit arithmetic '{"a": 10, "op": "add", "b": 5}'
+  pull_client submit add '{"a": 10, "b": 5}'
+  pull_client submit primes '{"limit": 100000}' --wait
   pull_client submit sleep '{"ms": 3000}' --wait
   pull_client status 18f3a2c1-1"#;
 

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 use solution02::demo;
+use solution03::work::Algorithm;
 use solution03::{Producer, Topic, Work};
 use workbook::term::{self, Voice};
 use workbook_ch03::endpoints::Endpoints;
@@ -57,7 +58,7 @@ enum Kind {
     Arithmetic,
     /// Each task sleeps 100 ms: simulated I/O.
     Sleep,
-    /// Each task counts the primes below 100,000: CPU work.
+    /// Each task counts the primes up to 100,000 by trial division: CPU work.
     Primes,
 }
 
@@ -119,9 +120,9 @@ fn produce(cli: &Cli) -> Result<(), String> {
     let tasks = tasks(cli);
     // Which topic each task went out on, to say where each result came back.
     let mut sent_on: BTreeMap<u64, &Topic> = BTreeMap::new();
-    for (&(id, work), topic) in tasks.iter().zip(topics.iter().cycle()) {
+    for (&(id, ref work), topic) in tasks.iter().zip(topics.iter().cycle()) {
         producer
-            .submit_to(topic, id, work)
+            .submit_to(topic, id, work.clone())
             .map_err(|error| error.to_string())?;
         sent_on.insert(id, topic);
         if topics.len() > 1 {
@@ -168,7 +169,13 @@ fn tasks(cli: &Cli) -> Vec<(u64, Work)> {
             .map(Work::arithmetic)
             .collect(),
         Kind::Sleep => vec![Work::Sleep { ms: 100 }; count],
-        Kind::Primes => vec![Work::Primes { below: 100_000 }; count],
+        Kind::Primes => vec![
+            Work::Primes {
+                limit: 100_000,
+                algorithm: Algorithm::TrialDivision,
+            };
+            count
+        ],
     };
     (1..).zip(works).collect()
 }

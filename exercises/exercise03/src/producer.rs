@@ -241,8 +241,8 @@ impl Producer {
         idle: Duration,
         on_reply: impl FnMut(&Reply),
     ) -> Result<Vec<Reply>, ProducerError> {
-        for &(id, work) in tasks {
-            self.submit(id, work)?;
+        for (id, work) in tasks {
+            self.submit(*id, work.clone())?;
         }
         self.collect(idle, on_reply)
     }

@@ -28,7 +28,6 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Number, Value};
-pub use solution02::protocol::Reply;
 use solution02::{TaskId, WorkerId};
 
 use crate::topic::{Topic, UNADDRESSED_FRAME};
@@ -53,7 +52,7 @@ pub const HELLO: &str = "HELLO";
 pub const DIE: &str = "DIE";
 
 /// A task's `info`: its id, chosen by the producer, and its work.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TaskInfo {
     pub id: TaskId,
     #[serde(flatten)]
@@ -61,14 +60,14 @@ pub struct TaskInfo {
 }
 
 /// A task on its way to the pool, with the topic its result goes back to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TaskRequest {
     pub topic: Topic,
     pub info: TaskInfo,
 }
 
 /// One message the collector understood.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Request {
     Do(TaskRequest),
     Hello(Topic),
@@ -209,15 +208,47 @@ pub fn die_message() -> Vec<u8> {
     json(&[DIE])
 }
 
+/// One result as a producer reads it: exactly one of `value` and `error` is
+/// present; `id` is missing only when the message was too broken to have one.
+/// Chapter 02's reply, with a JSON value: an `echo` answers whatever it was given.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Reply {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<TaskId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worker: Option<WorkerId>,
+}
+
+impl Reply {
+    /// `Task 1 = 15 (by Worker 0)`, `Task 6 failed: division by zero (by Worker 1)`,
+    /// or `Refused: …` for a message the collector could not accept.
+    pub fn describe(&self) -> String {
+        let by = self
+            .worker
+            .map(|worker| format!(" (by Worker {worker})"))
+            .unwrap_or_default();
+        match (self.id, &self.value, &self.error) {
+            (Some(id), Some(value), _) => format!("Task {id} = {value}{by}"),
+            (Some(id), None, Some(error)) => format!("Task {id} failed: {error}{by}"),
+            (None, _, Some(error)) => format!("Refused: {error}"),
+            _ => format!("Unexpected reply: {}", String::from_utf8_lossy(&json(self))),
+        }
+    }
+}
+
 // ANCHOR: publication
 /// What the publisher sends: the topic it goes to, and the JSON body.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Publication {
     /// A task's value or error, for the topic that asked.
     Result {
         topic: Topic,
         id: TaskId,
-        outcome: Result<i64, WorkError>,
+        outcome: Result<Value, WorkError>,
         worker: WorkerId,
     },
     /// The answer to a `HELLO`: this topic's subscription is live.
@@ -228,7 +259,7 @@ pub enum Publication {
 // ANCHOR_END: publication
 
 /// The JSON body of a publication, as a producer reads it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Notice {
     Welcome { welcome: Topic },
@@ -248,7 +279,7 @@ impl Publication {
                 worker,
             } => {
                 let (value, error) = match outcome {
-                    Ok(value) => (Some(*value), None),
+                    Ok(value) => (Some(value.clone()), None),
                     Err(error) => (None, Some(error.to_string())),
                 };
                 let reply = Reply {

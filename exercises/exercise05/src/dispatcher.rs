@@ -13,12 +13,13 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
+use solution03::work::Work;
 use solution04::connection::millis;
 use solution04::dispatcher::bind_rep;
 use solution04::protocol::REQUEST_TASK;
 
 use crate::event::{Event, EventSink};
-use crate::kinds::{Work, check_capabilities};
+use crate::kinds::check_capabilities;
 use crate::protocol::{Health, ProtocolError, Reply, Request};
 use crate::store::{Outcome, Recorded, Store, StoreConfig, StoreError};
 use solution02::shutdown::{STOP_CHECK, Shutdown};

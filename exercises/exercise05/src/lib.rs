@@ -10,7 +10,8 @@
 //!
 //! - [`store`]: the durable queue — claim, complete, heartbeat, requeue — no sockets.
 //! - [`protocol`]: chapter 04's frames plus REGISTER, HEARTBEAT and lease tokens.
-//! - [`kinds`]: task kinds by name, and the capabilities workers register.
+//! - [`kinds`]: the capabilities workers register (chapter 03's task kinds, by
+//!   name), and what a worker does with one lease.
 //! - [`dispatcher`]: one thread owning the socket and the store, with a monitor.
 //! - [`worker`]: registers, heartbeats, runs tasks on chapter 02's pool.
 //! - [`cache`]: the worker's on-disk results, kept until acknowledged.

@@ -30,7 +30,9 @@ use solution04::protocol::{
     RESULT_PREFIX, RESULT_RECEIVED, quote, single_text_frame,
 };
 
-use crate::store::{Lease, NewTask, Outcome, Stats, TaskFailure, TaskId, TaskStatus, TaskView};
+use crate::store::{
+    Lease, NewTask, Outcome, Stats, TaskFailure, TaskId, TaskStatus, TaskView, parse_task_id,
+};
 
 pub const REGISTER: &str = "REGISTER";
 pub const REGISTERED: &str = "REGISTERED";
@@ -202,7 +204,7 @@ fn json_body<T: serde::de::DeserializeOwned>(
 }
 
 fn task_id(command: &'static str, body: &str) -> Result<TaskId, ProtocolError> {
-    body.trim().parse().map_err(|_| ProtocolError::BadTaskId {
+    parse_task_id(body).ok_or_else(|| ProtocolError::BadTaskId {
         command,
         got: quote(body.trim()),
     })

@@ -14,16 +14,17 @@ use std::time::{Duration, Instant, SystemTime};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, unbounded};
 use solution02::{PoolError, ThreadPool};
+use solution03::work::DecodeError;
 use solution04::connection::ConnectionError;
 
 use crate::cache::{CacheError, DEFAULT_CACHE_TTL, Found, ResultCache};
 use crate::door::Door;
 use crate::event::{Event, EventSink};
-use crate::kinds::{self, DecodeError, check_capabilities};
+use crate::kinds::{self, check_capabilities};
 use crate::protocol::{
     Heartbeat, HeldLease, LeasedResult, Registration, Reply, Request, WorkRequest,
 };
-use crate::store::{ErrorType, Lease, Outcome, TaskFailure, TaskId};
+use crate::store::{ErrorType, Lease, Outcome, TaskId, task_failure};
 use solution02::Shutdown;
 
 /// The original's heartbeat period.

@@ -25,8 +25,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use parking_lot::Mutex;
-use solution05::kinds::{Work, check_capabilities};
-use solution05::store::{ErrorType, Outcome, Recorded, Stats, TaskFailure};
+use solution03::work::Work;
+use solution05::kinds::check_capabilities;
+use solution05::store::{ErrorType, Outcome, Recorded, Stats, task_failure};
 use solution05::{Store, StoreError, TaskId};
 use tonic::metadata::MetadataMap;
 use tonic::{Request, Response, Status};

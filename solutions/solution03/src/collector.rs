@@ -128,7 +128,7 @@ fn submit(
             worker,
             topic: job_topic.clone(),
             id,
-            work,
+            work: work.clone(),
         });
         // `run` never panics; even if it did, the pool would keep the worker alive.
         let outcome = work.run();

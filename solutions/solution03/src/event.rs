@@ -49,7 +49,7 @@ pub enum StopReason {
 }
 
 /// Something worth telling the reader of the demo.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Event {
     Starting {
         workers: usize,

@@ -10,7 +10,8 @@
 //!
 //! - [`topic`]: exact topics over ZeroMQ's prefix matching, encoded as the original
 //!   encodes them (JSON).
-//! - [`work`]: the closed set of task kinds and how each runs.
+//! - [`work`]: the closed set of task kinds and how each runs — the one that
+//!   chapters 04, 05 and 06 run too.
 //! - [`protocol`]: the messages in and out, and how bad ones are refused.
 //! - [`collector`], [`publisher`]: the two socket-owning threads.
 //! - [`in_flight`]: the bound on accepted tasks that gives producers back-pressure.
@@ -36,4 +37,4 @@ pub use producer::{Producer, ProducerError};
 pub use protocol::{Address, Publication, Rejection, Reply, Request};
 pub use solution02::Shutdown;
 pub use topic::Topic;
-pub use work::{Work, WorkError};
+pub use work::{DecodeError, Work, WorkError};

@@ -6,7 +6,8 @@
 //! COMPLETED | FAILED and fails those that run past their deadline.
 //!
 //! - [`protocol`]: the worker ↔ dispatcher frames, enough to write a worker in any language.
-//! - [`kinds`]: the closed set of task kinds a worker runs (no shipped code).
+//! - [`kinds`]: what a worker does with an assignment: chapter 03's [`Work`],
+//!   decoded, run and reported (no shipped code).
 //! - [`store`]: the task table and its states — owned by one thread, so no locks.
 //! - [`dispatcher`]: one thread, two REP sockets, a deadline check in the poll loop.
 //! - [`worker`]: asks while it has capacity, runs tasks on chapter 02's pool.
@@ -27,9 +28,9 @@ pub mod worker;
 pub use client::{Client, ClientError};
 pub use dispatcher::{Dispatcher, DispatcherConfig, DispatcherError};
 pub use event::{Event, EventSink, Speaker};
-pub use kinds::Job;
 pub use protocol::{ErrorType, TaskFailure, TaskId, TaskStatus};
 pub use solution02::Shutdown;
+pub use solution03::Work;
 pub use store::{NewTask, TaskReport, TaskTable};
 pub use worker::{Worker, WorkerConfig, WorkerError};
 

@@ -53,7 +53,7 @@ use tokio::sync::oneshot;
 use crate::dispatcher::{Desk, DispatcherConfig};
 use crate::event::{Event, EventSink};
 use crate::protocol::{HeldLease, Registration, Reply, Request, WorkRequest};
-use crate::store::{NewTask, TaskId};
+use crate::store::{NewTask, parse_task_id};
 use solution02::shutdown::{STOP_CHECK, Shutdown};
 
 /// Where the HTTP door listens by default: the original's `DISPATCHER_PORT=5000`.
@@ -263,9 +263,9 @@ async fn heartbeat(
 }
 
 async fn task(State(jobs): State<Sender<Job>>, Path(id): Path<String>) -> Response {
-    match id.trim().parse::<TaskId>() {
-        Ok(task_id) => respond(ask(&jobs, Request::Status(task_id)).await),
-        Err(_) => error(
+    match parse_task_id(&id) {
+        Some(task_id) => respond(ask(&jobs, Request::Status(task_id)).await),
+        None => error(
             StatusCode::BAD_REQUEST,
             format!("a task id is a number, not {id:?}"),
         ),

@@ -14,16 +14,17 @@ use std::time::{Duration, Instant, SystemTime};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, unbounded};
 use solution02::{PoolError, ThreadPool};
+use solution03::work::DecodeError;
 use solution04::connection::ConnectionError;
 
 use crate::cache::{CacheError, DEFAULT_CACHE_TTL, Found, ResultCache};
 use crate::door::Door;
 use crate::event::{Event, EventSink};
-use crate::kinds::{self, DecodeError, check_capabilities};
+use crate::kinds::{self, check_capabilities};
 use crate::protocol::{
     Heartbeat, HeldLease, LeasedResult, Registration, Reply, Request, WorkRequest,
 };
-use crate::store::{ErrorType, Lease, Outcome, TaskFailure, TaskId};
+use crate::store::{ErrorType, Lease, Outcome, TaskId, task_failure};
 use solution02::Shutdown;
 
 /// The original's heartbeat period.
@@ -373,8 +374,8 @@ impl Worker {
             let outcome =
                 panic::catch_unwind(AssertUnwindSafe(|| kinds::execute(&lease, &capabilities)))
                     .unwrap_or_else(|_| {
-                        Outcome::Failed(TaskFailure::new(
-                            &lease.task_id.to_string(),
+                        Outcome::Failed(task_failure(
+                            lease.task_id,
                             ErrorType::FunctionExecutionFailure,
                             "the task panicked",
                         ))

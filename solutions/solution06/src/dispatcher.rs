@@ -25,8 +25,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use parking_lot::Mutex;
-use solution05::kinds::{Work, check_capabilities};
-use solution05::store::{ErrorType, Outcome, Recorded, Stats, TaskFailure};
+use solution03::work::Work;
+use solution05::kinds::check_capabilities;
+use solution05::store::{ErrorType, Outcome, Recorded, Stats, task_failure};
 use solution05::{Store, StoreError, TaskId};
 use tonic::metadata::MetadataMap;
 use tonic::{Request, Response, Status};
@@ -233,13 +234,9 @@ impl Dispatcher for DispatcherService {
             Some(pb::submit_result_request::Outcome::ResultJson(text)) => {
                 Outcome::Completed(store_wire::parse_json("result_json", text)?)
             }
-            Some(pb::submit_result_request::Outcome::Error(message)) => {
-                Outcome::Failed(TaskFailure::new(
-                    &id.to_string(),
-                    ErrorType::FunctionExecutionFailure,
-                    message,
-                ))
-            }
+            Some(pb::submit_result_request::Outcome::Error(message)) => Outcome::Failed(
+                task_failure(id, ErrorType::FunctionExecutionFailure, message),
+            ),
             None => {
                 return Err(Status::invalid_argument(
                     "an outcome is required: result_json or error",

@@ -7,7 +7,7 @@
 //! executor pattern and nothing else.
 
 use serde_json::Value;
-use solution05::kinds::DecodeError;
+use solution03::work::DecodeError;
 use solution05::store::{Lease, Stats, TaskStatus, TaskView};
 use solution05::{NewTask, StoreError};
 use tonic::Status;

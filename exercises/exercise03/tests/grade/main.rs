@@ -20,12 +20,13 @@ use crossbeam_channel::{Receiver, unbounded};
 use exercise03::collector::STOPPING;
 use exercise03::producer::ProducerError;
 use exercise03::protocol::{self, Address, Request};
-use exercise03::work::{MAX_PRIMES_BELOW, MAX_SLEEP_MS};
+use exercise03::work::{Algorithm, MAX_PRIMES_LIMIT, MAX_SLEEP_MS};
 use exercise03::{
-    Event, EventSink, Pipeline, PipelineConfig, PipelineError, Producer, Reply, Shutdown,
-    StopReason, Summary, Topic, Work, WorkError,
+    DecodeError, Event, EventSink, Pipeline, PipelineConfig, PipelineError, Producer, Reply,
+    Shutdown, StopReason, Summary, Topic, Work, WorkError,
 };
 use grading::{BookSection, Chapter, within};
+use serde_json::json;
 use solution02::pool::WorkerEvent;
 use solution02::{Op, TaskError};
 
@@ -198,7 +199,9 @@ fn values(replies: &[Reply]) -> BTreeMap<u64, Result<i64, String>> {
         .iter()
         .filter_map(|reply| {
             let outcome = match (&reply.value, &reply.error) {
-                (Some(value), _) => Ok(*value),
+                (Some(value), _) => value
+                    .as_i64()
+                    .ok_or_else(|| format!("not an integer: {value}")),
                 (None, Some(error)) => Err(error.clone()),
                 (None, None) => Err("neither value nor error".to_owned()),
             };

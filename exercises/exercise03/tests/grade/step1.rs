@@ -3,45 +3,155 @@
 use super::*;
 
 #[test]
-fn step1_work_kinds_compute_and_refuse_oversized_requests() {
+fn step1_work_kinds_compute() {
     let outcomes = within(LIMIT, "running each kind of work", KINDS, || {
         [
             Work::Add { a: 10, b: 5 },
             Work::Divide { a: 6, b: 0 },
             Work::Multiply { a: i64::MAX, b: 2 },
             Work::Sleep { ms: 20 },
-            Work::Sleep {
-                ms: MAX_SLEEP_MS + 1,
-            },
-            Work::Primes { below: 100 },
-            Work::Primes { below: 2 },
             Work::Primes {
-                below: MAX_PRIMES_BELOW + 1,
+                limit: 100,
+                algorithm: Algorithm::Sieve,
+            },
+            Work::Primes {
+                limit: 97,
+                algorithm: Algorithm::TrialDivision,
+            },
+            Work::Primes {
+                limit: 2,
+                algorithm: Algorithm::Sieve,
+            },
+            Work::Primes {
+                limit: 1,
+                algorithm: Algorithm::TrialDivision,
+            },
+            Work::Fail {
+                message: "boom".to_owned(),
+            },
+            Work::Echo {
+                data: json!({"x": [1, "two"]}),
             },
         ]
         .map(|work| work.run())
     });
     let expected = [
-        Ok(15),
+        Ok(json!(15)),
         Err(WorkError::Arithmetic(TaskError::DivisionByZero)),
         Err(WorkError::Arithmetic(TaskError::Overflow {
             op: Op::Multiply,
             a: i64::MAX,
             b: 2,
         })),
-        Ok(20),
-        Err(WorkError::SleepTooLong(MAX_SLEEP_MS + 1)),
-        Ok(25),
-        Ok(0),
-        Err(WorkError::PrimesTooLarge(MAX_PRIMES_BELOW + 1)),
+        Ok(json!(20)),
+        Ok(json!(25)),
+        Ok(json!(25)),
+        Ok(json!(1)),
+        Ok(json!(0)),
+        Err(WorkError::Failed("boom".to_owned())),
+        Ok(json!({"x": [1, "two"]})),
     ];
     assert_eq!(
         outcomes,
         expected,
-        "add, divide by zero, overflow, sleep 20, sleep too long, 25 primes below 100, \
-         none below 2, primes bound too large; {}",
+        "add, divide by zero, overflow, sleep 20, 25 primes up to 100 (sieve) and up to 97 \
+         (trial division: 97 itself counts), 1 up to 2, none up to 1, fail, echo; {}",
         KINDS.hint()
     );
+}
+
+#[test]
+fn step1_work_over_the_limits_is_refused_before_it_runs() {
+    // Only checked, never run: a sleep of MAX_SLEEP_MS + 1 would take a minute.
+    for (work, what) in [
+        (
+            Work::Sleep {
+                ms: MAX_SLEEP_MS + 1,
+            },
+            "sleep ms",
+        ),
+        (
+            Work::Primes {
+                limit: MAX_PRIMES_LIMIT + 1,
+                algorithm: Algorithm::TrialDivision,
+            },
+            "primes limit",
+        ),
+    ] {
+        let checked = work.check();
+        assert!(
+            matches!(&checked, Err(DecodeError::TooLarge { what: w, .. }) if *w == what),
+            "{work} is over the limit: expected Err(DecodeError::TooLarge {{ what: {what:?}, \
+             .. }}) from Work::check, got {checked:?}; {}",
+            KINDS.hint()
+        );
+        let decoded = Work::decode(work.kind(), &work.args());
+        assert_eq!(
+            decoded,
+            Err(checked.unwrap_err()),
+            "Work::decode checks the limits too; {}",
+            KINDS.hint()
+        );
+    }
+    for work in [
+        Work::Sleep { ms: MAX_SLEEP_MS },
+        Work::Primes {
+            limit: MAX_PRIMES_LIMIT,
+            algorithm: Algorithm::Sieve,
+        },
+        Work::Add { a: i64::MAX, b: 1 },
+    ] {
+        assert_eq!(
+            work.check(),
+            Ok(()),
+            "{work}: the limit itself is allowed, and arithmetic has no size; {}",
+            KINDS.hint()
+        );
+    }
+}
+
+#[test]
+fn step1_work_decodes_from_a_kind_and_its_args() {
+    assert_eq!(
+        Work::decode("add", &json!({"a": 10, "b": 5})),
+        Ok(Work::Add { a: 10, b: 5 }),
+        "add takes {{a, b}}; {}",
+        KINDS.hint()
+    );
+    assert_eq!(
+        Work::decode("primes", &json!({"limit": 1000})),
+        Ok(Work::Primes {
+            limit: 1000,
+            algorithm: Algorithm::Sieve
+        }),
+        "the sieve is the default algorithm; {}",
+        KINDS.hint()
+    );
+    let echo = Work::Echo {
+        data: json!([1, 2]),
+    };
+    assert_eq!(
+        (echo.kind(), echo.args()),
+        ("echo", json!({"data": [1, 2]})),
+        "kind and args are what travels; {}",
+        KINDS.hint()
+    );
+    for (kind, args) in [
+        ("pickle", json!({"code": "import os"})),
+        ("sleep", json!({"ms": "soon"})),
+        ("primes", json!({})),
+        ("primes", json!({"limit": 10, "algorithm": "guess"})),
+        ("add", json!({"a": 1, "b": 2, "c": 3})),
+        ("add", json!([1, 2])),
+    ] {
+        let decoded = Work::decode(kind, &args);
+        assert!(
+            matches!(decoded, Err(DecodeError::Invalid { .. })),
+            "{kind} {args} is no task: expected Err(DecodeError::Invalid {{ .. }}), got \
+             {decoded:?}; {}",
+            KINDS.hint()
+        );
+    }
 }
 
 #[test]
@@ -236,6 +346,27 @@ fn step1_parse_message_refuses_every_kind_of_malformed_message() {
         ),
         Ok(request) => panic!(
             "kind \"explode\" is not one of the task kinds, yet it parsed as {request:?}; {}",
+            MALFORMED.hint()
+        ),
+    }
+}
+
+#[test]
+fn step1_parse_message_refuses_work_over_the_limits() {
+    let message = br#"["DO", {"topic": "t", "info": {"id": 8, "kind": "sleep", "ms": 3600000}}]"#;
+    let parsed = within(LIMIT, "parsing a task over the limits", MALFORMED, || {
+        protocol::parse_message(&[message.to_vec()])
+    });
+    match parsed {
+        Err(rejection) => assert_eq!(
+            (rejection.topic(), rejection.id),
+            (Some(&topic("t")), Some(8)),
+            "a task over the limits is refused back to its own topic and id, got {rejection:?}; {}",
+            MALFORMED.hint()
+        ),
+        Ok(request) => panic!(
+            "an hour's sleep was accepted as {request:?}: well-formed is not small enough, \
+             check the limits (Work::check) before a worker is told to wait; {}",
             MALFORMED.hint()
         ),
     }

@@ -326,7 +326,7 @@ fn step2_a_producer_is_subscribed_before_connect_returns() {
     );
     assert_eq!(
         reply.and_then(|reply| reply.value),
-        Some(2),
+        Some(json!(2)),
         "the task pushed right after connect should be answered; {}",
         SLOW_JOINER.hint()
     );

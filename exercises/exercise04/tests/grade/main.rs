@@ -13,7 +13,7 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, unbounded};
-use exercise04::kinds::{self, Job, MAX_PRIMES_N, MAX_SLEEP_MS};
+use exercise04::kinds;
 use exercise04::protocol::{
     Assignment, DispatcherReply, ErrorType, ResultReport, TaskFailure, TaskStatus, WorkerMessage,
 };
@@ -24,6 +24,7 @@ use exercise04::{
 };
 use grading::{BookSection, Chapter, OrBook, within};
 use serde_json::{Value, json};
+use solution03::work::MAX_PRIMES_LIMIT;
 
 const BOOK: Chapter = Chapter("ch04-pull-model.md");
 const PROTOCOL: BookSection = BOOK.section("The wire protocol");

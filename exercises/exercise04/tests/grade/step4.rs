@@ -10,11 +10,7 @@ fn step4_a_worker_completes_tasks_and_reports_failures() {
         let mut client = dispatcher.client();
         let big = "x".repeat(1024 * 1024);
         let ids = [
-            submit(
-                &mut client,
-                "arithmetic",
-                json!({"a": 10, "op": "add", "b": 5}),
-            ),
+            submit(&mut client, "add", json!({"a": 10, "b": 5})),
             submit(&mut client, "fail", json!({"message": "raised on purpose"})),
             submit(&mut client, "echo", json!({ "data": big })),
             submit(&mut client, "pickle", json!({})),
@@ -135,11 +131,7 @@ fn step4_a_stuck_task_fails_at_its_deadline_and_the_worker_carries_on() {
         let worker = RunningWorker::start(&dispatcher.workers, 1, quiet(), CAPACITY);
         let mut client = dispatcher.client();
         let stuck = submit(&mut client, "sleep", json!({"ms": 2_000}));
-        let next = submit(
-            &mut client,
-            "arithmetic",
-            json!({"a": 2, "op": "multiply", "b": 21}),
-        );
+        let next = submit(&mut client, "multiply", json!({"a": 2, "b": 21}));
         let stuck = wait_for_worker(&mut client, &stuck);
         let next = wait_for_worker(&mut client, &next);
         drop(worker);

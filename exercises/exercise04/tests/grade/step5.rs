@@ -38,11 +38,7 @@ fn step5_a_worker_reopens_its_socket_when_an_answer_never_comes() {
             let dispatcher =
                 RunningDispatcher::start_on(&endpoint, Duration::from_secs(5), quiet());
             let mut client = dispatcher.client();
-            let task_id = submit(
-                &mut client,
-                "arithmetic",
-                json!({"a": 20, "op": "add", "b": 22}),
-            );
+            let task_id = submit(&mut client, "add", json!({"a": 20, "b": 22}));
             let report = wait(
                 &mut client,
                 &task_id,
@@ -81,22 +77,14 @@ fn step5_a_worker_survives_a_dispatcher_restart() {
         let endpoint = first.workers.clone();
         let worker = RunningWorker::start(&endpoint, 1, quiet(), RESTART);
         let mut client = first.client();
-        let id = submit(
-            &mut client,
-            "arithmetic",
-            json!({"a": 1, "op": "add", "b": 1}),
-        );
+        let id = submit(&mut client, "add", json!({"a": 1, "b": 1}));
         let before = wait_for_worker(&mut client, &id);
         first.shut_down();
         // The worker asks into the void for a while.
         thread::sleep(Duration::from_millis(700));
         let second = RunningDispatcher::start_on(&endpoint, Duration::from_secs(5), quiet());
         let mut client = second.client();
-        let id = submit(
-            &mut client,
-            "arithmetic",
-            json!({"a": 2, "op": "add", "b": 2}),
-        );
+        let id = submit(&mut client, "add", json!({"a": 2, "b": 2}));
         let after = wait(
             &mut client,
             &id,

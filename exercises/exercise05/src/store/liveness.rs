@@ -66,8 +66,8 @@ pub(super) fn give_up(
         .query_map([bound], |row| Ok((row.get(0)?, row.get(1)?)))?
         .collect::<Result<_, _>>()?;
     for (task_id, attempts) in &exhausted {
-        let failure = TaskFailure::new(
-            &task_id.to_string(),
+        let failure = task_failure(
+            *task_id,
             ErrorType::WorkerFailureError,
             format!("gave up after {attempts} attempts: {reason}"),
         );

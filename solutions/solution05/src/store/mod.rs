@@ -35,6 +35,22 @@ pub use stats::{Stats, StatusCounts, WorkerStats};
 /// A task's id: the table's row id, so it survives restarts and never repeats.
 pub type TaskId = i64;
 
+/// Reads a task id written as text — `STATUS 7` on the ZeroMQ socket, `/task/7` on
+/// the HTTP door: the one place text becomes a [`TaskId`].
+pub fn parse_task_id(text: &str) -> Option<TaskId> {
+    text.trim().parse().ok()
+}
+
+/// A failure of task `task_id`. Chapter 04's [`TaskFailure`] carries the id as a
+/// string: the one place a [`TaskId`] becomes one.
+pub fn task_failure(
+    task_id: TaskId,
+    error_type: ErrorType,
+    message: impl Into<String>,
+) -> TaskFailure {
+    TaskFailure::new(&task_id.to_string(), error_type, message)
+}
+
 /// How long a worker holds a task before another may take it, unless renewed.
 pub const DEFAULT_LEASE: Duration = Duration::from_secs(120);
 /// How many times a task is handed out before it is FAILED for good.
