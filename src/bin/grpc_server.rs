@@ -21,7 +21,8 @@ struct Cli {
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:50051")]
     listen: String,
 
-    /// Worker threads: how many handlers run at once.
+    /// Worker threads: how many handlers run at once. The flag mirrors
+    /// ThreadPoolExecutor's max_workers; it is the pool's `workers`.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=1024))]
     max_workers: u16,
 
@@ -95,7 +96,7 @@ fn main() -> ExitCode {
     let config = ServerConfig {
         address: cli.listen,
         executor: ExecutorConfig {
-            max_workers: usize::from(cli.max_workers),
+            workers: usize::from(cli.max_workers),
             max_concurrent_rpcs: cli.max_concurrent_rpcs.map(|m| m as usize),
         },
         io_threads: usize::from(cli.io_threads),

@@ -2,11 +2,11 @@
 //! back to whoever asked.
 //!
 //! It owns the [`ThreadPool`] and adds what the pool does not know about: what a
-//! task is, the simulated work time, turning a panicking task into a failed result,
-//! and reporting [`Event`]s. The work itself is a [`Handler`] — arithmetic by
-//! default — just as a gRPC server's work is its servicer.
+//! task is, the simulated work time, turning a panicking task into a failed result
+//! (with the pool's [`ThreadPool::execute_and_report`]), and reporting [`Event`]s.
+//! The work itself is a [`Handler`] — arithmetic by default — just as a gRPC
+//! server's work is its servicer.
 
-use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
 use std::thread;
 
@@ -135,7 +135,7 @@ impl Dispatcher {
         F: FnOnce(TaskResult) + Send + 'static,
     {
         // ANCHOR_END: submit_with_given
-        // TODO(submit-with): report Received, then queue a job that reports Processing, pauses, runs the handler with its panic caught, and calls `on_done` with the result
+        // TODO(submit-with): report Received, then queue on the pool, with `execute_and_report`, work that reports Processing, pauses and runs the handler, and a report that calls `on_done` with the result — a panic as `TaskError::Panicked`
         todo!("submit-with — book: ch02, \"The dispatcher\"")
     }
     // ANCHOR_END: submit_with
@@ -171,14 +171,3 @@ impl Drop for Dispatcher {
         }
     }
 }
-
-// ANCHOR: panic_message
-/// The text of a panic, whether it was raised with a `&str` or a `String`.
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    payload
-        .downcast_ref::<&str>()
-        .map(|text| (*text).to_owned())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a panic without a message".to_owned())
-}
-// ANCHOR_END: panic_message

@@ -10,7 +10,8 @@
 //!   decoded, run and reported (no shipped code).
 //! - [`store`]: the task table and its states — owned by one thread, so no locks.
 //! - [`dispatcher`]: one thread, two REP sockets, a deadline check in the poll loop.
-//! - [`worker`]: asks while it has capacity, runs tasks on chapter 02's pool.
+//! - [`worker`]: asks while it has capacity ([`Running`]: chapter 02's pool and
+//!   the tasks on it, which chapter 05's worker reuses), reports each result.
 //! - [`connection`]: a REQ socket that reconnects when answers stop (Lazy Pirate).
 //! - [`client`]: submit a task, ask for its status.
 //! - [`event`]: what the loops report. They are stopped with chapter 02's
@@ -41,7 +42,7 @@ pub use protocol::{ErrorType, TaskFailure, TaskId, TaskStatus};
 pub use solution02::Shutdown;
 pub use solution03::Work;
 pub use store::{NewTask, TaskReport, TaskTable};
-pub use worker::{Worker, WorkerConfig, WorkerError};
+pub use worker::{Running, Worker, WorkerConfig, WorkerError};
 
 /// Sharing one socket between threads does not compile: `zmq::Socket` is `Send`
 /// but not `Sync` (error E0277). This is the whole of the original's `socket_lock`.

@@ -2,11 +2,11 @@
 //! back to whoever asked.
 //!
 //! It owns the [`ThreadPool`] and adds what the pool does not know about: what a
-//! task is, the simulated work time, turning a panicking task into a failed result,
-//! and reporting [`Event`]s. The work itself is a [`Handler`] — arithmetic by
-//! default — just as a gRPC server's work is its servicer.
+//! task is, the simulated work time, turning a panicking task into a failed result
+//! (with the pool's [`ThreadPool::execute_and_report`]), and reporting [`Event`]s.
+//! The work itself is a [`Handler`] — arithmetic by default — just as a gRPC
+//! server's work is its servicer.
 
-use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
 use std::thread;
 
@@ -141,22 +141,25 @@ impl Dispatcher {
         let events = Arc::clone(&self.events);
         let pause = self.config.delay.pause_for(self.config.seed, task.id);
 
-        self.pool.execute(move |worker_id| {
-            events(&Event::Processing {
-                worker: worker_id,
-                task,
-            });
-            thread::sleep(pause);
+        self.pool.execute_and_report(
+            move |worker_id| {
+                events(&Event::Processing {
+                    worker: worker_id,
+                    task,
+                });
+                thread::sleep(pause);
+                handler(&task)
+            },
             // A panicking handler becomes a failed result: the caller still hears
             // back, and the worker goes on to its next task.
-            let outcome = panic::catch_unwind(AssertUnwindSafe(|| handler(&task)))
-                .unwrap_or_else(|payload| Err(TaskError::Panicked(panic_message(&*payload))));
-            on_done(TaskResult {
-                task_id: task.id,
-                outcome,
-                worker_id,
-            });
-        })?;
+            move |worker_id, outcome| {
+                on_done(TaskResult {
+                    task_id: task.id,
+                    outcome: outcome.unwrap_or_else(|panic| Err(TaskError::Panicked(panic))),
+                    worker_id,
+                });
+            },
+        )?;
         Ok(())
         // ANCHOR_END: todo-submit-with
     }
@@ -193,14 +196,3 @@ impl Drop for Dispatcher {
         }
     }
 }
-
-// ANCHOR: panic_message
-/// The text of a panic, whether it was raised with a `&str` or a `String`.
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    payload
-        .downcast_ref::<&str>()
-        .map(|text| (*text).to_owned())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a panic without a message".to_owned())
-}
-// ANCHOR_END: panic_message

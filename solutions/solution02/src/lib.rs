@@ -31,6 +31,6 @@ pub mod work;
 
 pub use dispatcher::{DispatchError, Dispatcher, DispatcherConfig};
 pub use event::{Event, Role};
-pub use pool::{Job, PoolError, ThreadPool, WorkerId};
+pub use pool::{Job, PoolError, ThreadPool, WorkerId, panic_message};
 pub use shutdown::Shutdown;
 pub use task::{Op, Task, TaskError, TaskId, TaskResult, TaskSpec};

@@ -5,6 +5,8 @@
 //! - the queue is a crossbeam channel, whose receiver many threads can share, so a
 //!   worker takes the next job without holding any lock while the job runs;
 //! - a job that panics is caught, so one bad job never shrinks the pool;
+//! - [`ThreadPool::execute_and_report`] runs a job whose result someone waits for,
+//!   and turns its panic into a reported failure, so that caller always hears back;
 //! - shutting down (or dropping the pool) closes the queue, lets the workers drain
 //!   what was already queued, and joins every thread — nothing leaks.
 //!
@@ -147,6 +149,25 @@ impl ThreadPool {
     }
     // ANCHOR_END: execute
 
+    // ANCHOR: execute_and_report
+    /// Queues `work` like [`ThreadPool::execute`], then calls `report` on the same
+    /// worker with what `work` returned — or, if it panicked, with the panic's
+    /// message. Whatever the work does, its caller hears back exactly once, and the
+    /// worker goes on to its next job. Chapter 02's dispatcher and chapters 04 and
+    /// 05's workers run their tasks through this one helper.
+    pub fn execute_and_report<T, W, R>(&self, work: W, report: R) -> Result<(), PoolError>
+    where
+        W: FnOnce(WorkerId) -> T + Send + 'static,
+        R: FnOnce(WorkerId, Result<T, String>) + Send + 'static,
+    {
+        self.execute(move |worker| {
+            let outcome = panic::catch_unwind(AssertUnwindSafe(|| work(worker)))
+                .map_err(|payload| panic_message(&*payload));
+            report(worker, outcome);
+        })
+    }
+    // ANCHOR_END: execute_and_report
+
     // ANCHOR: shutdown
     // ANCHOR: shutdown_given
     /// Closes the queue, lets the workers finish every job already queued, and joins
@@ -242,3 +263,18 @@ fn run_worker(
     // ANCHOR_END: todo-worker-loop
 }
 // ANCHOR_END: worker_loop
+
+// ANCHOR: panic_message
+/// The text of a panic, whether it was raised with a `&str` or a `String`.
+///
+/// `catch_unwind` hands the payload over as a `Box<dyn Any + Send>`: pass the value
+/// inside the box (`&*payload`). The box is itself an `Any`, so `&payload` compiles
+/// too — and yields "a panic without a message".
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|text| (*text).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_owned())
+}
+// ANCHOR_END: panic_message

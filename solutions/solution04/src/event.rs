@@ -142,7 +142,7 @@ impl Event {
             }
             Event::DispatcherStopped => "Stopped".to_owned(),
             Event::WorkerStarted { workers, endpoint } => {
-                format!("{workers} threads, asking {endpoint} for work")
+                format!("{workers} workers, asking {endpoint} for work")
             }
             Event::Running { task_id, kind, .. } => format!("Running task {task_id} ({kind})"),
             Event::Finished {

@@ -6,12 +6,15 @@
 //! scheduler guessing. The socket stays on the worker's main thread (REQ is a
 //! strict ask/answer dance and a socket is not `Sync`); the pool threads only run
 //! work and hand their reports back over a channel.
+//!
+//! [`Running`] is that capacity: the pool, the count of tasks taken, and the
+//! channel their reports come back on. Chapter 05's lease worker is built on it
+//! too, so it only adds what leases need.
 
-use std::panic::{self, AssertUnwindSafe};
 use std::time::Duration;
 
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, unbounded};
-use solution02::{PoolError, ThreadPool};
+use crossbeam_channel::{Receiver, Sender, unbounded};
+use solution02::{PoolError, ThreadPool, WorkerId};
 
 use crate::connection::{Connection, ConnectionError, Patience};
 use crate::event::{Event, EventSink};
@@ -59,6 +62,83 @@ pub enum WorkerError {
     Connection(ConnectionError),
 }
 
+// ANCHOR: running
+/// The tasks a worker runs on chapter 02's pool: never more at once than the pool
+/// has workers, and each one's report handed back to the main thread over a
+/// channel, so that only the main thread talks to the dispatcher.
+///
+/// `R` is what a finished task hands back: a [`ResultReport`] here, a leased
+/// result in chapter 05, whose worker runs its tasks through this same type.
+pub struct Running<R> {
+    pool: ThreadPool,
+    finished_in: Sender<R>,
+    finished: Receiver<R>,
+    /// Tasks started and whose report has not been taken yet.
+    count: usize,
+}
+
+impl<R: Send + 'static> Running<R> {
+    /// Starts a pool of `workers` threads.
+    pub fn new(workers: usize) -> Result<Self, PoolError> {
+        let (finished_in, finished) = unbounded();
+        Ok(Self {
+            pool: ThreadPool::new(workers)?,
+            finished_in,
+            finished,
+            count: 0,
+        })
+    }
+
+    /// How many tasks can run at once: the pool's `workers`.
+    pub fn workers(&self) -> usize {
+        self.pool.size()
+    }
+
+    /// How many tasks are started and not yet handed back.
+    pub fn count(&self) -> usize {
+        self.count
+    }
+
+    /// How many more tasks could start now. A worker asks for work only while
+    /// this is above zero, so it never holds a task it cannot run.
+    pub fn room(&self) -> usize {
+        self.workers().saturating_sub(self.count)
+    }
+
+    /// Runs `work` on the pool with chapter 02's
+    /// [`execute_and_report`](ThreadPool::execute_and_report): `report` turns what
+    /// it returned — or its panic's message — into the `R` that
+    /// [`Running::finished_within`] hands back. A task counts from now until then.
+    pub fn start<T, W, F>(&mut self, work: W, report: F) -> Result<(), PoolError>
+    where
+        W: FnOnce(WorkerId) -> T + Send + 'static,
+        F: FnOnce(WorkerId, Result<T, String>) -> R + Send + 'static,
+    {
+        let finished = self.finished_in.clone();
+        self.pool.execute_and_report(work, move |thread, outcome| {
+            // We hold a receiver as long as the pool lives, so this cannot fail.
+            let _ = finished.send(report(thread, outcome));
+        })?;
+        self.count += 1;
+        Ok(())
+    }
+
+    /// A finished task's report, if one is waiting.
+    pub fn try_finished(&mut self) -> Option<R> {
+        let report = self.finished.try_recv().ok()?;
+        self.count = self.count.saturating_sub(1);
+        Some(report)
+    }
+
+    /// A finished task's report, waiting up to `wait` for one.
+    pub fn finished_within(&mut self, wait: Duration) -> Option<R> {
+        let report = self.finished.recv_timeout(wait).ok()?;
+        self.count = self.count.saturating_sub(1);
+        Some(report)
+    }
+}
+// ANCHOR_END: running
+
 /// What the main loop learns from the dispatcher about a request for work.
 enum Asked {
     Got(Assignment),
@@ -66,17 +146,14 @@ enum Asked {
 }
 
 // ANCHOR: worker
-/// A worker process's main loop and what it owns: the socket, the pool, and the
-/// channel its threads report on.
+/// A worker process's main loop and what it owns: the socket, and the tasks
+/// running on the pool.
 pub struct Worker {
     config: WorkerConfig,
     events: EventSink,
     connection: Connection,
-    pool: ThreadPool,
-    finished_in: Sender<ResultReport>,
-    finished: Receiver<ResultReport>,
     /// Tasks taken and not yet reported: never more than `config.workers`.
-    running: usize,
+    running: Running<ResultReport>,
 }
 // ANCHOR_END: worker
 
@@ -84,7 +161,7 @@ impl Worker {
     /// Starts the pool and connects (ZeroMQ connects lazily: the dispatcher may
     /// start later).
     pub fn start(config: WorkerConfig, events: EventSink) -> Result<Self, WorkerError> {
-        let pool = ThreadPool::new(config.workers)?;
+        let running = Running::new(config.workers)?;
         let retry_events = EventSink::clone(&events);
         let patience = Patience {
             timeout: config.request_timeout,
@@ -97,15 +174,11 @@ impl Worker {
             move |timeout| retry_events(&Event::Reconnecting { timeout }),
         )
         .map_err(WorkerError::Connection)?;
-        let (finished_in, finished) = unbounded();
         Ok(Self {
             config,
             events,
             connection,
-            pool,
-            finished_in,
-            finished,
-            running: 0,
+            running,
         })
     }
 
@@ -131,10 +204,10 @@ impl Worker {
         // ANCHOR: todo-worker-loop
         while !stop.is_stopped() {
             // Report what has finished first: it frees capacity.
-            while let Ok(report) = self.finished.try_recv() {
+            while let Some(report) = self.running.try_finished() {
                 self.report(report, stop)?;
             }
-            if self.running < self.config.workers
+            if self.running.room() > 0
                 && let Asked::Got(assignment) = self.ask_for_task(stop)?
             {
                 self.start_task(assignment);
@@ -143,11 +216,8 @@ impl Worker {
             }
             // Full, or nothing to do: wait for a task to finish, or until it is
             // time to ask again.
-            match self.finished.recv_timeout(self.config.idle_wait) {
-                Ok(report) => self.report(report, stop)?,
-                Err(RecvTimeoutError::Timeout) => {}
-                // We hold a sender ourselves, so the channel never disconnects.
-                Err(RecvTimeoutError::Disconnected) => break,
+            if let Some(report) = self.running.finished_within(self.config.idle_wait) {
+                self.report(report, stop)?;
             }
         }
         Ok(())
@@ -181,45 +251,45 @@ impl Worker {
 
     // ANCHOR: start_task
     fn start_task(&mut self, assignment: Assignment) {
-        // ANCHOR: todo-start-task
-        self.running += 1;
-        let events = EventSink::clone(&self.events);
-        let finished = self.finished_in.clone();
         let task_id = assignment.task_id.clone();
-        let queued = self.pool.execute(move |thread| {
-            events(&Event::Running {
-                thread,
-                task_id: assignment.task_id.clone(),
-                kind: assignment.kind.clone(),
-            });
-            // The closed set of kinds cannot panic, but a report must come back
-            // whatever happens, or this thread's capacity would be lost for good.
-            let report = panic::catch_unwind(AssertUnwindSafe(|| kinds::execute(&assignment)))
-                .unwrap_or_else(|_| {
+        let running_events = EventSink::clone(&self.events);
+        let finished_events = EventSink::clone(&self.events);
+        let failed_id = task_id.clone();
+        let started = self.running.start(
+            move |thread| {
+                running_events(&Event::Running {
+                    thread,
+                    task_id: assignment.task_id.clone(),
+                    kind: assignment.kind.clone(),
+                });
+                kinds::execute(&assignment)
+            },
+            move |thread, outcome| {
+                // The closed set of kinds cannot panic, but a report must come back
+                // whatever happens, or this thread's capacity would be lost for good.
+                let report = outcome.unwrap_or_else(|panic| {
                     ResultReport::failed(TaskFailure::new(
-                        &assignment.task_id,
+                        &failed_id,
                         ErrorType::FunctionExecutionFailure,
-                        "the task panicked",
+                        format!("the task panicked: {panic}"),
                     ))
                 });
-            events(&Event::Finished {
-                thread,
-                task_id: report.task_id.clone(),
-                status: report.status,
-            });
-            let _ = finished.send(report);
-        });
-        if queued.is_err() {
+                finished_events(&Event::Finished {
+                    thread,
+                    task_id: report.task_id.clone(),
+                    status: report.status,
+                });
+                report
+            },
+        );
+        if started.is_err() {
             // Only a shut-down pool refuses, and ours lives as long as the loop.
-            self.running -= 1;
             self.dispatcher_error(&format!("could not start task {task_id}"));
         }
-        // ANCHOR_END: todo-start-task
     }
     // ANCHOR_END: start_task
 
     fn report(&mut self, report: ResultReport, stop: &Shutdown) -> Result<(), ConnectionError> {
-        self.running = self.running.saturating_sub(1);
         let task_id = report.task_id.clone();
         let answer = self
             .connection

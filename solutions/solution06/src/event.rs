@@ -24,7 +24,8 @@ pub enum Event {
     /// The server is bound and answering.
     Listening {
         address: SocketAddr,
-        max_workers: usize,
+        /// The pool's size: grpcio's `max_workers`.
+        workers: usize,
         max_concurrent_rpcs: Option<usize>,
     },
     /// A worker took a call off the queue and is running its handler.
@@ -65,13 +66,13 @@ impl Event {
         match self {
             Event::Listening {
                 address,
-                max_workers,
+                workers,
                 max_concurrent_rpcs,
             } => {
                 let limit = max_concurrent_rpcs
                     .map_or_else(|| "no limit".to_owned(), |limit| limit.to_string());
                 format!(
-                    "Listening on {address} (max_workers {max_workers}, \
+                    "Listening on {address} (max_workers {workers}, \
                      max_concurrent_rpcs {limit})"
                 )
             }

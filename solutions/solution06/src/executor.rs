@@ -24,8 +24,9 @@ use crate::event::{Event, EventSink};
 /// The knobs of `grpc.server(ThreadPoolExecutor(max_workers), maximum_concurrent_rpcs=…)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ExecutorConfig {
-    /// Worker threads: how many handlers run at once.
-    pub max_workers: usize,
+    /// Worker threads: how many handlers run at once — the pool's size, which
+    /// `ThreadPoolExecutor` calls `max_workers`.
+    pub workers: usize,
     /// Calls in flight (running or queued) beyond which new ones are refused;
     /// `None` queues every call, as grpcio does by default.
     pub max_concurrent_rpcs: Option<usize>,
@@ -35,7 +36,7 @@ impl Default for ExecutorConfig {
     /// `ThreadPoolExecutor(max_workers=10)`, no limit on calls in flight.
     fn default() -> Self {
         Self {
-            max_workers: 10,
+            workers: 10,
             max_concurrent_rpcs: None,
         }
     }
@@ -67,10 +68,10 @@ impl Drop for Abandoned {
 // ANCHOR_END: abandoned
 
 impl Executor {
-    /// Starts `config.max_workers` worker threads.
+    /// Starts `config.workers` worker threads.
     pub fn new(config: ExecutorConfig, events: EventSink) -> Result<Self, PoolError> {
         Ok(Self {
-            pool: ThreadPool::new(config.max_workers)?,
+            pool: ThreadPool::new(config.workers)?,
             in_flight: config
                 .max_concurrent_rpcs
                 .map(|limit| Arc::new(Semaphore::new(limit))),

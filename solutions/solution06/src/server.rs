@@ -127,7 +127,7 @@ pub struct GrpcServer {
 
 impl GrpcServer {
     // ANCHOR: start
-    /// Binds `config.address`, starts `max_workers` workers and the tokio runtime,
+    /// Binds `config.address`, starts the executor's `workers` and the tokio runtime,
     /// and returns once the server accepts calls.
     pub fn start(config: ServerConfig, events: EventSink) -> Result<Self, ServerError> {
         let bind_error = |source| ServerError::Bind {
@@ -185,7 +185,7 @@ impl GrpcServer {
         events(&Event::StoreOpened { location });
         events(&Event::Listening {
             address,
-            max_workers: executor_config.max_workers,
+            workers: executor_config.workers,
             max_concurrent_rpcs: executor_config.max_concurrent_rpcs,
         });
         Ok(Self {

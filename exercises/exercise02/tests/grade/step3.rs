@@ -116,9 +116,8 @@ fn step3_dispatcher_reports_a_panicking_task_and_keeps_its_worker() {
         "a panicking task must come back as TaskError::Panicked with its message, and the \
          same worker must go on to the next tasks{}; {}",
         if lost_message {
-            " (the panic's message was lost: `catch_unwind` gives a `Box<dyn Any + Send>`; \
-             pass `&*payload` to `panic_message`, not `&payload`, which is an `Any` too — \
-             the box itself — and holds no text)"
+            " (the panic's message was lost: `execute_and_report` hands the report \
+             `Err(message)`; pass that message on, as `TaskError::Panicked(message)`)"
         } else {
             ""
         },

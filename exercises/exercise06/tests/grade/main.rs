@@ -93,12 +93,12 @@ fn started(event: &Event, id: &str) -> bool {
     matches!(event, Event::Started { call, .. } if task_of(call) == id)
 }
 
-fn start_server(max_workers: usize, max_concurrent_rpcs: Option<usize>) -> (GrpcServer, Recorded) {
+fn start_server(workers: usize, max_concurrent_rpcs: Option<usize>) -> (GrpcServer, Recorded) {
     let recorded = Recorded::default();
     let config = ServerConfig {
         address: "127.0.0.1:0".to_owned(),
         executor: ExecutorConfig {
-            max_workers,
+            workers,
             max_concurrent_rpcs,
         },
         ..ServerConfig::default()

@@ -166,8 +166,8 @@ fn step1_invalid_tasks_get_clear_statuses_and_never_reach_a_worker() {
 // --------------------------------------------------------------------- waves
 
 /// Sends 20 calls of a 100 ms handler at once; returns (most at once, waves, wall time, ok).
-fn twenty_calls(max_workers: usize) -> (usize, usize, Duration, usize) {
-    let (server, recorded) = start_server(max_workers, None);
+fn twenty_calls(workers: usize) -> (usize, usize, Duration, usize) {
+    let (server, recorded) = start_server(workers, None);
     let (took, ok) = with_client(
         &server,
         "20 concurrent 100 ms calls",

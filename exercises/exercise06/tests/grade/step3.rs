@@ -10,7 +10,7 @@ fn start_dispatcher(lease: Duration) -> (GrpcServer, Recorded) {
     let config = ServerConfig {
         address: "127.0.0.1:0".to_owned(),
         executor: ExecutorConfig {
-            max_workers: 2,
+            workers: 2,
             max_concurrent_rpcs: None,
         },
         store,
