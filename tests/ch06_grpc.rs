@@ -517,3 +517,199 @@ fn a_sweep_of_bad_bytes_on_the_port_leaves_the_server_serving() {
     assert!(stdout.contains("= 42"), "{stdout}");
     drop(server);
 }
+
+/// Bytes in, bytes out: a gRPC codec that sends each frame exactly as given, so a
+/// test can put any protobuf — truncated, flipped, oversized — in a real gRPC
+/// call over a real HTTP/2 connection.
+#[derive(Clone, Copy, Default)]
+struct RawBytes;
+
+impl tonic::codec::Codec for RawBytes {
+    type Encode = Vec<u8>;
+    type Decode = Vec<u8>;
+    type Encoder = RawBytes;
+    type Decoder = RawBytes;
+
+    fn encoder(&mut self) -> RawBytes {
+        RawBytes
+    }
+
+    fn decoder(&mut self) -> RawBytes {
+        RawBytes
+    }
+}
+
+impl tonic::codec::Encoder for RawBytes {
+    type Item = Vec<u8>;
+    type Error = tonic::Status;
+
+    fn encode(
+        &mut self,
+        item: Vec<u8>,
+        buffer: &mut tonic::codec::EncodeBuf<'_>,
+    ) -> Result<(), tonic::Status> {
+        bytes::BufMut::put_slice(buffer, &item);
+        Ok(())
+    }
+}
+
+impl tonic::codec::Decoder for RawBytes {
+    type Item = Vec<u8>;
+    type Error = tonic::Status;
+
+    fn decode(
+        &mut self,
+        buffer: &mut tonic::codec::DecodeBuf<'_>,
+    ) -> Result<Option<Vec<u8>>, tonic::Status> {
+        let length = bytes::Buf::remaining(buffer);
+        Ok(Some(bytes::Buf::copy_to_bytes(buffer, length).to_vec()))
+    }
+}
+
+#[test]
+fn a_sweep_of_bad_protobuf_on_every_method_gets_status_codes_and_the_server_serves_on() {
+    use prost::Message;
+    use solution06::pb;
+    use tonic::Code;
+
+    let (_server, address) = serve(&["--max-workers", "4"]);
+    let task = pb::Task {
+        id: "sweep".into(),
+        r#type: pb::TaskType::Multiply as i32,
+        operand1: 6,
+        operand2: 7,
+        timeout: 5.0,
+        processing_time: 0.0,
+    }
+    .encode_to_vec();
+    let submit = pb::SubmitTaskRequest {
+        kind: "add".into(),
+        args_json: r#"{"a": 1, "b": 2}"#.into(),
+        max_attempts: 3,
+    }
+    .encode_to_vec();
+    let status = pb::GetTaskRequest { task_id: 1 }.encode_to_vec();
+    let samples: [&[u8]; 3] = [&task, &submit, &status];
+    // Over the server's 64 KiB limit.
+    let frames = common::bad_frames(60, &samples, 1 << 20);
+    let methods = [
+        "/workbook.v1.Calculator/Compute",
+        "/workbook.v1.Dispatcher/SubmitTask",
+        "/workbook.v1.Dispatcher/GetTask",
+        "/workbook.v1.Dispatcher/ClaimTask",
+        "/workbook.v1.Dispatcher/SubmitResult",
+        "/workbook.v1.Dispatcher/Heartbeat",
+        "/workbook.v1.Dispatcher/Stats",
+        "/workbook.v1.Dispatcher/Health",
+    ];
+    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
+    let codes = runtime.block_on(async {
+        let channel = tonic::transport::Channel::from_shared(format!("http://{address}"))
+            .expect("a URI")
+            .connect()
+            .await
+            .expect("connects");
+        let mut codes: std::collections::BTreeMap<String, usize> = Default::default();
+        for (index, frame) in frames.iter().enumerate() {
+            for method in methods {
+                let mut grpc = tonic::client::Grpc::new(channel.clone());
+                grpc.ready().await.expect("the connection is ready");
+                let mut request = tonic::Request::new(frame.clone());
+                // A garbled Task may ask for seconds of processing: not our wait.
+                request.set_timeout(Duration::from_secs(5));
+                let path = tonic::codegen::http::uri::PathAndQuery::from_static(method);
+                let (code, message) = match grpc.unary(request, path, RawBytes).await {
+                    Ok(_) => (Code::Ok, String::new()),
+                    Err(status) => (status.code(), status.message().to_owned()),
+                };
+                // tonic's protobuf codec answers bytes that are no message with
+                // INTERNAL "failed to decode Protobuf message": an answer, and
+                // the only INTERNAL allowed. No answer at all is a failure.
+                let undecodable = code == Code::Internal && message.contains("decode");
+                assert!(
+                    undecodable
+                        || !matches!(code, Code::Unavailable | Code::Unknown | Code::Internal),
+                    "bad frame {index} ({} bytes) on {method}: {code:?} {message:?}",
+                    frame.len()
+                );
+                *codes.entry(format!("{code:?}")).or_default() += 1;
+            }
+        }
+        codes
+    });
+    // Most garbage is refused, as undecodable or as invalid; some decodes to a
+    // valid (if odd) request.
+    let refused = [
+        "Internal",
+        "InvalidArgument",
+        "OutOfRange",
+        "ResourceExhausted",
+    ]
+    .iter()
+    .map(|code| codes.get(*code).copied().unwrap_or(0))
+    .sum::<usize>();
+    assert!(refused > frames.len() * methods.len() / 2, "{codes:?}");
+    eprintln!(
+        "status codes of {} calls: {codes:?}",
+        frames.len() * methods.len()
+    );
+
+    // Messages that decode, with every field at an edge: they reach the handlers.
+    let numbers = [i64::MIN, -1, 0, 1, 7, i64::MAX];
+    let seconds = [
+        f64::NAN,
+        f64::NEG_INFINITY,
+        -1.0,
+        0.0,
+        0.001,
+        1e300,
+        f64::INFINITY,
+    ];
+    let mut edges = Vec::new();
+    for (n, &operand1) in numbers.iter().enumerate() {
+        for (m, &operand2) in numbers.iter().enumerate() {
+            edges.push(pb::Task {
+                id: "é\u{0}".repeat(n * m),
+                r#type: [-1, 0, 1, 2, 3, 4, 99][(n + m) % 7],
+                operand1,
+                operand2,
+                timeout: seconds[n % seconds.len()],
+                processing_time: seconds[(n + 2 * m) % seconds.len()].min(0.01),
+            });
+        }
+    }
+    let answered = runtime.block_on(async {
+        let channel = tonic::transport::Channel::from_shared(format!("http://{address}"))
+            .expect("a URI")
+            .connect()
+            .await
+            .expect("connects");
+        let mut answered = 0;
+        for task in &edges {
+            let mut client = pb::calculator_client::CalculatorClient::new(channel.clone());
+            let mut request = tonic::Request::new(task.clone());
+            request.set_timeout(Duration::from_secs(5));
+            match client.compute(request).await {
+                Ok(_) => answered += 1,
+                Err(status) => {
+                    assert!(
+                        !matches!(
+                            status.code(),
+                            Code::Unavailable | Code::Unknown | Code::Internal
+                        ),
+                        "{task:?}: {status:?}"
+                    );
+                    answered += 1;
+                }
+            }
+        }
+        answered
+    });
+    assert_eq!(answered, edges.len());
+
+    let (code, stdout, stderr) = call(&address, &["compute", "6", "multiply", "7"]);
+    assert_eq!(code, Some(0), "the server still serves: {stderr}");
+    assert!(stdout.contains("= 42"), "{stdout}");
+    let line = ok_line(&address, &["submit", "add", r#"{"a": 40, "b": 2}"#]);
+    assert!(line.starts_with("Submitted task "), "{line}");
+}

@@ -1,0 +1,380 @@
+//! Chapter 04 under fire — and what "lost" means for a dispatcher that keeps its
+//! tasks in memory.
+//!
+//! `pull_dispatcher` holds its queue in a `HashMap`: killed, it forgets every
+//! task, and a restarted one answers `NOT_FOUND` for the old ids (each run's ids
+//! carry their own prefix, so an old id never names a new task). A killed
+//! worker's task is FAILED with `WorkerFailureError` at its deadline. Both are
+//! the design, inherited from the original, whose *client* was expected to send
+//! such a task again. So here the client does exactly that: a task FAILED by the
+//! deadline, or forgotten by a restarted dispatcher, is submitted again (and
+//! counted as resubmitted). Lost then means a task that never got its right
+//! result although the client kept asking; wrong, a result that is not the
+//! expected one, or a failure of any other kind.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use solution04::client::{Client, ClientError};
+use solution04::protocol::{ErrorType, TaskId, TaskStatus};
+
+use crate::plan::{KillPlan, Victim};
+use crate::process::Supervised;
+use crate::tasks::{Checkable, checkable_tasks};
+use crate::{ChaosError, Progress, Report, Settings, StopOnDrop};
+
+/// The two binaries a run needs.
+#[derive(Debug, Clone)]
+pub struct Binaries {
+    pub dispatcher: PathBuf,
+    pub worker: PathBuf,
+}
+
+/// What this chapter's chaos is, for the report and `--help`.
+pub const CHAOS: &str = "SIGKILL workers and the in-memory dispatcher, restart them on the \
+                         same ports; the client resubmits a task FAILED by its deadline or \
+                         forgotten by a restarted dispatcher, as the original's client had to";
+
+const CALL_TIMEOUT: Duration = Duration::from_secs(1);
+const START_LIMIT: Duration = Duration::from_secs(30);
+
+/// What the client thread found.
+#[derive(Debug, Default)]
+struct Outcome {
+    submitted: usize,
+    right: usize,
+    resubmitted: usize,
+    /// Tasks FAILED by the deadline: their worker was killed.
+    deadline_failures: usize,
+    /// Tasks a restarted dispatcher no longer knew.
+    forgotten: usize,
+    unfinished: Vec<String>,
+    wrong: Vec<String>,
+}
+
+/// One run: start everything, submit `settings.tasks` tasks while killing on
+/// schedule, resubmit what the design says the client must, check every result.
+pub fn run(
+    binaries: &Binaries,
+    settings: &Settings,
+    progress: Progress<'_>,
+) -> Result<Report, ChaosError> {
+    let started = Instant::now();
+    let dispatcher_args = |workers: &str, clients: &str| -> Vec<String> {
+        [
+            "--workers",
+            workers,
+            "--clients",
+            clients,
+            "--deadline",
+            "1.5",
+            "--check-every",
+            "0.1",
+        ]
+        .map(str::to_owned)
+        .to_vec()
+    };
+    let mut dispatcher = Supervised::new(
+        "pull_dispatcher",
+        &binaries.dispatcher,
+        dispatcher_args("tcp://127.0.0.1:*", "tcp://127.0.0.1:*"),
+        settings.dir.join("dispatcher.log"),
+    );
+    dispatcher.start()?;
+    let line = dispatcher.wait_for_line("Workers ask on", START_LIMIT)?;
+    let endpoints: Vec<String> = line
+        .split_whitespace()
+        .filter(|word| word.starts_with("tcp://"))
+        .map(|word| word.trim_end_matches([',', '.']).to_owned())
+        .collect();
+    let [workers_endpoint, clients_endpoint] = &endpoints[..] else {
+        return Err(ChaosError::Setup(format!(
+            "expected two endpoints in {line:?}"
+        )));
+    };
+    dispatcher.set_args(dispatcher_args(workers_endpoint, clients_endpoint));
+    progress(&format!(
+        "pull_dispatcher: workers on {workers_endpoint}, clients on {clients_endpoint}"
+    ));
+
+    let mut workers: Vec<Supervised> = (1..=settings.workers)
+        .map(|n| {
+            let args = [
+                &settings.threads.to_string(),
+                workers_endpoint.as_str(),
+                "--id",
+                &format!("w{n}"),
+                "--timeout",
+                "0.5",
+            ]
+            .map(|s| s.to_string())
+            .to_vec();
+            Supervised::new(
+                &format!("pull_worker w{n}"),
+                &binaries.worker,
+                args,
+                settings.dir.join(format!("worker-w{n}.log")),
+            )
+        })
+        .collect();
+    for worker in &mut workers {
+        worker.start()?;
+    }
+
+    let tasks = Arc::new(checkable_tasks(
+        settings.tasks,
+        settings.seed,
+        settings.sleep_one_in,
+        settings.sleep_ms_max,
+    ));
+    let stop = Arc::new(AtomicBool::new(false));
+    // Should the run end early (an error), the client threads stop too.
+    let _stop_on_exit = StopOnDrop(stop.clone());
+    let finished = Arc::new(AtomicUsize::new(0));
+    let client = {
+        let (tasks, stop, finished) = (tasks.clone(), stop.clone(), finished.clone());
+        let (endpoint, rate) = (clients_endpoint.clone(), settings.rate);
+        thread::spawn(move || drive(&endpoint, &tasks, rate, &stop, &finished))
+    };
+
+    let mut report = Report {
+        chapter: "ch04".into(),
+        chaos: CHAOS.into(),
+        tasks: settings.tasks,
+        ..Report::default()
+    };
+    let mut plan = KillPlan::new(
+        settings.seed,
+        settings.workers,
+        settings.worker_kill_every,
+        settings.dispatcher_kill_every,
+        Instant::now(),
+    );
+    let mut down: Vec<(Victim, Instant)> = Vec::new();
+    let deadline = started + settings.limit;
+    let mut next_progress = Instant::now() + Duration::from_secs(5);
+    let mut timed_out = false;
+    while !client.is_finished() {
+        let now = Instant::now();
+        if now > deadline {
+            timed_out = true;
+            break;
+        }
+        let mut still_down = Vec::new();
+        for (victim, at) in down.drain(..) {
+            if now >= at {
+                match victim {
+                    Victim::Dispatcher => dispatcher.start()?,
+                    Victim::Worker(index) => workers[index].start()?,
+                }
+            } else {
+                still_down.push((victim, at));
+            }
+        }
+        down = still_down;
+        for process in std::iter::once(&mut dispatcher).chain(workers.iter_mut()) {
+            if process.exited() {
+                report.unexpected_exits += 1;
+                progress(&format!(
+                    "{} exited by itself; starting it again (see {})",
+                    process.name(),
+                    process.log().display()
+                ));
+                thread::sleep(Duration::from_millis(200));
+                process.start()?;
+            }
+        }
+        for victim in plan.due(now) {
+            if down.iter().any(|(v, _)| *v == victim) {
+                continue;
+            }
+            match victim {
+                Victim::Dispatcher => {
+                    dispatcher.kill();
+                    report.dispatcher_kills += 1;
+                }
+                Victim::Worker(index) => {
+                    workers[index].kill();
+                    report.worker_kills += 1;
+                }
+            }
+            down.push((victim, now + plan.downtime(settings.downtime)));
+        }
+        if now >= next_progress {
+            next_progress = now + Duration::from_secs(5);
+            progress(&format!(
+                "{:>5.1} s: {}/{} tasks finished right; killed {} workers, {} dispatchers",
+                started.elapsed().as_secs_f64(),
+                finished.load(Ordering::SeqCst),
+                settings.tasks,
+                report.worker_kills,
+                report.dispatcher_kills
+            ));
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+    stop.store(true, Ordering::SeqCst);
+    let outcome = client
+        .join()
+        .map_err(|_| ChaosError::Setup("the client thread panicked".into()))?;
+    report.submitted = outcome.submitted;
+    report.right = outcome.right;
+    report.resubmitted = outcome.resubmitted;
+    report.redelivered_tasks = outcome.resubmitted;
+    report.extra_leases = outcome.resubmitted as u64;
+    report.lost = outcome.unfinished;
+    report.wrong = outcome.wrong;
+    report.notes.push(format!(
+        "{} tasks FAILED by the deadline (worker killed) and {} forgotten by a restarted \
+         dispatcher were resubmitted by the client",
+        outcome.deadline_failures, outcome.forgotten
+    ));
+    if timed_out {
+        report.notes.push(format!(
+            "not every task was finished within the limit of {:?}",
+            settings.limit
+        ));
+    }
+    report.duration = started.elapsed();
+    Ok(report)
+}
+
+/// Where one task stands, from the client's side.
+#[derive(Debug, Clone)]
+enum Place {
+    /// Not (or no longer) known to the dispatcher: submit it.
+    ToSubmit,
+    /// Submitted as this id: ask about it.
+    Waiting(TaskId),
+    /// Final, right or wrong: done with it.
+    Done,
+}
+
+/// The client: submits paced tasks, polls the unfinished ones, resubmits what a
+/// killed worker or dispatcher took with it. Returns when every task is done or
+/// on `stop`.
+fn drive(
+    endpoint: &str,
+    tasks: &[Checkable],
+    rate: Option<f64>,
+    stop: &AtomicBool,
+    finished: &AtomicUsize,
+) -> Outcome {
+    let started = Instant::now();
+    let mut outcome = Outcome::default();
+    let mut places = vec![Place::ToSubmit; tasks.len()];
+    let mut accepted = vec![false; tasks.len()];
+    // Tasks not yet released by the pacing stay out of the rounds.
+    let mut released = 0;
+    let mut client: Option<Client> = None;
+    let mut done = 0;
+    while done < tasks.len() && !stop.load(Ordering::SeqCst) {
+        released = match rate.filter(|rate| *rate > 0.0) {
+            Some(rate) => ((started.elapsed().as_secs_f64() * rate) as usize + 1).min(tasks.len()),
+            None => tasks.len(),
+        };
+        let mut asked_any = false;
+        for index in 0..released {
+            if stop.load(Ordering::SeqCst) {
+                break;
+            }
+            let task = &tasks[index];
+            let connection = match client.as_mut() {
+                Some(client) => client,
+                None => match Client::connect(endpoint, CALL_TIMEOUT) {
+                    Ok(fresh) => client.insert(fresh),
+                    Err(_) => {
+                        thread::sleep(Duration::from_millis(50));
+                        break;
+                    }
+                },
+            };
+            match places[index].clone() {
+                Place::Done => continue,
+                Place::ToSubmit => {
+                    asked_any = true;
+                    match connection.submit(task.kind, task.args()) {
+                        Ok(id) => {
+                            if !accepted[index] {
+                                accepted[index] = true;
+                                outcome.submitted += 1;
+                            }
+                            places[index] = Place::Waiting(id);
+                        }
+                        Err(_) => {
+                            client = None;
+                            thread::sleep(Duration::from_millis(50));
+                        }
+                    }
+                }
+                Place::Waiting(id) => {
+                    asked_any = true;
+                    match connection.status(&id) {
+                        Ok(report) if report.status == TaskStatus::Completed => {
+                            if task.is_right(report.result.as_ref()) {
+                                outcome.right += 1;
+                                finished.fetch_add(1, Ordering::SeqCst);
+                            } else {
+                                outcome.wrong.push(format!(
+                                    "task {id}: {:?} → {:?}, expected {}",
+                                    (task.kind, task.args()),
+                                    report.result,
+                                    task.expected
+                                ));
+                            }
+                            places[index] = Place::Done;
+                            done += 1;
+                        }
+                        Ok(report) if report.status == TaskStatus::Failed => {
+                            let by_deadline = report
+                                .error
+                                .as_ref()
+                                .is_some_and(|e| e.error_type == ErrorType::WorkerFailureError);
+                            if by_deadline {
+                                outcome.deadline_failures += 1;
+                                outcome.resubmitted += 1;
+                                places[index] = Place::ToSubmit;
+                            } else {
+                                outcome.wrong.push(format!(
+                                    "task {id}: {:?} FAILED: {:?}",
+                                    (task.kind, task.args()),
+                                    report.error
+                                ));
+                                places[index] = Place::Done;
+                                done += 1;
+                            }
+                        }
+                        Ok(_) => {}
+                        Err(ClientError::NotFound(_)) => {
+                            outcome.forgotten += 1;
+                            outcome.resubmitted += 1;
+                            places[index] = Place::ToSubmit;
+                        }
+                        Err(_) => {
+                            client = None;
+                            thread::sleep(Duration::from_millis(50));
+                        }
+                    }
+                }
+            }
+        }
+        if !asked_any {
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+    for (index, place) in places.iter().enumerate().take(released.max(tasks.len())) {
+        match place {
+            Place::Done => {}
+            Place::Waiting(id) => outcome
+                .unfinished
+                .push(format!("task {index} (id {id}) never finished")),
+            Place::ToSubmit => outcome
+                .unfinished
+                .push(format!("task {index} never accepted by a dispatcher")),
+        }
+    }
+    outcome
+}

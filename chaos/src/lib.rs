@@ -1,0 +1,119 @@
+//! Chaos: run a chapter's real binaries, kill them on a seeded schedule, and check
+//! that every task still ends with the right result.
+//!
+//! The chapters *claim* things — chapter 05's queue loses no task when a worker or
+//! the dispatcher dies; chapter 04's dispatcher fails a task whose worker died, so
+//! its client can send it again — and their tests check each claim once, on a
+//! handful of tasks. This crate checks them the way a production system is
+//! tested: thousands of tasks with known answers, a worker killed with SIGKILL
+//! every couple of seconds, the dispatcher every ten, each restarted with the same
+//! arguments (the same database, the same port), and at the end every task's
+//! final state compared with the answer computed here. The report counts what
+//! happened and what went wrong: 0 lost and 0 wrong is the only pass.
+//!
+//! - [`process`]: a binary we can start, SIGKILL and start again, its output in a log.
+//! - [`plan`]: the seeded schedule of kills.
+//! - [`tasks`]: tasks whose right results are known in advance.
+//! - [`ch04`], [`ch05`], [`ch06`]: one run against each chapter's binaries.
+//! - [`report`]: the figures, and whether the run passed.
+//! - [`binaries`]: builds a chapter's binaries and finds them, for the `chaos` command.
+
+pub mod binaries;
+pub mod ch04;
+
+pub mod ch05;
+pub mod ch06;
+pub mod plan;
+pub mod process;
+pub mod report;
+pub mod tasks;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub use report::Report;
+
+/// Why a run could not be carried out (as opposed to a run that found lost or
+/// wrong tasks, which is a [`Report`] that did not pass).
+#[derive(Debug, thiserror::Error)]
+pub enum ChaosError {
+    #[error("could not {what}: {source}")]
+    Io {
+        what: String,
+        source: std::io::Error,
+    },
+    #[error("{name} did not start (log {log}); its last lines:\n{tail}")]
+    NotStarted {
+        name: String,
+        log: String,
+        tail: String,
+    },
+    #[error("building the binaries failed: {0}")]
+    Build(String),
+    #[error("{0}")]
+    Setup(String),
+}
+
+/// What every chapter's run takes.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// How many tasks to submit.
+    pub tasks: usize,
+    /// Worker processes.
+    pub workers: usize,
+    /// Threads (or "processes") per worker.
+    pub threads: u16,
+    /// Seeds the tasks and the kill schedule.
+    pub seed: u64,
+    /// Mean time between worker kills; `None`: never.
+    pub worker_kill_every: Option<Duration>,
+    /// Mean time between dispatcher kills; `None`: never.
+    pub dispatcher_kill_every: Option<Duration>,
+    /// The longest a killed process stays down before it is started again.
+    pub downtime: Duration,
+    /// Tasks submitted per second (spreads the submissions over the run, so kills
+    /// land while work is in flight); `None`: as fast as the dispatcher takes them.
+    pub rate: Option<f64>,
+    /// One task in this many is a short sleep (0: none).
+    pub sleep_one_in: u32,
+    /// The longest such sleep, in milliseconds.
+    pub sleep_ms_max: u64,
+    /// The whole run's time limit: tasks not final by then are reported lost.
+    pub limit: Duration,
+    /// A folder for databases, caches and logs (it must exist).
+    pub dir: PathBuf,
+}
+
+impl Settings {
+    /// The run: `tasks` tasks, 4 workers of 2 threads, a worker killed
+    /// every ~2 s and the dispatcher every ~10 s, 200 submissions a second.
+    pub fn new(tasks: usize, dir: PathBuf) -> Self {
+        Self {
+            tasks,
+            workers: 4,
+            threads: 2,
+            seed: 1,
+            worker_kill_every: Some(Duration::from_secs(2)),
+            dispatcher_kill_every: Some(Duration::from_secs(10)),
+            downtime: Duration::from_millis(500),
+            rate: Some(200.0),
+            sleep_one_in: 10,
+            sleep_ms_max: 50,
+            limit: Duration::from_secs(600),
+            dir,
+        }
+    }
+}
+
+/// Where progress lines go (the command prints them; tests may drop them).
+pub type Progress<'a> = &'a dyn Fn(&str);
+
+/// Raises a stop flag when dropped: a run that ends early, on an error, leaves no
+/// client thread behind retrying forever.
+struct StopOnDrop(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}

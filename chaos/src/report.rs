@@ -1,0 +1,112 @@
+//! What a chaos run found, in the figures the issue asks for: tasks, kills,
+//! redeliveries, lost (must be 0), wrong (must be 0), duration.
+
+use std::fmt;
+use std::time::Duration;
+
+/// The findings of one run.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    /// `ch05`, …
+    pub chapter: String,
+    /// What kind of chaos this chapter gets, in a sentence.
+    pub chaos: String,
+    /// Tasks the run meant to submit.
+    pub tasks: usize,
+    /// Tasks a dispatcher acknowledged (with an id), each counted once.
+    pub submitted: usize,
+    /// Tasks that ended with the right result.
+    pub right: usize,
+    pub worker_kills: u32,
+    pub dispatcher_kills: u32,
+    /// What the dispatcher is called in this chapter ("dispatcher" if empty).
+    pub dispatcher_name: String,
+    /// Processes that exited without being killed (and were started again).
+    pub unexpected_exits: u32,
+    /// Tasks that were handed out more than once.
+    pub redelivered_tasks: usize,
+    /// Leases beyond each task's first.
+    pub extra_leases: u64,
+    /// Tasks the client submitted again (chapter 04: its dispatcher forgets).
+    pub resubmitted: usize,
+    /// Tasks in the queue that the client never got an id for: a submission
+    /// whose answer was lost, then sent again — the same task twice.
+    pub duplicate_tasks: u64,
+    /// One line per task that never reached a final state.
+    pub lost: Vec<String>,
+    /// One line per task that ended FAILED or with the wrong result.
+    pub wrong: Vec<String>,
+    pub duration: Duration,
+    /// Anything else worth saying (timeouts, where the logs are).
+    pub notes: Vec<String>,
+}
+
+impl Report {
+    /// 0 lost and 0 wrong: every task ended with its right result.
+    pub fn passed(&self) -> bool {
+        self.lost.is_empty() && self.wrong.is_empty() && self.right == self.tasks
+    }
+}
+
+const SHOWN: usize = 10;
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "chaos {}: {}", self.chapter, self.chaos)?;
+        writeln!(
+            f,
+            "  tasks         {} ({} submitted, {} right)",
+            self.tasks, self.submitted, self.right
+        )?;
+        let dispatcher = match self.dispatcher_name.as_str() {
+            "" => "dispatcher",
+            name => name,
+        };
+        writeln!(
+            f,
+            "  kills         {} ({} workers, {} {dispatcher}), {} unexpected exits",
+            self.worker_kills + self.dispatcher_kills,
+            self.worker_kills,
+            self.dispatcher_kills,
+            self.unexpected_exits
+        )?;
+        writeln!(
+            f,
+            "  redeliveries  {} tasks handed out more than once ({} extra leases)",
+            self.redelivered_tasks, self.extra_leases
+        )?;
+        if self.resubmitted > 0 {
+            writeln!(
+                f,
+                "  resubmitted   {} tasks, by the client",
+                self.resubmitted
+            )?;
+        }
+        writeln!(
+            f,
+            "  duplicates    {} tasks queued twice (an answer to a submission lost in a kill)",
+            self.duplicate_tasks
+        )?;
+        writeln!(f, "  lost          {}", self.lost.len())?;
+        for line in self.lost.iter().take(SHOWN) {
+            writeln!(f, "                  {line}")?;
+        }
+        writeln!(f, "  wrong         {}", self.wrong.len())?;
+        for line in self.wrong.iter().take(SHOWN) {
+            writeln!(f, "                  {line}")?;
+        }
+        writeln!(f, "  duration      {:.1} s", self.duration.as_secs_f64())?;
+        for note in &self.notes {
+            writeln!(f, "  note: {note}")?;
+        }
+        write!(
+            f,
+            "{}",
+            if self.passed() {
+                "PASS: 0 lost, 0 wrong"
+            } else {
+                "FAIL"
+            }
+        )
+    }
+}
