@@ -38,7 +38,10 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Every chapter and step: todos left (file:line), last check, what to do next.
-    Status,
+    Status {
+        /// Only this chapter (`03`), and what to do next in it.
+        chapter: Option<String>,
+    },
     /// Run one step's grading tests and show the first problem (default: the next unfinished step, from the chapter you last checked).
     Check {
         /// A chapter (`02`: its first unfinished step, or all of it once every step passes) or a step (`02.3`).
@@ -213,8 +216,8 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let result = match cli.command.unwrap_or(Command::Status) {
-        Command::Status => status(&workbook),
+    let result = match cli.command.unwrap_or(Command::Status { chapter: None }) {
+        Command::Status { chapter } => status(&workbook, chapter.as_deref()),
         Command::Check { target } => check(&workbook, target.as_deref()).map(|done| {
             if done {
                 ExitCode::SUCCESS
@@ -242,12 +245,23 @@ fn bar(done: usize, total: usize) -> String {
     )
 }
 
-fn status(workbook: &Workbook) -> Result<ExitCode, String> {
+fn status(workbook: &Workbook, only: Option<&str>) -> Result<ExitCode, String> {
     let paint = workbook.paint;
     let state = State::load(&workbook.root);
+    if let Some(number) = only
+        && !workbook.chapters.iter().any(|c| c.number == number)
+    {
+        return Err(format!(
+            "{number:?} is not a chapter with an exercise (like 03)"
+        ));
+    }
     let (mut todos_total, mut todos_written) = (0, 0);
     let (mut steps_total, mut steps_done) = (0, 0);
-    for chapter in &workbook.chapters {
+    let shown = workbook
+        .chapters
+        .iter()
+        .filter(|c| only.is_none_or(|n| c.number == n));
+    for chapter in shown {
         let left = workbook.left(chapter);
         println!();
         println!(
@@ -295,7 +309,8 @@ fn status(workbook: &Workbook) -> Result<ExitCode, String> {
     println!();
     println!("todos written {}", bar(todos_written, todos_total));
     println!("steps done    {}", bar(steps_done, steps_total));
-    match workbook.first_unfinished(&state, None) {
+    match workbook.first_unfinished(&state, only) {
+        None if only.is_some() => println!("{}", paint.good("Every step of this chapter is done.")),
         None => println!("{}", paint.good("Every step is done. Well built!")),
         Some(next) => {
             println!();
