@@ -386,10 +386,21 @@ fn digest(received: &Value) -> Vec<(Value, u64, String)> {
 
 #[test]
 fn clients_written_the_originals_way_in_python_get_exactly_their_results() {
+    python_clients_get_exactly_their_results(&["--workers", "2"]);
+}
+
+#[test]
+fn clients_written_the_originals_way_get_single_results_from_a_batching_pipeline() {
+    // Batching is the producer's choice: tasks sent alone get results alone,
+    // whatever the pipeline's --batch.
+    python_clients_get_exactly_their_results(&["--workers", "2", "--batch", "64"]);
+}
+
+fn python_clients_get_exactly_their_results(pipeline_args: &[&str]) {
     let python = Python::venv(&["pyzmq"]).unwrap_or_else(|error| {
         panic!("this test needs a venv with pyzmq from PyPI under target/: {error}")
     });
-    let (mut pipeline, endpoints) = start_pipeline("2");
+    let (mut pipeline, endpoints) = start_pipeline_with(pipeline_args);
     let add = |id: u64, a: i64, b: i64| json!({"id": id, "kind": "add", "a": a, "b": b});
     // The original's topics: strings that prefix one another, one outside ASCII,
     // and numbers, which the original allows too and this pipeline refuses.
@@ -469,5 +480,258 @@ fn clients_written_the_originals_way_in_python_get_exactly_their_results() {
         got, expected,
         "each Python subscriber must get exactly its topics' results, decoded with json.loads \
          from the original's two frames; numeric topics are refused on their own frame"
+    );
+}
+
+/// Writes each of `frames` as raw bytes on a fresh TCP connection to `endpoint`
+/// (no ZeroMQ greeting, or a broken one): libzmq must drop each connection.
+fn raw_tcp_garbage(endpoint: &str, frames: &[Vec<u8>]) {
+    use std::io::Write;
+    let address = endpoint.trim_start_matches("tcp://");
+    for frame in frames {
+        let mut stream = std::net::TcpStream::connect(address).expect("connects");
+        stream
+            .set_write_timeout(Some(Duration::from_secs(5)))
+            .expect("a write timeout");
+        // The peer may close first (a bad greeting): a failed write is fine.
+        let _ = stream.write_all(frame);
+    }
+}
+
+#[test]
+fn a_sweep_of_bad_input_on_the_collector_and_the_publisher_leaves_the_pipeline_serving() {
+    let (mut pipeline, endpoints) = start_pipeline("2");
+    let samples: [&[u8]; 2] = [
+        br#"["DO", {"topic": "sweep", "info": {"id": 1, "kind": "add", "a": 10, "b": 5}}]"#,
+        br#"["HELLO", {"topic": "sweep"}]"#,
+    ];
+    // Over the parse limit, under libzmq's hard limit: refused with an answer.
+    let frames = common::bad_frames(3, &samples, 2 * solution03::protocol::MAX_MESSAGE_BYTES);
+    let context = zmq::Context::new();
+
+    // 1. The collector's messages: every bad frame alone, and split in two frames.
+    let push = context.socket(zmq::PUSH).expect("a PUSH socket");
+    push.set_linger(5_000).expect("sets linger");
+    push.connect(&endpoints.collector).expect("connects");
+    for frame in &frames {
+        push.send(frame.as_slice(), 0).expect("sends");
+    }
+    for frame in frames.iter().take(60) {
+        let (head, tail) = frame.split_at(frame.len() / 2);
+        push.send_multipart([head, tail], 0).expect("sends");
+    }
+
+    // 2. The publisher's side: subscriptions to garbage prefixes, and garbage
+    //    bytes instead of ZeroMQ's greeting on both ports.
+    let subscribers: Vec<zmq::Socket> = frames
+        .iter()
+        .take(50)
+        .map(|prefix| {
+            let sub = context.socket(zmq::SUB).expect("a SUB socket");
+            sub.set_linger(0).expect("sets linger");
+            sub.connect(&endpoints.publisher).expect("connects");
+            sub.set_subscribe(prefix).expect("subscribes");
+            sub
+        })
+        .collect();
+    let garbage: Vec<Vec<u8>> = frames.iter().take(100).cloned().collect();
+    raw_tcp_garbage(&endpoints.publisher, &garbage);
+    raw_tcp_garbage(&endpoints.collector, &garbage);
+
+    // 3. A normal producer is still served, with every result.
+    let (code, stdout, stderr) = run(
+        PRODUCER,
+        &endpoints.args(&["--topic", "after-sweep", "--tasks", "5"]),
+    );
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert_eq!(result_lines(&stdout, "Producer after-sweep"), 5, "{stdout}");
+    drop(subscribers);
+    drop(push);
+    pipeline.interrupt();
+    assert!(pipeline.wait(LIMIT).success(), "{}", pipeline.output());
+    // Each bad message was refused with a log line (and an error result) — a
+    // flipped byte may leave a sample valid, so not necessarily every one.
+    let rejected = result_lines_matching(&pipeline.output(), "[Collector] Rejected a message");
+    assert!(
+        rejected >= frames.len() / 2,
+        "only {rejected} of {} bad messages were rejected:\n{}",
+        frames.len(),
+        pipeline.output()
+    );
+}
+
+fn result_lines_matching(output: &str, prefix: &str) -> usize {
+    output
+        .lines()
+        .filter(|line| line.starts_with(prefix))
+        .count()
+}
+
+#[test]
+fn a_batching_producer_gets_every_result_in_fewer_messages_beside_a_single_one() {
+    let (mut pipeline, endpoints) = start_pipeline_with(&["--workers", "2", "--batch", "8"]);
+    let mut batched = start(
+        PRODUCER,
+        &endpoints.args(&["--topic", "batched", "--tasks", "23", "--batch", "5"]),
+    );
+    let mut single = start(
+        PRODUCER,
+        &endpoints.args(&["--topic", "single", "--tasks", "4"]),
+    );
+    assert!(batched.wait(LIMIT).success(), "{}", batched.output());
+    assert!(single.wait(LIMIT).success(), "{}", single.output());
+    let output = batched.output();
+    assert_eq!(result_lines(&output, "Producer batched"), 23, "{output}");
+    assert!(
+        output.contains("[Producer batched] Sent tasks 1 to 5 in one message")
+            && output.contains("[Producer batched] Sent tasks 21 to 23 in one message"),
+        "23 tasks in batches of 5 are 5 messages:\n{output}"
+    );
+    assert!(!output.contains("Ignored"), "no strays:\n{output}");
+    assert_eq!(
+        result_lines(&single.output(), "Producer single"),
+        4,
+        "{}",
+        single.output()
+    );
+    pipeline.interrupt();
+    assert!(pipeline.wait(LIMIT).success(), "{}", pipeline.output());
+    // 27 results and 2 welcomes went out in fewer than 29 messages: the batched
+    // producer's results shared messages.
+    let published = pipeline.lines().iter().find_map(|line| {
+        line.strip_prefix("[Publisher] Published ")?
+            .strip_suffix(" messages; socket closed")?
+            .parse::<usize>()
+            .ok()
+    });
+    assert!(
+        published.is_some_and(|count| count < 29),
+        "expected fewer than 29 messages, got {published:?}:\n{}",
+        pipeline.output()
+    );
+}
+
+#[test]
+fn bad_batches_get_an_error_per_task_and_the_pipeline_keeps_serving() {
+    use solution03::protocol::MAX_BATCH;
+    use solution03::{Producer, Topic, Work};
+
+    let (mut pipeline, endpoints) = start_pipeline_with(&["--workers", "2", "--batch", "4"]);
+    let context = zmq::Context::new();
+    let topic = Topic::new("bad-batches").expect("a topic");
+    // Subscribed and confirmed: every answer on the topic reaches it, and those
+    // for tasks it did not send are kept as strays.
+    let mut producer = Producer::connect(
+        &context,
+        &endpoints.collector,
+        &endpoints.publisher,
+        topic,
+        LIMIT,
+    )
+    .expect("connects");
+    let raw = context.socket(zmq::PUSH).expect("a PUSH socket");
+    raw.set_linger(1_000).expect("sets linger");
+    raw.connect(&endpoints.collector).expect("connects");
+    let add = |id: u64| json!({"id": id, "kind": "add", "a": id, "b": 1});
+    let oversized: Vec<Value> = (100..=100 + MAX_BATCH as u64).map(add).collect();
+    let messages = [
+        // Not a list of tasks: one error for the topic.
+        json!(["BATCH", {"topic": "bad-batches", "tasks": "not a list"}]).to_string(),
+        // One good task, an unknown kind, a task that fails, a task without an id.
+        json!(["BATCH", {"topic": "bad-batches", "tasks": [
+            add(1),
+            {"id": 2, "kind": "teleport"},
+            {"id": 3, "kind": "divide", "a": 1, "b": 0},
+            {"kind": "add", "a": 1, "b": 1},
+        ]}])
+        .to_string(),
+        // One task over the limit: every task refused, each under its id.
+        json!(["BATCH", {"topic": "bad-batches", "tasks": oversized}]).to_string(),
+        // A numeric topic, and a batch cut short.
+        json!(["BATCH", {"topic": 7, "tasks": [add(4)]}]).to_string(),
+        r#"["BATCH", {"topic": "bad-batches", "tasks": [{"id": 5"#.to_owned(),
+    ];
+    for message in &messages {
+        raw.send(message.as_str(), 0).expect("sends");
+    }
+    // 1 + 2 + (MAX_BATCH + 1) + 1 + 1 refusals, each logged.
+    let refusals = 5 + MAX_BATCH + 1;
+    for _ in 0..refusals {
+        pipeline.expect_line(LIMIT, |line| {
+            line.starts_with("[Collector] Rejected a message")
+        });
+    }
+
+    // Still serving: a good batch, and a task alone.
+    let good: Vec<(u64, Work)> = (1000..1010)
+        .map(|id| (id, Work::Add { a: 1, b: 1 }))
+        .collect();
+    producer.submit_batch(&good).expect("pushes a batch");
+    producer
+        .submit(2000, Work::Add { a: 2, b: 2 })
+        .expect("pushes a task");
+    let replies = producer.collect(LIMIT, |_| {}).expect("every result");
+    assert_eq!(replies.len(), 11);
+    assert!(
+        replies.iter().all(|reply| reply.error.is_none()),
+        "{replies:?}"
+    );
+
+    // The answers to the raw batches came on the topic: kept as strays. Wait until
+    // all are in (the results of tasks 1 and 3 come from a worker).
+    let expected_strays = 1 + 4 + MAX_BATCH + 1;
+    let deadline = std::time::Instant::now() + LIMIT;
+    while producer.strays().len() < expected_strays && std::time::Instant::now() < deadline {
+        let _ = producer.next_reply(Duration::from_millis(100));
+    }
+    let strays = producer.strays();
+    let error_of = |id: Option<u64>| -> Vec<String> {
+        strays
+            .iter()
+            .filter(|reply| reply.id == id)
+            .filter_map(|reply| reply.error.clone())
+            .collect()
+    };
+    assert_eq!(strays.len(), expected_strays, "{strays:?}");
+    assert!(
+        strays
+            .iter()
+            .any(|reply| reply.id == Some(1) && reply.value == Some(json!(2))),
+        "the good task of a bad batch still runs: {strays:?}"
+    );
+    assert!(
+        error_of(Some(2))
+            .iter()
+            .any(|error| error.contains("invalid task in a batch")),
+        "{strays:?}"
+    );
+    assert_eq!(error_of(Some(3)), vec!["division by zero".to_owned()]);
+    for id in 100..=100 + MAX_BATCH as u64 {
+        assert!(
+            error_of(Some(id))
+                .iter()
+                .any(|error| error.contains(&format!("at most {MAX_BATCH} tasks per batch"))),
+            "task {id} of the oversized batch: {strays:?}"
+        );
+    }
+    let without_id = error_of(None);
+    assert!(
+        without_id
+            .iter()
+            .any(|error| error.contains("no list of tasks"))
+            && without_id
+                .iter()
+                .any(|error| error.contains("invalid task in a batch")),
+        "{without_id:?}"
+    );
+    drop(raw);
+    drop(producer);
+    pipeline.interrupt();
+    assert!(pipeline.wait(LIMIT).success(), "{}", pipeline.output());
+    let output = pipeline.output();
+    assert!(
+        output.contains("Rejected a message for numeric topic 7")
+            && output.contains("Rejected a message: invalid JSON"),
+        "{output}"
     );
 }

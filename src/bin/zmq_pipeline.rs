@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::Parser;
 use solution03::pipeline::DEFAULT_MAX_IN_FLIGHT;
+use solution03::protocol::MAX_BATCH;
 use solution03::{Event, EventSink, Pipeline, PipelineConfig, Role};
 use workbook::term::{self, Voice};
 use workbook_ch03::endpoints::Endpoints;
@@ -30,6 +31,13 @@ struct Cli {
           value_parser = clap::value_parser!(u32).range(1..))]
     max_in_flight: u32,
 
+    /// Most results per message for producers that send batches (`zmq_producer
+    /// --batch`); 1 publishes each result alone, the original's way. Results of
+    /// tasks sent alone always go out alone.
+    #[arg(long, value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u16).range(1..=MAX_BATCH as i64))]
+    batch: u16,
+
     #[command(flatten)]
     endpoints: Endpoints,
 
@@ -42,6 +50,7 @@ const EXAMPLES: &str = "\
 Examples:
   zmq_pipeline                                  4 workers on ports 5557 and 5558
   zmq_pipeline --workers 8 --max-in-flight 100
+  zmq_pipeline --batch 64                       batched results for batching producers
   zmq_pipeline --collector tcp://127.0.0.1:6000 --publisher tcp://127.0.0.1:6001
 Then, in another terminal:
   zmq_producer --tasks 10";
@@ -54,6 +63,7 @@ fn main() -> ExitCode {
         publisher: cli.endpoints.publisher,
         workers: usize::from(cli.workers),
         max_in_flight: usize::try_from(cli.max_in_flight).unwrap_or(usize::MAX),
+        batch: usize::from(cli.batch),
     };
     match serve(&config) {
         Ok(()) => ExitCode::SUCCESS,

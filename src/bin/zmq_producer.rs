@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 use solution02::demo;
+use solution03::protocol::MAX_BATCH;
 use solution03::work::Algorithm;
 use solution03::{Producer, Topic, Work};
 use workbook::term::{self, Voice};
@@ -30,6 +31,12 @@ struct Cli {
     /// What the tasks do.
     #[arg(long, value_enum, default_value_t = Kind::Arithmetic)]
     kind: Kind,
+
+    /// Tasks per message: 1 sends each task alone, the original's way; more sends
+    /// them in batches, one message each, and takes their results back batched.
+    #[arg(long, value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u16).range(1..=MAX_BATCH as i64))]
+    batch: u16,
 
     /// Seed for the random arithmetic tasks (same seed, same tasks).
     #[arg(long, default_value_t = 2024)]
@@ -67,6 +74,7 @@ Examples (with zmq_pipeline running):
   zmq_producer --tasks 10                      on a topic of its own
   zmq_producer --topic 10 --tasks 5 --kind sleep
   zmq_producer --topic 1 --topic 1x --tasks 4  tasks for '1' and '1x' in turn
+  zmq_producer --tasks 100 --batch 16          100 tasks in 7 messages
   zmq_producer --tasks 0 --die                 stop the pipeline";
 
 fn main() -> ExitCode {
@@ -118,17 +126,31 @@ fn produce(cli: &Cli) -> Result<(), String> {
     ));
 
     let tasks = tasks(cli);
-    // Which topic each task went out on, to say where each result came back.
+    // Which topic each task went out on, to say where each result came back. Alone,
+    // the tasks take the topics in turn; in batches, each batch does.
     let mut sent_on: BTreeMap<u64, &Topic> = BTreeMap::new();
-    for (&(id, ref work), topic) in tasks.iter().zip(topics.iter().cycle()) {
-        producer
-            .submit_to(topic, id, work.clone())
-            .map_err(|error| error.to_string())?;
-        sent_on.insert(id, topic);
-        if topics.len() > 1 {
-            say(&format!("Sent task {id} on '{topic}': {work}"));
-        } else {
-            say(&format!("Sent task {id}: {work}"));
+    let batch = usize::from(cli.batch);
+    for (chunk, topic) in tasks.chunks(batch).zip(topics.iter().cycle()) {
+        if batch > 1 {
+            producer
+                .submit_batch_to(topic, chunk)
+                .map_err(|error| error.to_string())?;
+        }
+        for (id, work) in chunk {
+            if batch == 1 {
+                producer
+                    .submit_to(topic, *id, work.clone())
+                    .map_err(|error| error.to_string())?;
+            }
+            sent_on.insert(*id, topic);
+            if topics.len() > 1 {
+                say(&format!("Sent task {id} on '{topic}': {work}"));
+            } else {
+                say(&format!("Sent task {id}: {work}"));
+            }
+        }
+        if let [(first, _), .., (last, _)] = chunk {
+            say(&format!("Sent tasks {first} to {last} in one message"));
         }
     }
     producer

@@ -7,6 +7,10 @@
 //! The pool's queue is unbounded, so the collector bounds it itself: it reads a
 //! task only with a free [`InFlight`] slot, and leaves the rest in the socket,
 //! where ZeroMQ's high-water marks push back on the producers.
+//!
+//! A batch of tasks ([`crate::protocol::TaskBatch`]) is one message, and becomes a
+//! few jobs rather than one per task: a job per worker, each running its share of
+//! the batch and handing over all its results at once.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,7 +20,9 @@ use solution02::{Shutdown, ThreadPool};
 
 use crate::event::{Event, EventSink, StopReason};
 use crate::in_flight::InFlight;
-use crate::protocol::{self, Publication, Rejection, Request, TaskInfo, TaskRequest};
+use crate::protocol::{
+    self, Publication, Rejection, Request, TaskBatch, TaskInfo, TaskRequest, TaskResult,
+};
 
 /// How often a collector waiting for messages, or for a free slot, looks at its
 /// stop flag.
@@ -57,6 +63,24 @@ fn submit(
     todo!("submit — book: ch03, \"The collector feeds the pool\"")
 }
 // ANCHOR_END: submit
+
+// ANCHOR: submit_batch
+/// Queues a batch's good tasks on the pool, in one job per worker, each job running
+/// its share of the tasks in order and sending all their results as one
+/// [`Publication::Results`]; refuses its bad tasks one by one. The caller holds one
+/// slot in flight: if any task is good, the batch takes that slot and one more per
+/// further task, and this returns `true`; if none is, the slot is left alone.
+fn submit_batch(
+    batch: TaskBatch,
+    pool: &ThreadPool,
+    outbox: &Sender<Publication>,
+    in_flight: &InFlight,
+    events: &EventSink,
+) -> bool {
+    // TODO(submit-batch): report and queue a batch's good tasks as one job per worker, each running its share and sending its results as one Publication::Results; refuse the bad ones; take the batch's further slots
+    todo!("submit-batch — book: ch03, \"Batching: many tasks per message\"")
+}
+// ANCHOR_END: submit_batch
 
 // ANCHOR: refuse_queued
 /// After the collector has stopped: answers every message still waiting in the

@@ -17,6 +17,7 @@
 
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
+use std::time::Duration;
 
 use crossbeam_channel::{Sender, unbounded};
 use solution02::{PoolError, Shutdown, ThreadPool};
@@ -25,7 +26,7 @@ use crate::collector;
 use crate::event::{Event, EventSink, StopReason};
 use crate::in_flight::InFlight;
 use crate::protocol::{HARD_MESSAGE_BYTES, Publication};
-use crate::publisher;
+use crate::publisher::{self, Batching};
 
 /// Where the original listens for tasks.
 pub const DEFAULT_COLLECTOR: &str = "tcp://127.0.0.1:5557";
@@ -44,6 +45,10 @@ pub const LINGER_MS: i32 = 2_000;
 /// most this many tasks.
 pub const DEFAULT_MAX_IN_FLIGHT: usize = 1000;
 
+/// The longest the publisher holds a batched task's result back, waiting for more
+/// results for the same topic to share its message.
+pub const BATCH_LINGER: Duration = Duration::from_millis(1);
+
 /// How to start a [`Pipeline`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PipelineConfig {
@@ -57,6 +62,10 @@ pub struct PipelineConfig {
     /// The most tasks accepted and not yet published at once; beyond it the
     /// collector stops reading and the producers' PUSH sockets push back.
     pub max_in_flight: usize,
+    /// The most results of batched tasks sent in one message, per topic; 1 sends
+    /// each result alone, the original's way. Results of tasks that came alone
+    /// always go out alone.
+    pub batch: usize,
 }
 
 impl Default for PipelineConfig {
@@ -68,6 +77,7 @@ impl Default for PipelineConfig {
             publisher: DEFAULT_PUBLISHER.to_owned(),
             workers: 4,
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+            batch: 1,
         }
     }
 }
@@ -80,6 +90,7 @@ impl PipelineConfig {
             publisher: "tcp://127.0.0.1:*".to_owned(),
             workers,
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+            batch: 1,
         }
     }
 }
@@ -121,6 +132,7 @@ pub struct Pipeline {
     publisher_endpoint: String,
     workers: usize,
     max_in_flight: usize,
+    batching: Batching,
     events: EventSink,
     stop: Shutdown,
 }
@@ -156,6 +168,10 @@ impl Pipeline {
             publisher_endpoint,
             workers: config.workers,
             max_in_flight: config.max_in_flight,
+            batching: Batching {
+                results: config.batch,
+                linger: BATCH_LINGER,
+            },
             events,
             stop: Shutdown::new(),
         })
@@ -202,12 +218,14 @@ impl Pipeline {
         let publish = self.publish;
         let publisher_events = Arc::clone(&events);
         let publisher_in_flight = Arc::clone(&in_flight);
+        let batching = self.batching;
         let publisher = thread::Builder::new()
             .name("publisher".to_owned())
             .spawn(move || {
                 publisher::publish(
                     &publish,
                     &publications,
+                    batching,
                     &publisher_in_flight,
                     &publisher_events,
                 )

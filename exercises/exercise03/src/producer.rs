@@ -12,6 +12,10 @@
 //!   waits until the pipeline's welcome comes back on its own topic — proof the
 //!   subscription is live — before any task is sent.
 //!
+//! It may also send many tasks in one message ([`Producer::submit_batch`]), whose
+//! results may come back many in one message too; [`Producer::next_reply`] hands
+//! them out one at a time either way.
+//!
 //! And one of its own: a topic is only an address, and two producers may share one
 //! by mistake. So a producer remembers the ids it is still waiting for, and on which
 //! topic, takes only replies to those, and sets everything else aside as a stray —
@@ -23,7 +27,7 @@ use std::time::{Duration, Instant};
 use solution02::TaskId;
 
 use crate::pipeline::LINGER_MS;
-use crate::protocol::{self, Notice, NoticeError, Reply};
+use crate::protocol::{self, MAX_BATCH, MAX_MESSAGE_BYTES, Notice, NoticeError, Reply};
 use crate::topic::Topic;
 use crate::work::Work;
 
@@ -55,6 +59,13 @@ pub enum ProducerError {
     DuplicateId(TaskId),
     #[error("not subscribed to topic '{0}': its results would be lost (subscribe first)")]
     NotSubscribed(Topic),
+    #[error("a batch holds 1 to {MAX_BATCH} tasks, got {0}")]
+    BatchSize(usize),
+    #[error(
+        "a batch of {tasks} tasks is {bytes} bytes, over the pipeline's limit of \
+         {MAX_MESSAGE_BYTES}: send smaller batches"
+    )]
+    BatchTooLarge { tasks: usize, bytes: usize },
 }
 
 /// One producer: a PUSH socket to the collector and a SUB socket on its topics.
@@ -153,6 +164,56 @@ impl Producer {
         Ok(())
     }
 
+    /// Pushes `tasks` for the first topic in one message; see
+    /// [`Producer::submit_batch_to`].
+    pub fn submit_batch(&mut self, tasks: &[(TaskId, Work)]) -> Result<(), ProducerError> {
+        let topic = self.topic().clone();
+        self.submit_batch_to(&topic, tasks)
+    }
+
+    /// Pushes 1 to [`MAX_BATCH`] tasks whose results come back on `topic` in one
+    /// `BATCH` message — one send, one message for the pipeline to read, instead of
+    /// one per task. Their results may come back batched too. The same rules as
+    /// [`Producer::submit_to`] hold for each id, and the message must fit the
+    /// pipeline's [`MAX_MESSAGE_BYTES`]: nothing is sent otherwise.
+    pub fn submit_batch_to(
+        &mut self,
+        topic: &Topic,
+        tasks: &[(TaskId, Work)],
+    ) -> Result<(), ProducerError> {
+        if !self.topics.contains(topic) {
+            return Err(ProducerError::NotSubscribed(topic.clone()));
+        }
+        if tasks.is_empty() || tasks.len() > MAX_BATCH {
+            return Err(ProducerError::BatchSize(tasks.len()));
+        }
+        let message = protocol::batch_message(topic, tasks);
+        if message.len() > MAX_MESSAGE_BYTES {
+            return Err(ProducerError::BatchTooLarge {
+                tasks: tasks.len(),
+                bytes: message.len(),
+            });
+        }
+        // Every id must be new, here and within the batch: note them as pending one
+        // by one, and if one was already, take back this batch's and send nothing.
+        for (index, (id, _)) in tasks.iter().enumerate() {
+            if let Some(earlier) = self.pending.insert(*id, topic.clone()) {
+                self.pending.insert(*id, earlier);
+                for (added, _) in &tasks[..index] {
+                    self.pending.remove(added);
+                }
+                return Err(ProducerError::DuplicateId(*id));
+            }
+        }
+        if let Err(error) = send(&self.push, &message) {
+            for (id, _) in tasks {
+                self.pending.remove(id);
+            }
+            return Err(error);
+        }
+        Ok(())
+    }
+
     /// Tasks submitted whose result has not arrived yet.
     pub fn pending(&self) -> usize {
         self.pending.len()
@@ -177,22 +238,37 @@ impl Producer {
     /// pending tasks; `None` if none came. Welcomes are skipped; any other reply on
     /// its topics is kept in [`Producer::strays`].
     pub fn next_reply(&mut self, timeout: Duration) -> Result<Option<Reply>, ProducerError> {
-        // Replies that came in while `subscribe` waited for a welcome go first.
-        while let Some((topic, reply)) = self.inbox.pop_front() {
-            if let Some(reply) = self.take(topic, reply) {
-                return Ok(Some(reply));
+        // Read the clock only when waiting: a batch's replies are already here.
+        let mut until = None;
+        loop {
+            // Replies already received go first: those that came in while
+            // `subscribe` waited for a welcome, and the rest of a batch.
+            while let Some((topic, reply)) = self.inbox.pop_front() {
+                if let Some(reply) = self.take(topic, reply) {
+                    return Ok(Some(reply));
+                }
+            }
+            let until = *until.get_or_insert_with(|| Instant::now() + timeout);
+            let Some(frames) = receive_until(&self.sub, until)? else {
+                return Ok(None);
+            };
+            // A welcome (ours, repeated) or a frame that is no topic: skipped.
+            if let (Some(topic), notice) = protocol::parse_notice(&frames)? {
+                self.keep(topic, notice);
             }
         }
-        let until = Instant::now() + timeout;
-        while let Some(frames) = receive_until(&self.sub, until)? {
-            // A welcome (ours, repeated) or a frame that is no topic: skip it.
-            if let (Some(topic), Notice::Reply(reply)) = protocol::parse_notice(&frames)?
-                && let Some(reply) = self.take(topic, reply)
-            {
-                return Ok(Some(reply));
-            }
+    }
+
+    /// Keeps the replies of a notice on `topic` for [`Producer::next_reply`]: one, or
+    /// each of a batch. A welcome has none.
+    fn keep(&mut self, topic: Topic, notice: Notice) {
+        match notice {
+            Notice::Reply(reply) => self.inbox.push_back((topic, reply)),
+            Notice::Replies(replies) => self
+                .inbox
+                .extend(replies.into_iter().map(|reply| (topic.clone(), reply))),
+            Notice::Welcome { .. } => {}
         }
-        Ok(None)
     }
 
     /// The reply if it answers a task pending *on that topic*; otherwise it is set
@@ -232,6 +308,24 @@ impl Producer {
             replies.push(reply);
         }
         Ok(replies)
+    }
+
+    /// Submits every task, `batch` per message (1: each alone, the original's way),
+    /// then collects one reply per pending task.
+    pub fn run_batched(
+        &mut self,
+        tasks: &[(TaskId, Work)],
+        batch: usize,
+        idle: Duration,
+        on_reply: impl FnMut(&Reply),
+    ) -> Result<Vec<Reply>, ProducerError> {
+        if batch <= 1 {
+            return self.run(tasks, idle, on_reply);
+        }
+        for chunk in tasks.chunks(batch) {
+            self.submit_batch(chunk)?;
+        }
+        self.collect(idle, on_reply)
     }
 
     /// Submits every task, then collects one reply per pending task.

@@ -9,6 +9,14 @@
 //! ["DIE"]                            finish what is queued, then stop
 //! ```
 //!
+//! and, from a producer that batches (see the chapter's "Batching"), many tasks for
+//! one topic in one message, each task's `info` as a single task carries it:
+//!
+//! ```text
+//! ["BATCH", {"topic": "7", "tasks": [{"id": 1, "kind": "add", "a": 10, "b": 5},
+//!                                    {"id": 2, "kind": "divide", "a": 1, "b": 0}]}]
+//! ```
+//!
 //! Out of the publisher (PUB → SUB), two frames, as the original's publisher sends
 //! them: the JSON encoding of the topic (see [`crate::topic`]) and the JSON encoding
 //! of the body — a result, an error, or the answer to a `HELLO`:
@@ -17,6 +25,14 @@
 //! "7"    {"id":1,"value":15,"worker":0}
 //! "7"    {"id":2,"error":"division by zero","worker":1}
 //! "7"    {"welcome":"7"}
+//! ```
+//!
+//! The results of batched tasks may come back batched too, a JSON array of results
+//! on the topic's frame — only to producers that sent batches, so a client written
+//! the original's way only ever reads single results:
+//!
+//! ```text
+//! "7"    [{"id":1,"value":15,"worker":0},{"id":2,"error":"division by zero","worker":0}]
 //! ```
 //!
 //! Every message is untrusted: each way one can be wrong is a [`Rejection`] that
@@ -50,6 +66,17 @@ pub const DO: &str = "DO";
 pub const HELLO: &str = "HELLO";
 /// The command word that stops the pipeline.
 pub const DIE: &str = "DIE";
+/// The command word of a batch of tasks.
+pub const BATCH: &str = "BATCH";
+
+/// The most tasks in one batch. A bigger batch is refused, every task in it with an
+/// error result: each batch is accepted whole, so this bounds how far a batch may
+/// take the pipeline over its limit of tasks in flight.
+pub const MAX_BATCH: usize = 256;
+
+/// How every batch message starts when a producer writes it: the collector's cheap
+/// test for "this is a batch" before any parsing.
+const BATCH_START: &[u8] = b"[\"BATCH\"";
 
 /// A task's `info`: its id, chosen by the producer, and its work.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -70,8 +97,27 @@ pub struct TaskRequest {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Request {
     Do(TaskRequest),
+    /// Many tasks for one topic in one message (see [`parse_batch`]).
+    Batch(TaskBatch),
     Hello(Topic),
     Die,
+}
+
+// ANCHOR: task_batch
+/// A batch of tasks as the collector read it: its topic, and in order each task or
+/// why that one task was refused — one bad task does not sink its batch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskBatch {
+    pub topic: Topic,
+    pub tasks: Vec<Result<TaskInfo, Rejection>>,
+}
+// ANCHOR_END: task_batch
+
+/// A batch on the wire, when every task in it is well-formed: the fast path.
+#[derive(Deserialize)]
+struct BatchWire {
+    topic: Topic,
+    tasks: Vec<TaskInfo>,
 }
 
 // ANCHOR: address
@@ -169,6 +215,23 @@ pub fn parse_message(frames: &[Vec<u8>]) -> Result<Request, Rejection> {
 }
 // ANCHOR_END: parse_message
 
+// ANCHOR: parse_batch
+/// Reads one `["BATCH", {"topic": …, "tasks": […]}]` message, already within
+/// [`MAX_MESSAGE_BYTES`]. A batch without a usable topic or list of tasks is one
+/// [`Rejection`]; otherwise each task is read on its own and a bad one — an unknown
+/// kind, a missing id, work over the limits, or any task of a batch over
+/// [`MAX_BATCH`] — is refused alone, under its own id, on the batch's topic.
+pub fn parse_batch(frame: &[u8]) -> Result<Request, Rejection> {
+    // TODO(parse-batch): read a BATCH message into a TaskBatch: every task accepted or refused on its own, under its id, on the batch's topic; every task of an oversized batch refused; one refusal for a message that is no batch at all
+    todo!("parse-batch — book: ch03, \"Batching: many tasks per message\"")
+}
+
+/// Why every task of an oversized batch is refused.
+fn batch_too_big(count: usize) -> String {
+    format!("a batch of {count} tasks is refused: at most {MAX_BATCH} tasks per batch")
+}
+// ANCHOR_END: parse_batch
+
 /// The start of a value's JSON, for error messages that must stay short.
 fn preview(value: &Value) -> String {
     let text = value.to_string();
@@ -192,6 +255,27 @@ pub fn task_message(topic: &Topic, id: TaskId, work: Work) -> Vec<u8> {
             info: TaskInfo { id, work },
         },
     ))
+}
+
+/// `["BATCH", {"topic": …, "tasks": [{"id": …, "kind": …}, …]}]`: every task in one
+/// message. The work is borrowed, not copied: a batch is written once and sent.
+pub fn batch_message(topic: &Topic, tasks: &[(TaskId, Work)]) -> Vec<u8> {
+    #[derive(Serialize)]
+    struct Info<'a> {
+        id: TaskId,
+        #[serde(flatten)]
+        work: &'a Work,
+    }
+    #[derive(Serialize)]
+    struct Batch<'a> {
+        topic: &'a Topic,
+        tasks: Vec<Info<'a>>,
+    }
+    let tasks = tasks
+        .iter()
+        .map(|(id, work)| Info { id: *id, work })
+        .collect();
+    json(&(BATCH, Batch { topic, tasks }))
 }
 
 /// `["HELLO", {"topic": …}]`
@@ -240,6 +324,30 @@ impl Reply {
     }
 }
 
+/// One task's outcome inside [`Publication::Results`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskResult {
+    pub id: TaskId,
+    pub outcome: Result<Value, WorkError>,
+    pub worker: WorkerId,
+}
+
+impl TaskResult {
+    /// The result as a producer reads it.
+    pub fn reply(&self) -> Reply {
+        let (value, error) = match &self.outcome {
+            Ok(value) => (Some(value.clone()), None),
+            Err(error) => (None, Some(error.to_string())),
+        };
+        Reply {
+            id: Some(self.id),
+            value,
+            error,
+            worker: Some(self.worker),
+        }
+    }
+}
+
 // ANCHOR: publication
 /// What the publisher sends: the topic it goes to, and the JSON body.
 #[derive(Debug, Clone, PartialEq)]
@@ -250,6 +358,12 @@ pub enum Publication {
         id: TaskId,
         outcome: Result<Value, WorkError>,
         worker: WorkerId,
+    },
+    /// The results of tasks that came in a batch, all for one topic: sent as one
+    /// message, a JSON array, to a producer that batches.
+    Results {
+        topic: Topic,
+        results: Vec<TaskResult>,
     },
     /// The answer to a `HELLO`: this topic's subscription is live.
     Welcome(Topic),
@@ -262,11 +376,27 @@ pub enum Publication {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Notice {
-    Welcome { welcome: Topic },
+    Welcome {
+        welcome: Topic,
+    },
     Reply(Reply),
+    /// Batched results: a JSON array of replies.
+    Replies(Vec<Reply>),
 }
 
 impl Publication {
+    /// The topic and the task ids of the results it carries; `None` for a welcome
+    /// or a rejection, which carry none.
+    pub fn results(&self) -> Option<(&Topic, Vec<TaskId>)> {
+        match self {
+            Publication::Result { topic, id, .. } => Some((topic, vec![*id])),
+            Publication::Results { topic, results } => {
+                Some((topic, results.iter().map(|result| result.id).collect()))
+            }
+            Publication::Welcome(_) | Publication::Rejected(_) => None,
+        }
+    }
+
     // ANCHOR: frames
     /// The two frames on the wire, as the original's publisher sends them: the
     /// topic's JSON (its frame), then the body's JSON.
@@ -289,6 +419,10 @@ impl Publication {
                     worker: Some(*worker),
                 };
                 [topic.frame(), json(&reply)]
+            }
+            Publication::Results { topic, results } => {
+                let replies: Vec<Reply> = results.iter().map(TaskResult::reply).collect();
+                [topic.frame(), json(&replies)]
             }
             Publication::Welcome(topic) => [
                 topic.frame(),
@@ -326,6 +460,11 @@ pub fn parse_notice(frames: &[Vec<u8>]) -> Result<(Option<Topic>, Notice), Notic
         return Err(NoticeError::FrameCount(frames.len()));
     };
     let body_error = |error: serde_json::Error| NoticeError::Body(error.to_string());
+    // A batch of results is an array: the only body that starts with `[`.
+    if body.trim_ascii_start().starts_with(b"[") {
+        let replies = serde_json::from_slice(body).map_err(body_error)?;
+        return Ok((Topic::from_frame(topic), Notice::Replies(replies)));
+    }
     // Results are the common case: read one directly (an untagged enum would
     // buffer every body first). A welcome reads as an empty reply, so look again.
     let reply: Reply = serde_json::from_slice(body).map_err(body_error)?;

@@ -7,6 +7,10 @@
 //! The pool's queue is unbounded, so the collector bounds it itself: it reads a
 //! task only with a free [`InFlight`] slot, and leaves the rest in the socket,
 //! where ZeroMQ's high-water marks push back on the producers.
+//!
+//! A batch of tasks ([`crate::protocol::TaskBatch`]) is one message, and becomes a
+//! few jobs rather than one per task: a job per worker, each running its share of
+//! the batch and handing over all its results at once.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,7 +20,9 @@ use solution02::{Shutdown, ThreadPool};
 
 use crate::event::{Event, EventSink, StopReason};
 use crate::in_flight::InFlight;
-use crate::protocol::{self, Publication, Rejection, Request, TaskInfo, TaskRequest};
+use crate::protocol::{
+    self, Publication, Rejection, Request, TaskBatch, TaskInfo, TaskRequest, TaskResult,
+};
 
 /// How often a collector waiting for messages, or for a free slot, looks at its
 /// stop flag.
@@ -86,6 +92,12 @@ pub fn collect(
                 slot = false;
                 submit(task, pool, outbox, in_flight, events);
             }
+            Ok(Request::Batch(batch)) => {
+                // The slot is the batch's first task's, if it has one that is good.
+                if submit_batch(batch, pool, outbox, in_flight, events) {
+                    slot = false;
+                }
+            }
             Ok(Request::Hello(topic)) => {
                 events(&Event::ProducerJoined(topic.clone()));
                 let _ = outbox.send(Publication::Welcome(topic));
@@ -153,6 +165,89 @@ fn submit(
 }
 // ANCHOR_END: submit
 
+// ANCHOR: submit_batch
+/// Queues a batch's good tasks on the pool, in one job per worker, each job running
+/// its share of the tasks in order and sending all their results as one
+/// [`Publication::Results`]; refuses its bad tasks one by one. The caller holds one
+/// slot in flight: if any task is good, the batch takes that slot and one more per
+/// further task, and this returns `true`; if none is, the slot is left alone.
+fn submit_batch(
+    batch: TaskBatch,
+    pool: &ThreadPool,
+    outbox: &Sender<Publication>,
+    in_flight: &InFlight,
+    events: &EventSink,
+) -> bool {
+    // ANCHOR: todo-submit-batch
+    let TaskBatch { topic, tasks } = batch;
+    let mut good = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        match task {
+            Ok(info) => {
+                events(&Event::Received {
+                    topic: topic.clone(),
+                    id: info.id,
+                });
+                good.push(info);
+            }
+            Err(rejection) => reject(rejection, outbox, events),
+        }
+    }
+    if good.is_empty() {
+        return false;
+    }
+    // Accepted whole: the first slot is held already, the others are taken now.
+    in_flight.take(good.len() - 1);
+    // As many shares as workers, so a batch of slow tasks still runs on all of them.
+    let share = good.len().div_ceil(pool.size().max(1));
+    let mut tasks = good.into_iter();
+    loop {
+        let chunk: Vec<TaskInfo> = tasks.by_ref().take(share).collect();
+        if chunk.is_empty() {
+            break;
+        }
+        let ids: Vec<u64> = chunk.iter().map(|info| info.id).collect();
+        let results = outbox.clone();
+        let job_events = Arc::clone(events);
+        let job_topic = topic.clone();
+        let queued = pool.execute(move |worker| {
+            let done = chunk
+                .into_iter()
+                .map(|TaskInfo { id, work }| {
+                    job_events(&Event::Processing {
+                        worker,
+                        topic: job_topic.clone(),
+                        id,
+                        work: work.clone(),
+                    });
+                    TaskResult {
+                        id,
+                        outcome: work.run(),
+                        worker,
+                    }
+                })
+                .collect();
+            let _ = results.send(Publication::Results {
+                topic: job_topic,
+                results: done,
+            });
+        });
+        if let Err(error) = queued {
+            in_flight.release_many(ids.len());
+            for id in ids {
+                reject(
+                    Rejection::for_topic(topic.clone(), Some(id), error.to_string()),
+                    outbox,
+                    events,
+                );
+            }
+        }
+    }
+    true
+    // ANCHOR_END: todo-submit-batch
+}
+// ANCHOR_END: submit_batch
+
 // ANCHOR: refuse_queued
 /// After the collector has stopped: answers every message still waiting in the
 /// PULL socket — tasks other producers pushed before the stop — with a
@@ -175,6 +270,18 @@ pub fn refuse_queued(
         let rejection = match protocol::parse_message(&frames) {
             Ok(Request::Do(TaskRequest { topic, info })) => {
                 Rejection::for_topic(topic, Some(info.id), STOPPING)
+            }
+            // Each task of a batch is answered: its own refusal, or STOPPING.
+            Ok(Request::Batch(TaskBatch { topic, tasks })) => {
+                for task in tasks {
+                    let rejection = match task {
+                        Ok(info) => Rejection::for_topic(topic.clone(), Some(info.id), STOPPING),
+                        Err(rejection) => rejection,
+                    };
+                    reject(rejection, outbox, events);
+                    refused += 1;
+                }
+                continue;
             }
             Ok(Request::Hello(topic)) => Rejection::for_topic(topic, None, STOPPING),
             Ok(Request::Die) => continue,

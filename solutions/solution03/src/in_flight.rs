@@ -67,6 +67,25 @@ impl InFlight {
 // ANCHOR_END: in_flight
 
 impl InFlight {
+    /// Takes `tasks` more slots at once, without waiting: for the rest of a batch
+    /// whose first slot [`InFlight::acquire`] gave. A batch is accepted whole, so the
+    /// count may go over the limit, by less than one batch; the collector then reads
+    /// nothing until it is back under.
+    pub fn take(&self, tasks: usize) {
+        let mut count = self.count.lock().unwrap_or_else(PoisonError::into_inner);
+        *count = count.saturating_add(tasks);
+    }
+
+    /// Gives back the slots of `tasks` tasks at once: a batch of results published.
+    pub fn release_many(&self, tasks: usize) {
+        let mut count = self.count.lock().unwrap_or_else(PoisonError::into_inner);
+        let was_full = *count >= self.limit;
+        *count = count.saturating_sub(tasks);
+        if was_full && *count < self.limit {
+            self.freed.notify_one();
+        }
+    }
+
     /// Tasks accepted and not yet published.
     pub fn count(&self) -> usize {
         *self.count.lock().unwrap_or_else(PoisonError::into_inner)

@@ -6,7 +6,8 @@
 //! match exactly, a producer never misses results published before its
 //! subscription was live, bad messages get error results instead of crashes, a
 //! bound on tasks in flight pushes back on producers, and shutdown drains every
-//! accepted task and answers every one it will not run.
+//! accepted task and answers every one it will not run. Added on the way: a
+//! producer may batch many tasks per message, and get their results batched back.
 //!
 //! - [`topic`]: exact topics over ZeroMQ's prefix matching, encoded as the original
 //!   encodes them (JSON).

@@ -3,7 +3,7 @@
 // Run them with `cargo test -p exercise03`, or one step at a time with
 // `cargo test -p exercise03 step1` (the steps are listed in hints.toml and in the
 // book's "The exercise"): step 1 is the messages on their own, step 2 the running
-// pipeline, step 3 its shutdown. Steps 2 and 3 drive a real pipeline over real
+// pipeline, step 3 its shutdown, step 4 batching. Steps 2 and 3 drive a real pipeline over real
 // loopback sockets on free ports: ten producers at once, a topic that is a prefix
 // of another, a producer on several topics, a subscriber written the original's
 // way, two producers sharing a topic, garbage of every shape, a flood held back by
@@ -223,3 +223,4 @@ fn push_sleeps(producer: &mut Producer, count: u64) {
 mod step1;
 mod step2;
 mod step3;
+mod step4;
