@@ -927,3 +927,321 @@ fn a_python_worker_written_with_requests_completes_tasks_through_the_http_door()
         "{lines:#?}"
     );
 }
+
+#[test]
+fn a_sweep_of_bad_frames_on_the_zeromq_socket_is_answered_and_a_task_still_runs() {
+    let dir = TempDir::new("ch05-sweep");
+    let dispatcher = dispatcher(ANY_PORT, &dir.join("tasks.db"), &[]);
+    let socket = zmq::Context::new().socket(zmq::REQ).expect("a REQ socket");
+    socket.set_linger(0).expect("linger");
+    socket.set_rcvtimeo(5000).expect("a receive timeout");
+    socket.connect(&dispatcher.endpoint).expect("connects");
+    let samples: [&[u8]; 5] = [
+        br#"REGISTER {"worker_id": "sweeper", "capabilities": ["add"]}"#,
+        br#"HEARTBEAT {"worker_id": "sweeper", "leases": [{"task_id": 1, "lease_token": "ab"}]}"#,
+        br#"REQUEST_TASK {"worker_id": "sweeper"}"#,
+        br#"RESULT:{"task_id": 1, "lease_token": "ab", "status": "COMPLETED", "result": 3}"#,
+        br#"SUBMIT {"kind": "add", "args": {"a": 1, "b": 2}}"#,
+    ];
+    let oversized = solution04::protocol::MAX_FRAME_BYTES + 1;
+    let frames = common::bad_frames(5, &samples, oversized);
+    let answer = |index: usize, length: usize| {
+        let answer = socket.recv_bytes(0).unwrap_or_else(|error| {
+            panic!("bad frame {index} ({length} bytes) got no answer within 5 s: {error}")
+        });
+        assert!(!answer.is_empty(), "bad frame {index}: an empty answer");
+    };
+    for (index, frame) in frames.iter().enumerate() {
+        socket.send(frame.as_slice(), 0).expect("sends");
+        answer(index, frame.len());
+    }
+    // Several frames in one message are refused, not half read.
+    for (index, frame) in frames.iter().enumerate().take(40) {
+        let (head, tail) = frame.split_at(frame.len() / 2);
+        socket.send_multipart([head, tail], 0).expect("sends");
+        answer(index, frame.len());
+    }
+
+    let mut client = dispatcher.client();
+    let task = client
+        .submit(&add(20, 22))
+        .expect("submits after the sweep");
+    let _worker = worker("w1", "add", &dispatcher.endpoint, &dir.join("w1"));
+    let view = wait(&mut client, task);
+    assert_eq!(
+        (view.status, view.result),
+        (TaskStatus::Completed, Some(json!(42)))
+    );
+}
+
+/// `bytes` as a URL path segment: every byte percent-encoded.
+fn percent_encoded(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("%{byte:02X}")).collect()
+}
+
+#[test]
+fn a_sweep_of_bad_requests_on_the_http_door_gets_answers_and_a_task_still_runs() {
+    let dir = TempDir::new("ch05-http-sweep");
+    let (dispatcher, url) = http_dispatcher(&dir.join("tasks.db"), &[]);
+    let address = url.trim_start_matches("http://").to_owned();
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(10)))
+        .build()
+        .into();
+    let samples: [&[u8]; 4] = [
+        br#"{"kind": "add", "args": {"a": 1, "b": 2}}"#,
+        br#"{"worker_id": "sweeper", "capabilities": ["add"]}"#,
+        br#"{"task_id": 1, "lease_token": "ab", "status": "COMPLETED", "result": 3}"#,
+        br#"{"worker_id": "sweeper", "leases": [{"task_id": 1, "lease_token": "ab"}]}"#,
+    ];
+    let frames = common::bad_frames(6, &samples, solution05::http::BODY_LIMIT + 1);
+    let paths = ["/submit-task", "/get-task", "/submit-result", "/heartbeat"];
+    let types = [
+        Some("application/json"),
+        Some("application/x-www-form-urlencoded"),
+        None,
+    ];
+    // The last frame, over the body limit, is sent by hand below: the door
+    // answers 413 before reading it all, which an ordinary client takes badly.
+    let (oversized, frames) = frames.split_last().expect("frames");
+    for (index, frame) in frames.iter().enumerate() {
+        let path = paths[index % paths.len()];
+        let mut request = agent.post(format!("{url}{path}"));
+        if let Some(content_type) = types[index % types.len()] {
+            request = request.header("Content-Type", content_type);
+        }
+        let response = request
+            .send(frame.as_slice())
+            .unwrap_or_else(|error| panic!("bad body {index} on {path}: no answer: {error}"));
+        let status = response.status().as_u16();
+        let text = response.into_body().read_to_string().unwrap_or_default();
+        assert!(
+            status < 500,
+            "bad body {index} on {path}: a server error {status}: {text}"
+        );
+        if status >= 400 {
+            let body: Value = serde_json::from_str(&text).unwrap_or_else(|_| {
+                panic!("bad body {index} on {path}: {status} without a JSON error: {text:?}")
+            });
+            assert!(body["error"].is_string(), "bad body {index}: {body}");
+        }
+    }
+    let answer = post_oversized(&address, "/submit-task", oversized.len());
+    assert!(answer.contains(" 413 "), "{answer}");
+    // A task id that is no number, and one made of every kind of byte.
+    for frame in frames.iter().take(60) {
+        let response = agent
+            .get(format!("{url}/task/{}", percent_encoded(frame)))
+            .call()
+            .expect("an answer");
+        let status = response.status().as_u16();
+        assert!(
+            (400..500).contains(&status),
+            "GET /task/<garbage>: {status}"
+        );
+    }
+    // Bytes that are no HTTP at all: answered with an error, or the connection closed.
+    for (index, frame) in frames.iter().enumerate().take(100) {
+        let mut stream = TcpStream::connect(&address).expect("connects");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("a timeout");
+        let _ = stream.write_all(frame);
+        let _ = stream.shutdown(std::net::Shutdown::Write);
+        let mut answer = Vec::new();
+        if let Err(error) = stream.read_to_end(&mut answer) {
+            assert!(
+                error.kind() != std::io::ErrorKind::WouldBlock
+                    && error.kind() != std::io::ErrorKind::TimedOut,
+                "raw frame {index}: the door neither answered nor closed within 10 s"
+            );
+        }
+    }
+
+    let (status, body) = post(
+        &format!("{url}/submit-task"),
+        json!({"kind": "add", "args": {"a": 40, "b": 2}}),
+    );
+    assert_eq!(status, 201, "{body}");
+    let task = body["task_id"].as_i64().expect("a task id");
+    let _worker = worker("w1", "add", &dispatcher.endpoint, &dir.join("w1"));
+    let view = wait(&mut dispatcher.client(), task);
+    assert_eq!(
+        (view.status, view.result),
+        (TaskStatus::Completed, Some(json!(42)))
+    );
+}
+
+/// One frame over a REQ socket, and its answer as text.
+fn frame_exchange(socket: &zmq::Socket, frame: &str) -> String {
+    socket.send(frame, 0).expect("sends");
+    let answer = socket.recv_bytes(0).expect("an answer within 5 s");
+    String::from_utf8(answer).expect("a text answer")
+}
+
+#[test]
+fn batches_over_both_doors_lease_each_task_alone_and_fence_each_result_alone() {
+    let dir = TempDir::new("ch05-batches");
+    let (dispatcher, url) = http_dispatcher(&dir.join("tasks.db"), &[]);
+    let at = |path: &str| format!("{url}{path}");
+    let tasks: Vec<TaskId> = (1..=3)
+        .map(|n| {
+            let (status, body) = post(
+                &at("/submit-task"),
+                json!({"kind": "add", "args": {"a": n, "b": n}}),
+            );
+            assert_eq!(status, 201, "{body}");
+            body["task_id"].as_i64().expect("a task id")
+        })
+        .collect();
+    let socket = zmq::Context::new().socket(zmq::REQ).expect("a REQ socket");
+    socket.set_linger(0).expect("linger");
+    socket.set_rcvtimeo(5000).expect("a receive timeout");
+    socket.connect(&dispatcher.endpoint).expect("connects");
+    let answer = frame_exchange(
+        &socket,
+        r#"REGISTER {"worker_id": "b1", "capabilities": ["add"]}"#,
+    );
+    assert_eq!(answer, "REGISTERED");
+
+    // Two of three over ZeroMQ, in one claim: two leases, two tokens.
+    let answer = frame_exchange(&socket, r#"REQUEST_TASKS {"worker_id": "b1", "max": 2}"#);
+    let leases: Value = serde_json::from_str(
+        answer
+            .strip_prefix("TASKS ")
+            .unwrap_or_else(|| panic!("TASKS […], got {answer:?}")),
+    )
+    .expect("a JSON list of leases");
+    let leases = leases.as_array().expect("a list").clone();
+    let ids: Vec<i64> = leases
+        .iter()
+        .filter_map(|l| l["task_id"].as_i64())
+        .collect();
+    assert_eq!(ids, tasks[..2], "the two oldest tasks");
+    assert_ne!(
+        leases[0]["lease_token"], leases[1]["lease_token"],
+        "each task of a batch has a lease of its own"
+    );
+    // 32 asked for over HTTP, one left: the one there is.
+    let (status, rest) = post(&at("/get-tasks"), json!({"worker_id": "b1", "max": 32}));
+    assert_eq!(status, 200, "{rest}");
+    assert_eq!(rest.as_array().map(Vec::len), Some(1), "{rest}");
+    assert_eq!(rest[0]["task_id"], json!(tasks[2]));
+    let (status, _) = post(&at("/get-tasks"), json!({"worker_id": "b1", "max": 32}));
+    assert_eq!(status, 204, "nothing left: 204, as /get-task");
+
+    // A group over ZeroMQ: the first result with its token, the second forged.
+    let result = |lease: &Value, token: &Value| {
+        json!({"task_id": lease["task_id"], "lease_token": token, "status": "COMPLETED",
+               "result": lease["args"]["a"].as_i64().unwrap_or(0) * 2})
+    };
+    let group = json!([
+        result(&leases[0], &leases[0]["lease_token"]),
+        result(&leases[1], &json!("0000000000000000")),
+    ]);
+    let answer = frame_exchange(&socket, &format!("RESULTS {group}"));
+    let answers: Value = serde_json::from_str(
+        answer
+            .strip_prefix("RESULTS_RECEIVED ")
+            .unwrap_or_else(|| panic!("RESULTS_RECEIVED […], got {answer:?}")),
+    )
+    .expect("a JSON list of answers");
+    assert_eq!(answers[0], json!({"task_id": tasks[0]}), "recorded");
+    assert!(
+        answers[1]["refused"]
+            .as_str()
+            .is_some_and(|reason| reason.contains("stale lease")),
+        "the forged token is refused alone: {answers}"
+    );
+    // The rest over HTTP, with their own tokens: both recorded.
+    let group = json!([
+        result(&leases[1], &leases[1]["lease_token"]),
+        result(&rest[0], &rest[0]["lease_token"]),
+    ]);
+    let (status, answers) = post(&at("/submit-results"), group);
+    assert_eq!(
+        (status, answers),
+        (200, json!([{"task_id": tasks[1]}, {"task_id": tasks[2]}]))
+    );
+
+    // Bad batches are refused with a reason, and the dispatcher lives on.
+    let answer = frame_exchange(&socket, r#"REQUEST_TASKS {"worker_id": "b1", "max": 0}"#);
+    assert!(answer.starts_with("ERROR "), "{answer}");
+    let answer = frame_exchange(&socket, r#"RESULTS [{"task_id": 1}]"#);
+    assert!(answer.starts_with("ERROR "), "{answer}");
+    let answer = frame_exchange(
+        &socket,
+        r#"REQUEST_TASKS {"worker_id": "nobody", "max": 4}"#,
+    );
+    assert_eq!(answer, "UNKNOWN_WORKER nobody");
+    let (status, body) = post(&at("/get-tasks"), json!({"worker_id": "b1", "max": 0}));
+    assert_eq!(status, 400, "{body}");
+    let (status, body) = post(&at("/get-tasks"), json!({"worker_id": "nobody", "max": 4}));
+    assert_eq!(status, 404, "{body}");
+
+    let mut client = dispatcher.client();
+    for (task, sum) in tasks.iter().zip([2, 4, 6]) {
+        let view = client.status(*task).expect("status");
+        assert_eq!(
+            (view.status, view.result),
+            (TaskStatus::Completed, Some(json!(sum)))
+        );
+    }
+    let lines = dispatcher.stop();
+    assert!(
+        lines.iter().any(|l| l.contains("stale lease")),
+        "the refusal is reported: {lines:#?}"
+    );
+}
+
+#[test]
+fn two_batch_workers_race_for_500_tasks_and_complete_each_once() {
+    let dir = TempDir::new("ch05-batch-race");
+    let dispatcher = dispatcher(ANY_PORT, &dir.join("tasks.db"), &[]);
+    let mut client = dispatcher.client();
+    let ids: Vec<TaskId> = (0..500)
+        .map(|n| client.submit(&add(n, 1)).expect("submits"))
+        .collect();
+    let workers: Vec<Running> = ["b1", "b2"]
+        .iter()
+        .map(|id| {
+            let cache = dir.join(id).display().to_string();
+            let args = [
+                "--id",
+                id,
+                "--capabilities",
+                "add",
+                "--endpoint",
+                &dispatcher.endpoint,
+                "--batch",
+                "32",
+                "--heartbeat-every",
+                "0.2",
+                "--poll",
+                "0.01",
+                "--cache-dir",
+                &cache,
+            ];
+            let mut process = start(WORKER, &args);
+            process.expect_line(LIMIT, |line| line.contains("asking"));
+            process
+        })
+        .collect();
+    let stats = stats_until(&dispatcher.endpoint, |s| s.tasks.completed == 500);
+    assert_eq!(stats.tasks.failed, 0, "{stats:?}");
+    for (n, id) in (0..500).zip(&ids).step_by(37) {
+        let view = client.status(*id).expect("status");
+        assert_eq!((view.result, view.attempts), (Some(json!(n + 1)), 1));
+    }
+    drop(workers);
+    let lines = dispatcher.stop();
+    let completed = lines.iter().filter(|l| l.ends_with(": COMPLETED")).count();
+    assert_eq!(completed, 500, "every task completed exactly once");
+    assert!(
+        !lines
+            .iter()
+            .any(|l| l.contains("Refused") || l.contains("again")),
+        "no result refused or repeated"
+    );
+}

@@ -40,9 +40,18 @@ struct Cli {
     #[command(flatten)]
     door: DoorArgs,
 
-    /// How many tasks run at once (threads of chapter 02's pool).
-    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=1024))]
-    threads: u16,
+    /// How many tasks run at once: the workers of chapter 02's pool.
+    #[arg(
+        long,
+        default_value_t = 2,
+        value_parser = clap::value_parser!(u16).range(1..=1024)
+    )]
+    workers: u16,
+
+    /// Tasks claimed in one request, and results delivered in one: 1, a request
+    /// per task (the default), or more, each task still with a lease of its own.
+    #[arg(long, value_name = "K", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    batch: u16,
 
     /// Seconds between heartbeats.
     #[arg(long, value_name = "SECONDS", default_value = "30", value_parser = seconds::parse)]
@@ -80,9 +89,10 @@ struct Cli {
 const EXAMPLES: &str = "\
 Examples:
   lease_worker --id w1 --capabilities add divide primes
-  lease_worker --id w2 --capabilities primes --threads 4 --endpoint tcp://127.0.0.1:5557
+  lease_worker --id w2 --capabilities primes --workers 4 --endpoint tcp://127.0.0.1:5557
   lease_worker -w Worker1 -c Add Divide           as the NATS original is started
-  lease_worker --id w3 --capabilities add --http   through the HTTP door on port 5000";
+  lease_worker --id w3 --capabilities add --http   through the HTTP door on port 5000
+  lease_worker --id w4 --capabilities add --batch 32   32 tasks per claim, results in groups";
 
 /// One of [`KINDS`], in any case (with the argument's `ignore_case`), kept in
 /// lower case: the dispatcher knows the kinds by their lower-case names.
@@ -103,7 +113,8 @@ fn main() -> ExitCode {
     }
     let endpoint = cli.door.endpoint();
     let mut config = WorkerConfig::new(&endpoint, &cli.id, &capabilities);
-    config.threads = usize::from(cli.threads);
+    config.workers = usize::from(cli.workers);
+    config.batch = usize::from(cli.batch);
     config.heartbeat_every = cli.heartbeat_every;
     config.request_timeout = cli.timeout;
     config.idle_wait = cli.poll;

@@ -53,7 +53,7 @@ pub use event::{Event, EventSink, Speaker};
 pub use http::HttpDoor;
 pub use protocol::{LeasedResult, Reply, Request};
 pub use store::{
-    Lease, NewTask, Outcome, Recorded, Stats, Store, StoreConfig, StoreError, Sweep, TaskId,
-    TaskStatus, TaskView,
+    Finished, Lease, NewTask, Outcome, Recorded, Stats, Store, StoreConfig, StoreError, Sweep,
+    TaskId, TaskStatus, TaskView,
 };
 pub use worker::{Backoff, Worker, WorkerConfig, WorkerError};

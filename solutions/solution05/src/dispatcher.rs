@@ -20,8 +20,10 @@ use solution04::protocol::REQUEST_TASK;
 
 use crate::event::{Event, EventSink};
 use crate::kinds::check_capabilities;
-use crate::protocol::{Health, ProtocolError, Reply, Request};
-use crate::store::{Outcome, Recorded, Store, StoreConfig, StoreError};
+use crate::protocol::{
+    BatchReply, BatchRequest, Health, ProtocolError, Reply, Request, ResultAnswer,
+};
+use crate::store::{Finished, Outcome, Recorded, Store, StoreConfig, StoreError};
 use solution02::shutdown::{STOP_CHECK, Shutdown};
 
 /// Where the dispatcher listens by default: one port for workers and clients.
@@ -152,6 +154,20 @@ impl Dispatcher {
     // ANCHOR: answer_given
     /// The answer to one message. Every message gets one, whatever it holds.
     pub fn answer(&mut self, parts: &[Vec<u8>], now: SystemTime) -> String {
+        // A batch (`REQUEST_TASKS`, `RESULTS`) has a desk of its own.
+        let batch = solution04::protocol::single_text_frame(parts)
+            .ok()
+            .and_then(BatchRequest::parse);
+        match batch {
+            Some(Ok(batch)) => return self.desk.serve_batch(batch, now).to_frame(),
+            Some(Err(error)) => {
+                (self.desk.events)(&Event::BadFrame {
+                    reason: error.to_string(),
+                });
+                return Reply::Error(error.to_string()).to_frame();
+            }
+            None => {}
+        }
         let reply = match Request::from_frames(parts) {
             Ok(request) => self.desk.serve(request, now),
             Err(error) => {
@@ -295,6 +311,78 @@ impl Desk {
         // ANCHOR_END: todo-dispatcher-answer
     }
     // ANCHOR_END: answer
+
+    // ANCHOR: serve_batch
+    /// A batch: up to `max` leases in one transaction, or a group of results in
+    /// one transaction, each fenced by its own token — a refusal answers for its
+    /// result alone. Both doors call it.
+    pub fn serve_batch(&mut self, request: BatchRequest, now: SystemTime) -> BatchReply {
+        match request {
+            BatchRequest::RequestTasks(request) => {
+                match self.store.claim_batch(&request.worker_id, request.max, now) {
+                    Ok(leases) => {
+                        for lease in &leases {
+                            (self.events)(&Event::Leased {
+                                task_id: lease.task_id,
+                                worker_id: request.worker_id.clone(),
+                                attempt: lease.attempt,
+                            });
+                        }
+                        BatchReply::Tasks(leases)
+                    }
+                    Err(error) => BatchReply::Other(self.refusal(error)),
+                }
+            }
+            BatchRequest::Results(results) => {
+                let mut group = Vec::with_capacity(results.len());
+                for result in results {
+                    match result.outcome() {
+                        Ok(outcome) => group.push(Finished {
+                            task_id: result.task_id,
+                            lease_token: result.lease_token,
+                            outcome,
+                        }),
+                        Err(error) => return BatchReply::Other(Reply::Error(error.to_string())),
+                    }
+                }
+                let answers = match self.store.finish_batch(&group, now) {
+                    Ok(answers) => answers,
+                    Err(error) => return BatchReply::Other(self.refusal(error)),
+                };
+                let answers = group
+                    .into_iter()
+                    .zip(answers)
+                    .map(|(finished, answer)| {
+                        let task_id = finished.task_id;
+                        let refused = match answer {
+                            Ok(recorded) => {
+                                (self.events)(&Event::Recorded {
+                                    task_id,
+                                    status: recorded.status(),
+                                    again: matches!(recorded, Recorded::Already(_)),
+                                    error: match finished.outcome {
+                                        Outcome::Failed(failure) => Some(failure),
+                                        Outcome::Completed(_) => None,
+                                    },
+                                });
+                                None
+                            }
+                            Err(refused) => {
+                                let reason = refused.to_string();
+                                (self.events)(&Event::Refused {
+                                    reason: reason.clone(),
+                                });
+                                Some(reason)
+                            }
+                        };
+                        ResultAnswer { task_id, refused }
+                    })
+                    .collect();
+                BatchReply::ResultsReceived(answers)
+            }
+        }
+    }
+    // ANCHOR_END: serve_batch
 
     /// A store error as an answer: a refusal the peer can act on, or a failure
     /// of the database — the dispatcher keeps serving either way. On the wire

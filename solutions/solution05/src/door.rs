@@ -10,7 +10,7 @@ use solution04::connection::{Connection, ConnectionError};
 
 use crate::client::connect_once;
 use crate::http_client::{HttpConnection, is_http};
-use crate::protocol::{Reply, Request};
+use crate::protocol::{BatchReply, BatchRequest, Reply, Request};
 use solution02::Shutdown;
 
 /// A connection to a dispatcher, by whichever door its endpoint names.
@@ -51,6 +51,24 @@ impl Door {
                     .unwrap_or_else(|error| Reply::Error(format!("unreadable answer: {error}"))))
             }
             Door::Http(connection) => connection.exchange(request, stop),
+        }
+    }
+
+    /// Sends a batch (`REQUEST_TASKS`, `RESULTS`) and waits for its reply.
+    pub fn exchange_batch(
+        &mut self,
+        request: &BatchRequest,
+        stop: &Shutdown,
+    ) -> Result<BatchReply, ConnectionError> {
+        match self {
+            Door::ZeroMq(connection) => {
+                let answer = connection.exchange(request.to_frame().as_bytes(), stop)?;
+                let text = String::from_utf8_lossy(&answer);
+                Ok(BatchReply::parse(&text).unwrap_or_else(|error| {
+                    BatchReply::Other(Reply::Error(format!("unreadable answer: {error}")))
+                }))
+            }
+            Door::Http(connection) => connection.exchange_batch(request, stop),
         }
     }
 }

@@ -76,7 +76,7 @@ pub enum Event {
 
     WorkerStarted {
         worker_id: String,
-        threads: usize,
+        workers: usize,
         capabilities: Vec<String>,
         endpoint: String,
     },
@@ -200,11 +200,11 @@ impl Event {
             Event::DispatcherStopped => "Stopped".to_owned(),
             Event::WorkerStarted {
                 worker_id,
-                threads,
+                workers,
                 capabilities,
                 endpoint,
             } => format!(
-                "{worker_id}: {threads} threads, runs {}, asking {endpoint}",
+                "{worker_id}: {workers} workers, runs {}, asking {endpoint}",
                 capabilities.join(" ")
             ),
             Event::Recovered { results } => {

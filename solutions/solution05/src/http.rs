@@ -15,6 +15,8 @@
 //!                                                         → 200 | 404 unknown task | 409 stale lease
 //! POST /heartbeat     {"worker_id", "leases"?, "capabilities"?}
 //!                                                         → 200 {"renewed"} | 404 unknown worker
+//! POST /get-tasks      {"worker_id", "max"}                → 200 [leases] | 204 none | 404 unknown worker
+//! POST /submit-results [results]                          → 200 [{"task_id", "refused"?}]
 //! GET  /task/<id>     → 200 the task | 404      GET /stats → 200      GET /health → 200
 //! ```
 //!
@@ -52,7 +54,10 @@ use tokio::sync::oneshot;
 
 use crate::dispatcher::{Desk, DispatcherConfig};
 use crate::event::{Event, EventSink};
-use crate::protocol::{HeldLease, Registration, Reply, Request, WorkRequest};
+use crate::protocol::{
+    BatchReply, BatchRequest, BatchWorkRequest, HeldLease, LeasedResult, MAX_BATCH, Registration,
+    Reply, Request, WorkRequest,
+};
 use crate::store::{NewTask, parse_task_id};
 use solution02::shutdown::{STOP_CHECK, Shutdown};
 
@@ -67,6 +72,8 @@ pub const SUBMIT_TASK: &str = "/submit-task";
 pub const GET_TASK: &str = "/get-task";
 pub const SUBMIT_RESULT: &str = "/submit-result";
 pub const HEARTBEAT: &str = "/heartbeat";
+pub const GET_TASKS: &str = "/get-tasks";
+pub const SUBMIT_RESULTS: &str = "/submit-results";
 pub const TASK: &str = "/task";
 pub const STATS: &str = "/stats";
 pub const HEALTH: &str = "/health";
@@ -99,7 +106,10 @@ pub enum HttpError {
 }
 
 /// A request for the desk's thread, with where its reply goes.
-type Job = (Request, oneshot::Sender<Reply>);
+pub enum Job {
+    One(Request, oneshot::Sender<Reply>),
+    Batch(BatchRequest, oneshot::Sender<BatchReply>),
+}
 
 /// A bound HTTP door with its desk open.
 pub struct HttpDoor {
@@ -148,8 +158,15 @@ impl HttpDoor {
         // ANCHOR: owner
         let owner = thread::spawn(move || {
             // Ends when the router, holder of every sender, is dropped.
-            for (request, reply) in inbox {
-                let _ = reply.send(desk.serve(request, SystemTime::now()));
+            for job in inbox {
+                match job {
+                    Job::One(request, reply) => {
+                        let _ = reply.send(desk.serve(request, SystemTime::now()));
+                    }
+                    Job::Batch(request, reply) => {
+                        let _ = reply.send(desk.serve_batch(request, SystemTime::now()));
+                    }
+                }
             }
         });
         // ANCHOR_END: owner
@@ -171,13 +188,16 @@ impl HttpDoor {
 }
 
 // ANCHOR: router
-/// The seven endpoints, the body limit, and JSON for what matches none.
+/// The seven endpoints (and two for batches), the body limit, and JSON for what
+/// matches none.
 pub fn router(jobs: Sender<Job>) -> Router {
     Router::new()
         .route(SUBMIT_TASK, post(submit_task))
         .route(GET_TASK, post(get_task))
         .route(SUBMIT_RESULT, post(submit_result))
         .route(HEARTBEAT, post(heartbeat))
+        .route(GET_TASKS, post(get_tasks))
+        .route(SUBMIT_RESULTS, post(submit_results))
         .route(&format!("{TASK}/{{id}}"), get(task))
         .route(STATS, get(stats))
         .route(HEALTH, get(health))
@@ -198,7 +218,7 @@ async fn stopped(stop: Shutdown) {
 /// Hands one request to the desk's thread and waits, without blocking, for its reply.
 async fn ask(jobs: &Sender<Job>, request: Request) -> Reply {
     let (reply_to, reply) = oneshot::channel();
-    if jobs.send((request, reply_to)).is_err() {
+    if jobs.send(Job::One(request, reply_to)).is_err() {
         return Reply::StoreFailed("the store's thread is gone".to_owned());
     }
     reply
@@ -235,6 +255,56 @@ async fn submit_result(
         Ok(result) => respond(ask(&jobs, Request::Result(result)).await),
         Err(refusal) => refusal,
     }
+}
+
+/// Hands a batch to the desk's thread, and its reply back as HTTP: 200 and a
+/// list, 204 for no tasks, or the single reply's status.
+async fn ask_batch(jobs: &Sender<Job>, request: BatchRequest) -> Response {
+    let gone = || respond(Reply::StoreFailed("the store's thread is gone".to_owned()));
+    let (reply_to, reply) = oneshot::channel();
+    if jobs.send(Job::Batch(request, reply_to)).is_err() {
+        return gone();
+    }
+    match reply.await {
+        Ok(BatchReply::Tasks(leases)) if leases.is_empty() => {
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Ok(BatchReply::Tasks(leases)) => ok(StatusCode::OK, value(&leases)),
+        Ok(BatchReply::ResultsReceived(answers)) => ok(StatusCode::OK, value(&answers)),
+        Ok(BatchReply::Other(reply)) => respond(reply),
+        Err(_) => gone(),
+    }
+}
+
+async fn get_tasks(
+    State(jobs): State<Sender<Job>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    match read::<BatchWorkRequest>(body) {
+        Ok(request) if (1..=MAX_BATCH).contains(&request.max) => {
+            ask_batch(&jobs, BatchRequest::RequestTasks(request)).await
+        }
+        Ok(request) => error(
+            StatusCode::BAD_REQUEST,
+            format!("max is 1 to {MAX_BATCH}, not {}", request.max),
+        ),
+        Err(refusal) => refusal,
+    }
+}
+
+async fn submit_results(
+    State(jobs): State<Sender<Job>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let results: Vec<LeasedResult> = match read(body) {
+        Ok(results) => results,
+        Err(refusal) => return refusal,
+    };
+    if results.len() > MAX_BATCH {
+        let reason = format!("a group holds at most {MAX_BATCH} results");
+        return error(StatusCode::BAD_REQUEST, reason);
+    }
+    ask_batch(&jobs, BatchRequest::Results(results)).await
 }
 
 async fn heartbeat(
@@ -285,7 +355,7 @@ async fn no_such_endpoint(method: Method, uri: Uri) -> Response {
         StatusCode::NOT_FOUND,
         format!(
             "no endpoint {method} {}: POST {SUBMIT_TASK} {GET_TASK} {SUBMIT_RESULT} \
-             {HEARTBEAT}, GET {TASK}/<id> {STATS} {HEALTH}",
+             {HEARTBEAT} {GET_TASKS} {SUBMIT_RESULTS}, GET {TASK}/<id> {STATS} {HEALTH}",
             uri.path()
         ),
     )

@@ -15,10 +15,10 @@ use serde_json::Value;
 use solution04::connection::ConnectionError;
 
 use crate::http::{
-    GET_TASK, HEALTH, HEARTBEAT, HttpHeartbeat, STATS, SUBMIT_RESULT, SUBMIT_TASK, TASK,
+    GET_TASK, GET_TASKS, HEALTH, HEARTBEAT, HttpHeartbeat, STATS, SUBMIT_RESULT, SUBMIT_RESULTS,
+    SUBMIT_TASK, TASK,
 };
-use crate::protocol::Reply;
-use crate::protocol::Request;
+use crate::protocol::{BatchReply, BatchRequest, Reply, Request, WorkRequest};
 use solution02::Shutdown;
 
 /// A dispatcher's HTTP door, at a base URL such as `http://127.0.0.1:5000`.
@@ -97,6 +97,52 @@ impl HttpConnection {
             timeout: self.timeout,
         })?;
         Ok(reply(request, status, &body))
+    }
+
+    /// A batch, as [`crate::Door::exchange_batch`] sends it over ZeroMQ.
+    pub fn exchange_batch(
+        &mut self,
+        request: &BatchRequest,
+        stop: &Shutdown,
+    ) -> Result<BatchReply, ConnectionError> {
+        if stop.is_stopped() {
+            return Err(ConnectionError::Stopped);
+        }
+        let sent = match request {
+            BatchRequest::RequestTasks(work) => {
+                self.post(&format!("{}{GET_TASKS}", self.base), work)
+            }
+            BatchRequest::Results(results) => {
+                self.post(&format!("{}{SUBMIT_RESULTS}", self.base), results)
+            }
+        };
+        let (status, body) = sent.map_err(|_| ConnectionError::NoAnswer {
+            endpoint: self.base.clone(),
+            attempts: 1,
+            timeout: self.timeout,
+        })?;
+        let unreadable = |error: serde_json::Error| {
+            BatchReply::Other(Reply::Error(format!("unreadable answer: {error}")))
+        };
+        Ok(match (request, status) {
+            (BatchRequest::RequestTasks(_), 200) => serde_json::from_str(&body)
+                .map(BatchReply::Tasks)
+                .unwrap_or_else(unreadable),
+            (BatchRequest::RequestTasks(_), 204) => BatchReply::Tasks(Vec::new()),
+            (BatchRequest::Results(_), 200) => serde_json::from_str(&body)
+                .map(BatchReply::ResultsReceived)
+                .unwrap_or_else(unreadable),
+            // Anything else reads as the same request for one task would.
+            (BatchRequest::RequestTasks(work), _) => {
+                let one = Request::RequestTask(WorkRequest {
+                    worker_id: work.worker_id.clone(),
+                });
+                BatchReply::Other(reply(&one, status, &body))
+            }
+            (BatchRequest::Results(_), _) => {
+                BatchReply::Other(reply(&Request::Stats, status, &body))
+            }
+        })
     }
 
     fn post(&self, url: &str, body: &impl Serialize) -> Result<(u16, String), ureq::Error> {

@@ -18,6 +18,17 @@
 //! STATUS 7 → STATUS {…} | NOT_FOUND 7        STATS → STATS {…}        HEALTH → HEALTHY {…}
 //! ```
 //!
+//! Batches, for a worker that takes several tasks at a time (`lease_worker
+//! --batch K`): one claim, one transaction, up to K leases — each with its own
+//! token — and a group of results recorded in one transaction, each fenced alone.
+//! A dispatcher answers both kinds; a worker that never sends a batch never sees one.
+//!
+//! ```text
+//! REQUEST_TASKS {"worker_id": "w1", "max": 32}  → TASKS [{"task_id": 7, …, "lease_token": "9f…"}, …]
+//! RESULTS [{"task_id": 7, "lease_token": "9f…", "status": "COMPLETED", "result": 15}, …]
+//!                                   → RESULTS_RECEIVED [{"task_id": 7}, {"task_id": 8, "refused": "stale lease …"}]
+//! ```
+//!
 //! A worker the dispatcher does not know (its database was replaced) is told
 //! `UNKNOWN_WORKER <id>` and registers again. Anything unreadable is answered
 //! with `ERROR <reason>` (`ERROR_OCCURED <reason>` for a request for work, as in
@@ -46,6 +57,10 @@ pub const NOT_FOUND: &str = "NOT_FOUND";
 pub const STATS: &str = "STATS";
 pub const HEALTH: &str = "HEALTH";
 pub const HEALTHY: &str = "HEALTHY";
+pub const REQUEST_TASKS: &str = "REQUEST_TASKS";
+pub const TASKS: &str = "TASKS";
+pub const RESULTS: &str = "RESULTS";
+pub const RESULTS_RECEIVED: &str = "RESULTS_RECEIVED";
 
 /// `{"worker_id": "w1", "capabilities": ["add", "primes"]}`
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -74,6 +89,22 @@ pub struct Heartbeat {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WorkRequest {
     pub worker_id: String,
+}
+
+/// `{"worker_id": "w1", "max": 32}`: up to `max` tasks at once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchWorkRequest {
+    pub worker_id: String,
+    pub max: usize,
+}
+
+/// What became of one result of a group: recorded, or refused and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResultAnswer {
+    pub task_id: TaskId,
+    /// Why it was refused (a stale lease, a different result); absent if recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
 }
 
 // ANCHOR: leased_result
@@ -174,8 +205,8 @@ pub enum ProtocolError {
     #[error(transparent)]
     Frame(#[from] FrameError),
     #[error(
-        "unknown request {0:?}: expected REGISTER, HEARTBEAT, REQUEST_TASK, RESULT:, SUBMIT, \
-         STATUS, STATS or HEALTH"
+        "unknown request {0:?}: expected REGISTER, HEARTBEAT, REQUEST_TASK, REQUEST_TASKS, \
+         RESULT:, RESULTS, SUBMIT, STATUS, STATS or HEALTH"
     )]
     UnknownRequest(String),
     #[error("unknown reply {0:?}")]
@@ -187,6 +218,8 @@ pub enum ProtocolError {
     },
     #[error("{command} takes a task id, not {got:?}")]
     BadTaskId { command: &'static str, got: String },
+    #[error("a batch holds 1 to {MAX_BATCH} tasks or results, not {0}")]
+    BadBatch(usize),
     #[error("a FAILED result needs an \"error\" object")]
     FailedWithoutError,
     #[error("a result's status must be COMPLETED or FAILED, not {0}")]
@@ -309,6 +342,95 @@ impl Reply {
             HEALTHY => Ok(Reply::Healthy(json_body(HEALTHY, body)?)),
             ERROR => Ok(Reply::Error(text())),
             _ => Err(ProtocolError::UnknownReply(quote(frame))),
+        }
+    }
+}
+
+/// The largest batch a worker may ask for: a transaction stays short.
+pub const MAX_BATCH: usize = 1024;
+
+// ANCHOR: batch_messages
+/// A batch frame sent to the dispatcher, understood.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BatchRequest {
+    /// `REQUEST_TASKS {…}`: up to `max` leases, in one transaction.
+    RequestTasks(BatchWorkRequest),
+    /// `RESULTS […]`: a group of results, in one transaction, each fenced alone.
+    Results(Vec<LeasedResult>),
+}
+
+/// The dispatcher's answer to a batch, understood.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BatchReply {
+    /// `TASKS […]`: the leases granted, none when there is nothing to do.
+    Tasks(Vec<Lease>),
+    /// `RESULTS_RECEIVED […]`: one answer per result, in the order sent.
+    ResultsReceived(Vec<ResultAnswer>),
+    /// Any single answer: `UNKNOWN_WORKER`, `ERROR …`.
+    Other(Reply),
+}
+// ANCHOR_END: batch_messages
+
+impl BatchRequest {
+    /// Reads `frame` if it is a batch (`REQUEST_TASKS`, `RESULTS`); `None` if
+    /// it is not, so [`Request::parse`] reads it.
+    pub fn parse(frame: &str) -> Option<Result<Self, ProtocolError>> {
+        let (command, body) = frame.split_once(' ').unwrap_or((frame, ""));
+        match command {
+            REQUEST_TASKS => Some(json_body::<BatchWorkRequest>(REQUEST_TASKS, body).and_then(
+                |request| {
+                    if (1..=MAX_BATCH).contains(&request.max) {
+                        Ok(BatchRequest::RequestTasks(request))
+                    } else {
+                        Err(ProtocolError::BadBatch(request.max))
+                    }
+                },
+            )),
+            RESULTS => Some(
+                json_body::<Vec<LeasedResult>>(RESULTS, body).and_then(|results| {
+                    if results.len() > MAX_BATCH {
+                        return Err(ProtocolError::BadBatch(results.len()));
+                    }
+                    for result in &results {
+                        result.outcome()?;
+                    }
+                    Ok(BatchRequest::Results(results))
+                }),
+            ),
+            _ => None,
+        }
+    }
+
+    pub fn to_frame(&self) -> String {
+        match self {
+            BatchRequest::RequestTasks(request) => format!("{REQUEST_TASKS} {}", to_json(request)),
+            BatchRequest::Results(results) => format!("{RESULTS} {}", to_json(results)),
+        }
+    }
+}
+
+impl BatchReply {
+    pub fn to_frame(&self) -> String {
+        match self {
+            BatchReply::Tasks(leases) => format!("{TASKS} {}", to_json(leases)),
+            BatchReply::ResultsReceived(answers) => {
+                format!("{RESULTS_RECEIVED} {}", to_json(answers))
+            }
+            BatchReply::Other(reply) => reply.to_frame(),
+        }
+    }
+
+    /// Understands the dispatcher's answer to a batch.
+    pub fn parse(frame: &str) -> Result<Self, ProtocolError> {
+        let frame = frame.trim();
+        let (command, body) = frame.split_once(' ').unwrap_or((frame, ""));
+        match command {
+            TASKS => Ok(BatchReply::Tasks(json_body(TASKS, body)?)),
+            RESULTS_RECEIVED => Ok(BatchReply::ResultsReceived(json_body(
+                RESULTS_RECEIVED,
+                body,
+            )?)),
+            _ => Ok(BatchReply::Other(Reply::parse(frame)?)),
         }
     }
 }

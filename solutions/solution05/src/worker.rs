@@ -3,26 +3,30 @@
 //! and never loses a result: each is cached on disk before delivery and resent,
 //! with backoff, until the dispatcher acknowledges it.
 //!
-//! As before, the socket stays on the worker's main thread and chapter 02's pool
-//! runs the tasks. The main thread is the only one that talks to the dispatcher,
-//! so a heartbeat never races a request on the REQ socket.
+//! As before, the socket stays on the worker's main thread, and the tasks run on
+//! chapter 02's pool through chapter 04's [`Running`]: at most `workers` at once,
+//! each one's result handed back to the main thread. That thread is the only one
+//! that talks to the dispatcher, so a heartbeat never races a request on the REQ
+//! socket. What this file adds is what leases need: registering, heartbeats
+//! naming the leases held, the result cache, and backing off from an unreachable
+//! dispatcher.
 
 use std::collections::{HashMap, VecDeque};
-use std::panic::{self, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, unbounded};
-use solution02::{PoolError, ThreadPool};
+use solution02::PoolError;
 use solution03::work::DecodeError;
 use solution04::connection::ConnectionError;
+use solution04::worker::Running;
 
 use crate::cache::{CacheError, DEFAULT_CACHE_TTL, Found, ResultCache};
 use crate::door::Door;
 use crate::event::{Event, EventSink};
 use crate::kinds::{self, check_capabilities};
 use crate::protocol::{
-    Heartbeat, HeldLease, LeasedResult, Registration, Reply, Request, WorkRequest,
+    BatchReply, BatchRequest, BatchWorkRequest, Heartbeat, HeldLease, LeasedResult, Registration,
+    Reply, Request, WorkRequest,
 };
 use crate::store::{ErrorType, Lease, Outcome, TaskId, task_failure};
 use solution02::Shutdown;
@@ -67,8 +71,8 @@ pub struct WorkerConfig {
     pub worker_id: String,
     /// The kinds it runs; the dispatcher hands it nothing else.
     pub capabilities: Vec<String>,
-    /// How many tasks run at once: the pool's size.
-    pub threads: usize,
+    /// How many tasks run at once: the pool's size, as in every chapter.
+    pub workers: usize,
     /// How long to wait for an answer before calling the dispatcher unreachable.
     pub request_timeout: Duration,
     /// How long to wait before asking again after `NO_TASKS_AVAILABLE`.
@@ -78,6 +82,11 @@ pub struct WorkerConfig {
     pub cache_dir: PathBuf,
     pub cache_ttl: Duration,
     pub backoff: Backoff,
+    /// How many tasks one request claims, and how many results one request
+    /// delivers: 1, one `REQUEST_TASK` and one `RESULT` per task (the default),
+    /// or more, `REQUEST_TASKS` and `RESULTS` in groups — each task still with
+    /// a lease of its own.
+    pub batch: usize,
 }
 
 impl WorkerConfig {
@@ -90,13 +99,14 @@ impl WorkerConfig {
             endpoint: endpoint.to_owned(),
             worker_id: worker_id.to_owned(),
             capabilities: capabilities.iter().map(|kind| (*kind).to_owned()).collect(),
-            threads: 2,
+            workers: 2,
             request_timeout: Duration::from_millis(2500),
             idle_wait: Duration::from_millis(100),
             heartbeat_every: DEFAULT_HEARTBEAT_EVERY,
             cache_dir: std::env::temp_dir().join(format!("lease_worker-{worker_id}")),
             cache_ttl: DEFAULT_CACHE_TTL,
             backoff: Backoff::default(),
+            batch: 1,
         }
     }
 }
@@ -121,12 +131,11 @@ pub struct Worker {
     events: EventSink,
     context: zmq::Context,
     connection: Door,
-    pool: ThreadPool,
     cache: ResultCache,
-    finished_in: Sender<LeasedResult>,
-    finished: Receiver<LeasedResult>,
-    /// Leases being run on the pool: their tokens go in every heartbeat.
-    running: HashMap<TaskId, String>,
+    /// Tasks on the pool, as in chapter 04; each hands back its cached result.
+    running: Running<LeasedResult>,
+    /// The leases of the tasks in `running`: their tokens go in every heartbeat.
+    leases: HashMap<TaskId, String>,
     /// Results computed and cached, not yet acknowledged, oldest first.
     outbox: VecDeque<LeasedResult>,
     registered: bool,
@@ -143,12 +152,11 @@ impl Worker {
     /// any results an earlier run left undelivered.
     pub fn start(config: WorkerConfig, events: EventSink) -> Result<Self, WorkerError> {
         check_capabilities(&config.capabilities)?;
-        let pool = ThreadPool::new(config.threads)?;
+        let running = Running::new(config.workers)?;
         let cache = ResultCache::open(&config.cache_dir, config.cache_ttl)?;
         let recovered = cache.load(SystemTime::now())?;
         let context = zmq::Context::new();
         let connection = connect(&context, &config)?;
-        let (finished_in, finished) = unbounded();
         let now = Instant::now();
         Ok(Self {
             outbox: recovered.fresh.iter().cloned().collect(),
@@ -157,11 +165,9 @@ impl Worker {
             events,
             context,
             connection,
-            pool,
             cache,
-            finished_in,
-            finished,
-            running: HashMap::new(),
+            running,
+            leases: HashMap::new(),
             registered: false,
             next_heartbeat: now,
             backoff: None,
@@ -177,7 +183,7 @@ impl Worker {
     pub fn run(mut self, stop: &Shutdown) -> Result<(), WorkerError> {
         (self.events)(&Event::WorkerStarted {
             worker_id: self.config.worker_id.clone(),
-            threads: self.config.threads,
+            workers: self.config.workers,
             capabilities: self.config.capabilities.clone(),
             endpoint: self.config.endpoint.clone(),
         });
@@ -189,7 +195,11 @@ impl Worker {
         for task_id in std::mem::take(&mut self.recovered.expired) {
             (self.events)(&Event::CacheExpired { task_id });
         }
-        let outcome = self.serve(stop);
+        let outcome = if self.config.batch > 1 {
+            self.serve_batches(stop)
+        } else {
+            self.serve(stop)
+        };
         (self.events)(&Event::WorkerStopped);
         match outcome {
             Err(ConnectionError::Stopped) | Ok(()) => Ok(()),
@@ -201,7 +211,7 @@ impl Worker {
         // ANCHOR_END: run_given
         // ANCHOR: todo-worker-loop
         while !stop.is_stopped() {
-            while let Ok(result) = self.finished.try_recv() {
+            while let Some(result) = self.running.try_finished() {
                 self.finished_task(result);
             }
             if Instant::now() >= self.next_contact {
@@ -215,11 +225,8 @@ impl Worker {
                 .next_contact
                 .saturating_duration_since(Instant::now())
                 .max(self.config.idle_wait);
-            match self.finished.recv_timeout(wait) {
-                Ok(result) => self.finished_task(result),
-                Err(RecvTimeoutError::Timeout) => {}
-                // We hold a sender ourselves, so the channel never disconnects.
-                Err(RecvTimeoutError::Disconnected) => break,
+            if let Some(result) = self.running.finished_within(wait) {
+                self.finished_task(result);
             }
         }
         Ok(())
@@ -252,7 +259,7 @@ impl Worker {
         if Instant::now() >= self.next_heartbeat {
             self.heartbeat(stop)?;
         }
-        while self.running.len() < self.config.threads {
+        while self.running.room() > 0 {
             let request = Request::RequestTask(WorkRequest {
                 worker_id: self.config.worker_id.clone(),
             });
@@ -304,7 +311,7 @@ impl Worker {
     fn heartbeat(&mut self, stop: &Shutdown) -> Result<(), ConnectionError> {
         // ANCHOR_END: heartbeat_given
         // ANCHOR: todo-worker-heartbeat
-        let running = self.running.iter().map(|(id, token)| (*id, token.clone()));
+        let running = self.leases.iter().map(|(id, token)| (*id, token.clone()));
         let waiting = self
             .outbox
             .iter()
@@ -355,56 +362,58 @@ impl Worker {
     // ANCHOR_END: unreachable
 
     // ANCHOR: start_task
+    /// Runs a lease on the pool, as chapter 04 runs a task, and records its token
+    /// for the heartbeats. The result goes to the cache before anything else.
     fn start_task(&mut self, lease: Lease) {
-        // ANCHOR: todo-worker-start-task
-        self.running
-            .insert(lease.task_id, lease.lease_token.clone());
-        let events = EventSink::clone(&self.events);
-        let finished = self.finished_in.clone();
+        let (task_id, lease_token) = (lease.task_id, lease.lease_token.clone());
+        let running_events = EventSink::clone(&self.events);
+        let finished_events = EventSink::clone(&self.events);
         let cache = self.cache.clone();
         let capabilities = self.config.capabilities.clone();
-        let task_id = lease.task_id;
-        let queued = self.pool.execute(move |thread| {
-            events(&Event::Running {
-                thread,
-                task_id: lease.task_id,
-                kind: lease.kind.clone(),
-                attempt: lease.attempt,
-            });
-            let outcome =
-                panic::catch_unwind(AssertUnwindSafe(|| kinds::execute(&lease, &capabilities)))
-                    .unwrap_or_else(|_| {
-                        Outcome::Failed(task_failure(
-                            lease.task_id,
-                            ErrorType::FunctionExecutionFailure,
-                            "the task panicked",
-                        ))
-                    });
-            let result = LeasedResult::new(&lease, outcome);
-            // On disk before anything else: from here on a crash loses nothing.
-            if let Err(error) = cache.save(&result, SystemTime::now()) {
-                events(&Event::CacheFailed {
-                    reason: error.to_string(),
+        let leased = lease.clone();
+        let started = self.running.start(
+            move |thread| {
+                running_events(&Event::Running {
+                    thread,
+                    task_id: lease.task_id,
+                    kind: lease.kind.clone(),
+                    attempt: lease.attempt,
                 });
-            }
-            events(&Event::Finished {
-                thread,
-                task_id: result.task_id,
-                status: result.status,
-            });
-            let _ = finished.send(result);
-        });
-        if queued.is_err() {
-            // Only a shut-down pool refuses, and ours lives as long as the loop;
-            // the lease runs out and another worker takes the task.
-            self.running.remove(&task_id);
+                kinds::execute(&lease, &capabilities)
+            },
+            move |thread, outcome| {
+                let outcome = outcome.unwrap_or_else(|panic| {
+                    Outcome::Failed(task_failure(
+                        leased.task_id,
+                        ErrorType::FunctionExecutionFailure,
+                        format!("the task panicked: {panic}"),
+                    ))
+                });
+                let result = LeasedResult::new(&leased, outcome);
+                // On disk before anything else: from here on a crash loses nothing.
+                if let Err(error) = cache.save(&result, SystemTime::now()) {
+                    finished_events(&Event::CacheFailed {
+                        reason: error.to_string(),
+                    });
+                }
+                finished_events(&Event::Finished {
+                    thread,
+                    task_id: result.task_id,
+                    status: result.status,
+                });
+                result
+            },
+        );
+        // Only a shut-down pool refuses, and ours lives as long as the loop; a
+        // refused lease runs out and another worker takes the task.
+        if started.is_ok() {
+            self.leases.insert(task_id, lease_token);
         }
-        // ANCHOR_END: todo-worker-start-task
     }
     // ANCHOR_END: start_task
 
     fn finished_task(&mut self, result: LeasedResult) {
-        self.running.remove(&result.task_id);
+        self.leases.remove(&result.task_id);
         self.outbox.push_back(result);
     }
 
@@ -423,6 +432,112 @@ impl Worker {
             reason: error.to_string(),
         });
     }
+
+    // ANCHOR: batches
+    /// `serve` in batches (`batch` above 1): a round with the dispatcher only when
+    /// it is worth one — the pool has room (ask for `batch` tasks at once), a full
+    /// group of results waits, a heartbeat is due — so a round carries many tasks.
+    fn serve_batches(&mut self, stop: &Shutdown) -> Result<(), ConnectionError> {
+        while !stop.is_stopped() {
+            while let Some(result) = self.running.try_finished() {
+                self.finished_task(result);
+            }
+            let worth_a_round = !self.registered
+                || self.running.room() > 0
+                || self.outbox.len() >= self.config.batch
+                || Instant::now() >= self.next_heartbeat;
+            if worth_a_round && Instant::now() >= self.next_contact {
+                match self.contact_in_batches(stop) {
+                    Ok(()) => self.backoff = None,
+                    Err(ConnectionError::NoAnswer { .. }) => self.unreachable()?,
+                    Err(other) => return Err(other),
+                }
+            }
+            let wait = self
+                .next_contact
+                .saturating_duration_since(Instant::now())
+                .max(self.config.idle_wait);
+            if let Some(result) = self.running.finished_within(wait) {
+                self.finished_task(result);
+            }
+        }
+        Ok(())
+    }
+
+    /// `contact` in batches: register if needed, deliver the outbox in groups,
+    /// a heartbeat when due, and — if the pool has room — one claim of up to
+    /// `batch` tasks, all started (the pool queues those it cannot run yet, and
+    /// the heartbeats name them all).
+    fn contact_in_batches(&mut self, stop: &Shutdown) -> Result<(), ConnectionError> {
+        if !self.registered {
+            let registration = Registration {
+                worker_id: self.config.worker_id.clone(),
+                capabilities: self.config.capabilities.clone(),
+            };
+            match self.exchange(&Request::Register(registration), stop)? {
+                Reply::Registered => self.registered = true,
+                other => {
+                    self.dispatcher_error(&other);
+                    return Ok(());
+                }
+            }
+        }
+        while !self.outbox.is_empty() {
+            let group: Vec<LeasedResult> = self
+                .outbox
+                .iter()
+                .take(self.config.batch)
+                .cloned()
+                .collect();
+            let request = BatchRequest::Results(group.clone());
+            let answer = self.connection.exchange_batch(&request, stop)?;
+            // An answer — recorded, or refused for good — takes each result out
+            // of the cache, as `deliver` does one by one.
+            let answers: Vec<String> = match answer {
+                BatchReply::ResultsReceived(answers) if answers.len() == group.len() => answers
+                    .into_iter()
+                    .map(|answer| match answer.refused {
+                        None => Reply::ResultReceived.to_frame(),
+                        Some(reason) => Reply::Refused(reason).to_frame(),
+                    })
+                    .collect(),
+                other => vec![other.to_frame(); group.len()],
+            };
+            for (result, answer) in group.iter().zip(answers) {
+                self.outbox.pop_front();
+                if let Err(error) = self.cache.remove(result) {
+                    self.cache_failed(&error);
+                }
+                (self.events)(&Event::Delivered {
+                    task_id: result.task_id,
+                    answer,
+                });
+            }
+        }
+        if Instant::now() >= self.next_heartbeat {
+            self.heartbeat(stop)?;
+        }
+        if self.running.room() > 0 {
+            let request = BatchRequest::RequestTasks(BatchWorkRequest {
+                worker_id: self.config.worker_id.clone(),
+                max: self.config.batch,
+            });
+            match self.connection.exchange_batch(&request, stop)? {
+                BatchReply::Tasks(leases) => {
+                    for lease in leases {
+                        self.start_task(lease);
+                    }
+                }
+                BatchReply::Other(Reply::UnknownWorker(_)) => self.registered = false,
+                BatchReply::Other(other) => self.dispatcher_error(&other),
+                unexpected @ BatchReply::ResultsReceived(_) => {
+                    self.dispatcher_error(&Reply::Error(unexpected.to_frame()));
+                }
+            }
+        }
+        Ok(())
+    }
+    // ANCHOR_END: batches
 }
 
 /// The worker decides itself when to try again (with backoff), instead of

@@ -14,17 +14,18 @@ macro_rules! claimable {
          AND attempts < max_attempts"
     };
 }
-/// A RUNNING task whose lease ran out (`?2` is now): its worker is gone or late.
+/// RUNNING tasks whose lease ran out (`?2` is now), at most `?3` of them: their
+/// worker is gone or late.
 const NEXT_EXPIRED: &str = concat!(
     "SELECT id FROM tasks WHERE status = 'RUNNING' AND lease_expires_at <= ?2 AND ",
     claimable!(),
-    " ORDER BY id LIMIT 1"
+    " ORDER BY id LIMIT ?3"
 );
-/// The oldest QUEUED task.
+/// The oldest QUEUED tasks, at most `?2` of them.
 const NEXT_QUEUED: &str = concat!(
     "SELECT id FROM tasks WHERE status = 'QUEUED' AND ",
     claimable!(),
-    " ORDER BY id LIMIT 1"
+    " ORDER BY id LIMIT ?2"
 );
 /// The lease itself, with a fresh random token: the fencing token results must carry.
 const LEASE: &str = "UPDATE tasks
@@ -39,14 +40,28 @@ type FinishRow = (String, Option<String>, Option<String>, Option<String>);
 
 impl Store {
     // ANCHOR: claim
-    // ANCHOR: claim_given
     /// Leases the next task this worker can run, if there is one: a RUNNING task
     /// whose lease ran out, else the oldest QUEUED one — with attempts left and a
-    /// kind among the worker's capabilities. One `BEGIN IMMEDIATE` transaction, so
-    /// two claimers can never both take the same task.
+    /// kind among the worker's capabilities. A batch of one: see [`Store::claim_batch`].
     pub fn claim(&mut self, worker_id: &str, now: SystemTime) -> Result<Option<Lease>, StoreError> {
+        Ok(self.claim_batch(worker_id, 1, now)?.pop())
+    }
+
+    // ANCHOR: claim_given
+    /// Leases up to `max` tasks this worker can run, in one `BEGIN IMMEDIATE`
+    /// transaction, so two claimers can never both take the same task: RUNNING
+    /// tasks whose lease ran out first, then the oldest QUEUED ones — with attempts
+    /// left and a kind among the worker's capabilities. Each task gets a lease of
+    /// its own (its own token, its own expiry): the batch is one transaction, not
+    /// one lease. Fewer than `max`, or none, when the queue holds fewer.
+    pub fn claim_batch(
+        &mut self,
+        worker_id: &str,
+        max: usize,
+        now: SystemTime,
+    ) -> Result<Vec<Lease>, StoreError> {
         // ANCHOR_END: claim_given
-        // TODO(store-claim): lease the next task this worker can run — an expired lease first, else the oldest QUEUED task — in one BEGIN IMMEDIATE transaction
+        // TODO(store-claim): lease up to `max` tasks this worker can run — expired leases first, then the oldest QUEUED tasks — in one BEGIN IMMEDIATE transaction, each with a lease (a token) of its own
         todo!("store-claim — book: ch05, \"Claiming with BEGIN IMMEDIATE\"")
     }
     // ANCHOR_END: claim
@@ -75,11 +90,8 @@ impl Store {
         self.finish(task_id, lease_token, Outcome::Failed(failure), now)
     }
 
-    // ANCHOR: finish
-    // ANCHOR: finish_given
-    /// Accepts an outcome only with the task's current lease token. The same
-    /// outcome twice (a resend after a lost answer) is fine; a token from an
-    /// older lease is refused and can never overwrite the newer lease's result.
+    /// Accepts an outcome only with the task's current lease token: one
+    /// `BEGIN IMMEDIATE` transaction around [`record`].
     pub fn finish(
         &mut self,
         task_id: TaskId,
@@ -87,9 +99,63 @@ impl Store {
         outcome: Outcome,
         now: SystemTime,
     ) -> Result<Recorded, StoreError> {
-        // ANCHOR_END: finish_given
-        // TODO(store-finish): record a task's outcome only with its current lease token: a resend of the same outcome is fine, a stale token or a different outcome is refused
-        todo!("store-finish — book: ch05, \"Leases and fencing tokens\"")
+        let tx = self
+            .connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let recorded = record(&tx, task_id, lease_token, &outcome, unix_millis(now))?;
+        tx.commit()?;
+        Ok(recorded)
     }
-    // ANCHOR_END: finish
+
+    // ANCHOR: finish_batch
+    /// Records a group of outcomes in one `BEGIN IMMEDIATE` transaction — one
+    /// commit, one write to the file, for the lot. Each is fenced by its own lease
+    /// token exactly as [`Store::finish`] fences one: a stale or conflicting one is
+    /// refused alone (its answer in the list, at its place), and the others are
+    /// recorded. Only a failure of the database itself fails the whole group.
+    pub fn finish_batch(
+        &mut self,
+        results: &[Finished],
+        now: SystemTime,
+    ) -> Result<Vec<Result<Recorded, StoreError>>, StoreError> {
+        let now = unix_millis(now);
+        let tx = self
+            .connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut answers = Vec::with_capacity(results.len());
+        for finished in results {
+            match record(
+                &tx,
+                finished.task_id,
+                &finished.lease_token,
+                &finished.outcome,
+                now,
+            ) {
+                Err(StoreError::Sqlite(error)) => return Err(error.into()),
+                answer => answers.push(answer),
+            }
+        }
+        tx.commit()?;
+        Ok(answers)
+    }
+    // ANCHOR_END: finish_batch
 }
+
+// ANCHOR: finish
+// ANCHOR: finish_given
+/// Inside a transaction (`now` in Unix milliseconds): accepts an outcome only with
+/// the task's current lease token. The same outcome twice (a resend after a lost
+/// answer) is fine; a token from an older lease is refused and can never
+/// overwrite the newer lease's result. A refusal writes nothing.
+fn record(
+    tx: &Transaction<'_>,
+    task_id: TaskId,
+    lease_token: &str,
+    outcome: &Outcome,
+    now: i64,
+) -> Result<Recorded, StoreError> {
+    // ANCHOR_END: finish_given
+    // TODO(store-finish): inside the transaction it is given, record a task's outcome only with its current lease token: a resend of the same outcome is fine, a stale token or a different outcome is refused and writes nothing
+    todo!("store-finish — book: ch05, \"Leases and fencing tokens\"")
+}
+// ANCHOR_END: finish

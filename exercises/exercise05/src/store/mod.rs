@@ -141,6 +141,15 @@ pub enum Outcome {
     Failed(TaskFailure),
 }
 
+/// One worker's outcome for one lease, as [`Store::finish_batch`] records it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finished {
+    pub task_id: TaskId,
+    /// The token of the lease it ran under: the fence, checked one by one.
+    pub lease_token: String,
+    pub outcome: Outcome,
+}
+
 /// What recording a result did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Recorded {

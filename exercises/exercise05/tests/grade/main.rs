@@ -30,9 +30,9 @@ use exercise05::kinds;
 use exercise05::protocol::{Heartbeat, HeldLease, LeasedResult, Registration, Request};
 use exercise05::store::{ErrorType, TaskFailure};
 use exercise05::{
-    Backoff, Client, Connection, Dispatcher, DispatcherConfig, Event, EventSink, Lease, NewTask,
-    Outcome, Recorded, Shutdown, Store, StoreConfig, StoreError, TaskStatus, TaskView, Worker,
-    WorkerConfig,
+    Backoff, Client, Connection, Dispatcher, DispatcherConfig, Event, EventSink, Finished, Lease,
+    NewTask, Outcome, Recorded, Shutdown, Store, StoreConfig, StoreError, TaskStatus, TaskView,
+    Worker, WorkerConfig,
 };
 use grading::background::{Background, recorder};
 use grading::temp::TempDir;
@@ -43,6 +43,7 @@ const BOOK: Chapter = Chapter("ch05-leases.md");
 const DURABLE: BookSection = BOOK.section("A durable queue in SQLite");
 const CLAIM: BookSection = BOOK.section("Claiming with BEGIN IMMEDIATE");
 const FENCING: BookSection = BOOK.section("Leases and fencing tokens");
+const BATCHES: BookSection = BOOK.section("Claiming and finishing in batches");
 const ATTEMPTS: BookSection = BOOK.section("Giving up after max_attempts");
 const HEARTBEATS: BookSection = BOOK.section("Heartbeats and the monitor");
 const CAPABILITIES: BookSection = BOOK.section("Capabilities");

@@ -342,3 +342,144 @@ fn step1_the_queue_survives_closing_and_reopening_the_file() {
         DURABLE.hint()
     );
 }
+
+#[test]
+fn step1_a_batch_claim_gives_each_task_a_lease_of_its_own() {
+    let mut store = memory_store(120, 5);
+    let first = store.submit(&add(1, 1), t0()).expect("submits");
+    register(&mut store, &["gone", "batcher"], &["add"]);
+    let (gone, batch, empty, store) = within(LIMIT, "batch claims", BATCHES, move || {
+        let gone = claim(&mut store, "gone", at(0));
+        let rest: Vec<i64> = (2..=4)
+            .map(|n| store.submit(&add(n, n), at(1)).expect("submits"))
+            .collect();
+        // 32 asked for, 4 claimable: the expired one first, then the 3 queued ones.
+        let batch = store.claim_batch("batcher", 32, at(121));
+        let empty = store.claim_batch("batcher", 32, at(122));
+        (gone.map(|lease| (lease, rest)), batch, empty, store)
+    });
+    let (gone, rest) = gone.or_book("a first lease", CLAIM);
+    let batch = batch.or_book("a batch claim to be answered", BATCHES);
+    let ids: Vec<i64> = batch.iter().map(|lease| lease.task_id).collect();
+    let mut expected = vec![first];
+    expected.extend(&rest);
+    assert_eq!(
+        ids,
+        expected,
+        "a batch of up to 32 with 4 claimable tasks takes those 4 — the expired lease \
+         first, then the queued tasks oldest first; {}",
+        BATCHES.hint()
+    );
+    let tokens: HashSet<&str> = batch.iter().map(|l| l.lease_token.as_str()).collect();
+    assert!(
+        tokens.len() == batch.len() && !tokens.contains(gone.lease_token.as_str()),
+        "every task of a batch gets a fresh token of its own (one lease each, not one for \
+         the batch); {}",
+        BATCHES.hint()
+    );
+    assert_eq!(
+        batch.iter().map(|l| l.attempt).collect::<Vec<_>>(),
+        [2, 1, 1, 1],
+        "each lease counts its own attempt; {}",
+        BATCHES.hint()
+    );
+    for lease in &batch {
+        let view = view_of(&store, lease.task_id);
+        assert_eq!(
+            (view.status, view.lease_owner.as_deref()),
+            (TaskStatus::Running, Some("batcher")),
+            "every task of a batch is RUNNING, leased to the claimer; {}",
+            BATCHES.hint()
+        );
+    }
+    assert_eq!(
+        empty.ok().map(|leases| leases.len()),
+        Some(0),
+        "a batch claim on an empty queue is an empty batch, not an error; {}",
+        BATCHES.hint()
+    );
+}
+
+#[test]
+fn step1_a_stale_token_in_a_batch_is_fenced_alone() {
+    let mut store = memory_store(120, 5);
+    for n in 0..3 {
+        store.submit(&add(n, n), t0()).expect("submits");
+    }
+    register(&mut store, &["slow", "fast"], &["add"]);
+    let (old, new, mut store) = within(LIMIT, "two batches", BATCHES, move || {
+        let old = store.claim_batch("slow", 3, at(0));
+        // The slow worker's three leases run out; the fast one leases them anew.
+        let new = store.claim_batch("fast", 3, at(121));
+        (old, new, store)
+    });
+    let old = old.or_book("a first batch", BATCHES);
+    let new = new.or_book("a second batch once the first ran out at 120 s", BATCHES);
+    assert_eq!(
+        new.len(),
+        3,
+        "the three expired leases are claimed again; {}",
+        BATCHES.hint()
+    );
+    let finished = |lease: &Lease, token: &str, value: i64| Finished {
+        task_id: lease.task_id,
+        lease_token: token.to_owned(),
+        outcome: Outcome::Completed(json!(value)),
+    };
+    // One group: the new lease of task 1, the OLD lease of task 2, the new lease of task 3.
+    let group = [
+        finished(&new[0], &new[0].lease_token, 10),
+        finished(&new[1], &old[1].lease_token, -1),
+        finished(&new[2], &new[2].lease_token, 30),
+    ];
+    let answers = store
+        .finish_batch(&group, at(122))
+        .or_book("a group of results to be answered one by one", BATCHES);
+    let shape: Vec<Result<Recorded, &'static str>> = answers
+        .iter()
+        .map(|answer| match answer {
+            Ok(recorded) => Ok(*recorded),
+            Err(StoreError::StaleLease { .. }) => Err("StaleLease"),
+            Err(_) => Err("another error"),
+        })
+        .collect();
+    assert_eq!(
+        shape,
+        [
+            Ok(Recorded::Now(TaskStatus::Completed)),
+            Err("StaleLease"),
+            Ok(Recorded::Now(TaskStatus::Completed)),
+        ],
+        "in a group, each result is fenced by its own token: the stale one is refused alone \
+         and the others are recorded; {}",
+        BATCHES.hint()
+    );
+    let views: Vec<(TaskStatus, Option<Value>)> = new
+        .iter()
+        .map(|lease| {
+            let view = view_of(&store, lease.task_id);
+            (view.status, view.result)
+        })
+        .collect();
+    assert_eq!(
+        views,
+        [
+            (TaskStatus::Completed, Some(json!(10))),
+            (TaskStatus::Running, None),
+            (TaskStatus::Completed, Some(json!(30))),
+        ],
+        "the refused result wrote nothing: its task still runs under the new lease; {}",
+        FENCING.hint()
+    );
+    let resent = store
+        .finish_batch(&group[..1], at(123))
+        .or_book("a resent group to be answered", BATCHES);
+    assert!(
+        matches!(
+            resent.as_slice(),
+            [Ok(Recorded::Already(TaskStatus::Completed))]
+        ),
+        "a group sent again is a resend, as for one result, got {resent:?}; {}",
+        FENCING.hint()
+    );
+}

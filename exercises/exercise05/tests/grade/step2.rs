@@ -258,3 +258,59 @@ fn step2_the_monitor_gives_up_on_tasks_out_of_attempts() {
         );
     }
 }
+
+#[test]
+fn step2_a_batchs_leases_expire_one_by_one() {
+    // One attempt each: a lease that runs out is given up on by the monitor.
+    let mut store = memory_store(120, 1);
+    for n in 0..4 {
+        store.submit(&add(n, n), t0()).expect("submits");
+    }
+    register(&mut store, &["batcher"], &["add"]);
+    let outcome = within(LIMIT, "a batch's leases", HEARTBEATS, move || {
+        let batch = store
+            .claim_batch("batcher", 4, at(0))
+            .or_book("a batch of four leases", BATCHES);
+        // The worker still holds the first two (their results are not ready): it
+        // names them in a heartbeat; the other two are forgotten.
+        let held: Vec<(i64, String)> = batch[..2]
+            .iter()
+            .map(|l| (l.task_id, l.lease_token.clone()))
+            .collect();
+        let renewed = store
+            .heartbeat("batcher", &held, at(100))
+            .or_book("a heartbeat", HEARTBEATS);
+        // At 130 s the two not renewed ran out (at 120 s); the worker is alive.
+        let sweep = store
+            .requeue_dead(at(130), Duration::from_secs(60))
+            .or_book("a monitor round", HEARTBEATS);
+        let ids: Vec<i64> = batch.iter().map(|l| l.task_id).collect();
+        let views: Vec<TaskStatus> = ids.iter().map(|id| view_of(&store, *id).status).collect();
+        (ids, renewed, sweep, views)
+    });
+    let (ids, renewed, sweep, views) = outcome;
+    assert_eq!(
+        renewed,
+        2,
+        "the heartbeat renews the two leases it names; {}",
+        HEARTBEATS.hint()
+    );
+    assert_eq!(
+        (sweep.failed, sweep.dead_workers.len()),
+        (ids[2..].to_vec(), 0),
+        "a batch's leases expire one by one: the monitor gives up on the two that ran out \
+         (no attempt left) and on nothing else, and the worker is alive; {}",
+        BATCHES.hint()
+    );
+    assert_eq!(
+        views,
+        [
+            TaskStatus::Running,
+            TaskStatus::Running,
+            TaskStatus::Failed,
+            TaskStatus::Failed,
+        ],
+        "the two renewed leases of the batch still run; {}",
+        BATCHES.hint()
+    );
+}

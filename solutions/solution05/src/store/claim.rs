@@ -14,17 +14,18 @@ macro_rules! claimable {
          AND attempts < max_attempts"
     };
 }
-/// A RUNNING task whose lease ran out (`?2` is now): its worker is gone or late.
+/// RUNNING tasks whose lease ran out (`?2` is now), at most `?3` of them: their
+/// worker is gone or late.
 const NEXT_EXPIRED: &str = concat!(
     "SELECT id FROM tasks WHERE status = 'RUNNING' AND lease_expires_at <= ?2 AND ",
     claimable!(),
-    " ORDER BY id LIMIT 1"
+    " ORDER BY id LIMIT ?3"
 );
-/// The oldest QUEUED task.
+/// The oldest QUEUED tasks, at most `?2` of them.
 const NEXT_QUEUED: &str = concat!(
     "SELECT id FROM tasks WHERE status = 'QUEUED' AND ",
     claimable!(),
-    " ORDER BY id LIMIT 1"
+    " ORDER BY id LIMIT ?2"
 );
 /// The lease itself, with a fresh random token: the fencing token results must carry.
 const LEASE: &str = "UPDATE tasks
@@ -39,17 +40,32 @@ type FinishRow = (String, Option<String>, Option<String>, Option<String>);
 
 impl Store {
     // ANCHOR: claim
-    // ANCHOR: claim_given
     /// Leases the next task this worker can run, if there is one: a RUNNING task
     /// whose lease ran out, else the oldest QUEUED one — with attempts left and a
-    /// kind among the worker's capabilities. One `BEGIN IMMEDIATE` transaction, so
-    /// two claimers can never both take the same task.
+    /// kind among the worker's capabilities. A batch of one: see [`Store::claim_batch`].
     pub fn claim(&mut self, worker_id: &str, now: SystemTime) -> Result<Option<Lease>, StoreError> {
+        Ok(self.claim_batch(worker_id, 1, now)?.pop())
+    }
+
+    // ANCHOR: claim_given
+    /// Leases up to `max` tasks this worker can run, in one `BEGIN IMMEDIATE`
+    /// transaction, so two claimers can never both take the same task: RUNNING
+    /// tasks whose lease ran out first, then the oldest QUEUED ones — with attempts
+    /// left and a kind among the worker's capabilities. Each task gets a lease of
+    /// its own (its own token, its own expiry): the batch is one transaction, not
+    /// one lease. Fewer than `max`, or none, when the queue holds fewer.
+    pub fn claim_batch(
+        &mut self,
+        worker_id: &str,
+        max: usize,
+        now: SystemTime,
+    ) -> Result<Vec<Lease>, StoreError> {
         // ANCHOR_END: claim_given
         // ANCHOR: todo-store-claim
         let now = unix_millis(now);
         let lease_ends = now + millis(self.config.lease);
-        // IMMEDIATE takes the write lock *before* reading: the row we pick cannot
+        let max = i64::try_from(max).unwrap_or(i64::MAX);
+        // IMMEDIATE takes the write lock *before* reading: the rows we pick cannot
         // be picked by another connection between our SELECT and our UPDATE.
         let tx = self
             .connection
@@ -62,45 +78,53 @@ impl Store {
             return Err(StoreError::UnknownWorker(worker_id.to_owned()));
         }
         give_up_expired(&tx, now)?;
-        let expired: Option<TaskId> = tx
+        let mut next: Vec<TaskId> = tx
             .prepare_cached(NEXT_EXPIRED)?
-            .query_row(params![worker_id, now], |row| row.get(0))
-            .optional()?;
-        let next = match expired {
-            Some(id) => Some(id),
-            None => tx
+            .query_map(params![worker_id, now, max], |row| row.get(0))?
+            .collect::<Result<_, _>>()?;
+        let room = max - next.len() as i64;
+        if room > 0 {
+            let queued: Vec<TaskId> = tx
                 .prepare_cached(NEXT_QUEUED)?
-                .query_row(params![worker_id], |row| row.get(0))
-                .optional()?,
-        };
-        let Some(task_id) = next else {
-            // Commit anyway: the tasks given up on above stay FAILED.
-            tx.commit()?;
-            return Ok(None);
-        };
-        let leased = tx.prepare_cached(LEASE)?.query_row(
-            params![task_id, worker_id, lease_ends, now],
-            |row| {
-                Ok((
-                    row.get::<_, TaskId>(0)?,
-                    row.get::<_, String>(1)?,
-                    row.get::<_, String>(2)?,
-                    row.get::<_, String>(3)?,
-                    row.get::<_, u32>(4)?,
-                    row.get::<_, u32>(5)?,
-                ))
-            },
-        )?;
+                .query_map(params![worker_id, room], |row| row.get(0))?
+                .collect::<Result<_, _>>()?;
+            next.extend(queued);
+        }
+        let mut leased = Vec::with_capacity(next.len());
+        for task_id in next {
+            // One UPDATE per task: each gets a fresh token of its own.
+            let row = tx.prepare_cached(LEASE)?.query_row(
+                params![task_id, worker_id, lease_ends, now],
+                |row| {
+                    Ok((
+                        row.get::<_, TaskId>(0)?,
+                        row.get::<_, String>(1)?,
+                        row.get::<_, String>(2)?,
+                        row.get::<_, String>(3)?,
+                        row.get::<_, u32>(4)?,
+                        row.get::<_, u32>(5)?,
+                    ))
+                },
+            )?;
+            leased.push(row);
+        }
+        // Commit even with nothing leased: the tasks given up on above stay FAILED.
         tx.commit()?;
-        let (task_id, kind, args, lease_token, attempt, max_attempts) = leased;
-        Ok(Some(Lease {
-            task_id,
-            kind,
-            args: parse_json(&args)?,
-            lease_token,
-            attempt,
-            max_attempts,
-        }))
+        leased
+            .into_iter()
+            .map(
+                |(task_id, kind, args, lease_token, attempt, max_attempts)| {
+                    Ok(Lease {
+                        task_id,
+                        kind,
+                        args: parse_json(&args)?,
+                        lease_token,
+                        attempt,
+                        max_attempts,
+                    })
+                },
+            )
+            .collect()
         // ANCHOR_END: todo-store-claim
     }
     // ANCHOR_END: claim
@@ -129,11 +153,8 @@ impl Store {
         self.finish(task_id, lease_token, Outcome::Failed(failure), now)
     }
 
-    // ANCHOR: finish
-    // ANCHOR: finish_given
-    /// Accepts an outcome only with the task's current lease token. The same
-    /// outcome twice (a resend after a lost answer) is fine; a token from an
-    /// older lease is refused and can never overwrite the newer lease's result.
+    /// Accepts an outcome only with the task's current lease token: one
+    /// `BEGIN IMMEDIATE` transaction around [`record`].
     pub fn finish(
         &mut self,
         task_id: TaskId,
@@ -141,65 +162,109 @@ impl Store {
         outcome: Outcome,
         now: SystemTime,
     ) -> Result<Recorded, StoreError> {
-        // ANCHOR_END: finish_given
-        // ANCHOR: todo-store-finish
         let tx = self
             .connection
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let row: Option<FinishRow> = tx
-            .prepare_cached("SELECT status, lease_token, result, error FROM tasks WHERE id = ?1")?
-            .query_row([task_id], |row| {
-                Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
-            })
-            .optional()?;
-        let Some((status, current_token, result, error)) = row else {
-            return Err(StoreError::UnknownTask(task_id));
-        };
-        if current_token.as_deref() != Some(lease_token) {
-            return Err(StoreError::StaleLease { task_id });
-        }
-        let status = parse_status(&status)?;
-        if status.is_final() {
-            let recorded = match (status, result, error) {
-                (TaskStatus::Completed, Some(result), _) => {
-                    Outcome::Completed(parse_json::<Value>(&result)?)
-                }
-                (TaskStatus::Failed, _, Some(error)) => {
-                    Outcome::Failed(parse_json::<TaskFailure>(&error)?)
-                }
-                _ => {
-                    return Err(StoreError::Corrupt(format!(
-                        "task {task_id} is final without an outcome"
-                    )));
-                }
-            };
-            return if recorded == outcome {
-                Ok(Recorded::Already(status))
-            } else {
-                Err(StoreError::ConflictingResult { task_id })
-            };
-        }
-        // RUNNING, or QUEUED again after its worker was declared dead but before
-        // anyone leased it anew: the work is done, so take it.
-        let (status, result, error) = match &outcome {
-            Outcome::Completed(value) => (TaskStatus::Completed, Some(value.to_string()), None),
-            Outcome::Failed(failure) => (TaskStatus::Failed, None, Some(to_json(failure)?)),
-        };
-        tx.prepare_cached(
-            "UPDATE tasks
-             SET status = ?2, result = ?3, error = ?4, lease_expires_at = NULL, updated_at = ?5
-             WHERE id = ?1",
-        )?
-        .execute(params![
-            task_id,
-            status.to_string(),
-            result,
-            error,
-            unix_millis(now)
-        ])?;
+        let recorded = record(&tx, task_id, lease_token, &outcome, unix_millis(now))?;
         tx.commit()?;
-        Ok(Recorded::Now(status))
-        // ANCHOR_END: todo-store-finish
+        Ok(recorded)
     }
-    // ANCHOR_END: finish
+
+    // ANCHOR: finish_batch
+    /// Records a group of outcomes in one `BEGIN IMMEDIATE` transaction — one
+    /// commit, one write to the file, for the lot. Each is fenced by its own lease
+    /// token exactly as [`Store::finish`] fences one: a stale or conflicting one is
+    /// refused alone (its answer in the list, at its place), and the others are
+    /// recorded. Only a failure of the database itself fails the whole group.
+    pub fn finish_batch(
+        &mut self,
+        results: &[Finished],
+        now: SystemTime,
+    ) -> Result<Vec<Result<Recorded, StoreError>>, StoreError> {
+        let now = unix_millis(now);
+        let tx = self
+            .connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut answers = Vec::with_capacity(results.len());
+        for finished in results {
+            match record(
+                &tx,
+                finished.task_id,
+                &finished.lease_token,
+                &finished.outcome,
+                now,
+            ) {
+                Err(StoreError::Sqlite(error)) => return Err(error.into()),
+                answer => answers.push(answer),
+            }
+        }
+        tx.commit()?;
+        Ok(answers)
+    }
+    // ANCHOR_END: finish_batch
 }
+
+// ANCHOR: finish
+// ANCHOR: finish_given
+/// Inside a transaction (`now` in Unix milliseconds): accepts an outcome only with
+/// the task's current lease token. The same outcome twice (a resend after a lost
+/// answer) is fine; a token from an older lease is refused and can never
+/// overwrite the newer lease's result. A refusal writes nothing.
+fn record(
+    tx: &Transaction<'_>,
+    task_id: TaskId,
+    lease_token: &str,
+    outcome: &Outcome,
+    now: i64,
+) -> Result<Recorded, StoreError> {
+    // ANCHOR_END: finish_given
+    // ANCHOR: todo-store-finish
+    let row: Option<FinishRow> = tx
+        .prepare_cached("SELECT status, lease_token, result, error FROM tasks WHERE id = ?1")?
+        .query_row([task_id], |row| {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+        })
+        .optional()?;
+    let Some((status, current_token, result, error)) = row else {
+        return Err(StoreError::UnknownTask(task_id));
+    };
+    if current_token.as_deref() != Some(lease_token) {
+        return Err(StoreError::StaleLease { task_id });
+    }
+    let status = parse_status(&status)?;
+    if status.is_final() {
+        let recorded = match (status, result, error) {
+            (TaskStatus::Completed, Some(result), _) => {
+                Outcome::Completed(parse_json::<Value>(&result)?)
+            }
+            (TaskStatus::Failed, _, Some(error)) => {
+                Outcome::Failed(parse_json::<TaskFailure>(&error)?)
+            }
+            _ => {
+                return Err(StoreError::Corrupt(format!(
+                    "task {task_id} is final without an outcome"
+                )));
+            }
+        };
+        return if recorded == *outcome {
+            Ok(Recorded::Already(status))
+        } else {
+            Err(StoreError::ConflictingResult { task_id })
+        };
+    }
+    // RUNNING, or QUEUED again after its worker was declared dead but before
+    // anyone leased it anew: the work is done, so take it.
+    let (status, result, error) = match outcome {
+        Outcome::Completed(value) => (TaskStatus::Completed, Some(value.to_string()), None),
+        Outcome::Failed(failure) => (TaskStatus::Failed, None, Some(to_json(failure)?)),
+    };
+    tx.prepare_cached(
+        "UPDATE tasks
+         SET status = ?2, result = ?3, error = ?4, lease_expires_at = NULL, updated_at = ?5
+         WHERE id = ?1",
+    )?
+    .execute(params![task_id, status.to_string(), result, error, now])?;
+    Ok(Recorded::Now(status))
+    // ANCHOR_END: todo-store-finish
+}
+// ANCHOR_END: finish
