@@ -15,8 +15,9 @@ use solution04::{
 };
 
 use crate::BenchError;
+use crate::progress::Steps;
 use crate::python::{Python, peer};
-use crate::report::{Report, Target};
+use crate::report::{Report, Role, Target};
 use crate::timing::rate;
 
 const RUNS: usize = 3;
@@ -93,7 +94,7 @@ fn pull_model(tasks: usize) -> Result<Duration, BenchError> {
     let mut client = Client::connect(&clients_endpoint, Duration::from_secs(5)).map_err(failed)?;
     for _ in 0..tasks {
         client
-            .submit("arithmetic", json!({"a": 10, "op": "add", "b": 5}))
+            .submit("add", json!({"a": 10, "b": 5}))
             .map_err(failed)?;
     }
     let quiet: EventSink = Arc::new(|_: &Event| {});
@@ -161,17 +162,24 @@ fn best<F: FnMut() -> Result<Duration, BenchError>>(mut run: F) -> Result<Durati
     (0..RUNS).try_fold(Duration::MAX, |best, _| Ok(best.min(run()?)))
 }
 
-/// Measures chapter 04 and returns its table.
-pub fn run(quick: bool) -> Result<Report, BenchError> {
-    let sizes = Sizes::new(quick);
-    let python = Python::venv(&["pyzmq"])?;
-    let mut report = Report::new("Chapter 04 — the ZeroMQ pull model");
+/// Measurements in [`run`], for its progress bar.
+pub const STEPS: u64 = 4;
 
+/// Measures chapter 04 and returns its results.
+pub fn run(quick: bool, steps: &Steps) -> Result<Report, BenchError> {
+    let sizes = Sizes::new(quick);
+    steps.step("Python venv with pyzmq");
+    let python = Python::venv(&["pyzmq"])?;
+    let mut report = Report::new("ch04", "Chapter 04 — the ZeroMQ pull model");
+
+    steps.step("Rust dispatcher and workers");
     let rust = rate(sizes.tasks, best(|| pull_model(sizes.tasks))?);
+    steps.step("bare REQ/REP round trips");
     let bare = rate(
         sizes.round_trips,
         best(|| bare_round_trips(sizes.round_trips))?,
     );
+    steps.step("pyzmq dispatcher and workers");
     let args = [
         "bench".to_owned(),
         sizes.python_tasks.to_string(),
@@ -186,30 +194,44 @@ pub fn run(quick: bool) -> Result<Report, BenchError> {
     let python_rate = sizes.python_tasks as f64 / python_seconds;
 
     report.measure(
+        "rust",
         format!("trivial tasks/s, Rust dispatcher + {WORKERS} workers × {PROCESSES} threads"),
         rust,
         "tasks/s",
     );
     report.measure(
+        "python",
         format!("trivial tasks/s, pyzmq dispatcher + {WORKERS} workers × {PROCESSES} processes"),
         python_rate,
         "tasks/s",
     );
     report.measure(
+        "bare",
         "bare REQ/REP round trips/s, zmq crate, 1 pair",
         bare,
         "round trips/s",
     );
-    report.goal(
+    report.ratio_goal(
         "Rust / Python peer, tasks/s",
-        rust / python_rate,
+        "rust",
+        "python",
         Target::AtLeast(3.0),
-    );
-    report.goal(
+    )?;
+    report.ratio_goal(
         "Rust tasks/s / bare round trips/s",
-        rust / bare,
+        "rust",
+        "bare",
         Target::AtLeast(0.4),
-    );
+    )?;
+    report.bar_chart(
+        "Chapter 04: trivial tasks through the pull model",
+        "tasks/s (bare: round trips/s)",
+        &[
+            ("rust", "Rust dispatcher + workers", Role::Rust),
+            ("python", "pyzmq dispatcher + workers", Role::Python),
+            ("bare", "bare REQ/REP (ceiling)", Role::Ceiling),
+        ],
+    )?;
     report.note(
         "Each task costs two round trips (REQUEST_TASK, then RESULT:), so one worker alone \
          reaches at most half the bare rate; two workers overlap their round trips on the \

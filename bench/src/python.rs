@@ -43,7 +43,8 @@ pub fn peer(name: &str) -> PathBuf {
     workspace_root().join("bench").join("peers").join(name)
 }
 
-fn target_dir() -> PathBuf {
+/// Cargo's target folder: `$CARGO_TARGET_DIR`, or `target/` in the workspace.
+pub fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace_root().join("target"))
