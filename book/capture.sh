@@ -3,8 +3,9 @@
 # output in the book is ever typed by hand.
 #
 #   book/capture.sh          demo output only (a few seconds)
-#   book/capture.sh --bench  also the "Measure it" tables (several minutes; run it
-#                            on an otherwise idle machine)
+#   book/capture.sh --bench  also the "Measure it" tables and charts (several
+#                            minutes; run it on an otherwise idle machine)
+#   book/capture.sh --bench-only   the tables and charts alone
 #
 # Each chapter's section below writes into book/src/generated/.
 set -euo pipefail
@@ -12,6 +13,34 @@ cd "$(dirname "$0")/.."
 out=book/src/generated
 mkdir -p "$out"
 export NO_COLOR=1
+mode=${1:-}
+
+# "Measure it": one `bench all` run writes every chapter's table, results.json, the
+# machine line and the SVG charts into a scratch folder; the book takes the tables
+# (chNN-bench.txt), a "machine, date" line per chapter (chNN-bench-machine.txt) and
+# the charts (chNN-bench*.svg). Progress bars go to stderr only on a terminal.
+bench_tables() {
+  local results table chapter chart
+  results=$(mktemp -d)
+  target/release/bench all --out "$results" > "$results/stdout.txt"
+  for table in "$results"/ch[0-9][0-9]-bench.txt; do
+    chapter=$(basename "$table" -bench.txt)
+    { echo "\$ bench $chapter"; cat "$table"; } > "$out/$chapter-bench.txt"
+    cp "$results/machine.txt" "$out/$chapter-bench-machine.txt"
+    echo "wrote $out/$chapter-bench.txt and $out/$chapter-bench-machine.txt"
+  done
+  for chart in "$results"/ch[0-9][0-9]-bench*.svg; do
+    cp "$chart" "$out/"
+    echo "wrote $out/$(basename "$chart")"
+  done
+  sed -n '/^Summary:/,$p' "$results/stdout.txt"
+  rm -rf "$results"
+}
+if [[ $mode == --bench-only ]]; then
+  cargo build --quiet --release -p bench
+  bench_tables
+  exit 0
+fi
 
 cargo build --quiet --release --bins
 
@@ -396,12 +425,76 @@ grpc_dispatcher() {
 grpc_dispatcher | sed -E "s/127.0.0.1:[0-9]+/127.0.0.1:PORT/" > "$out/ch06-dispatcher.txt"
 echo "wrote $out/ch06-dispatcher.txt"
 
+# --- chapter 07 ---------------------------------------------------------------
+# A nats-server with JetStream on a free port and a store in a temporary folder,
+# shown as the default nats://127.0.0.1:4222. Worker1 runs Add and Divide only, so
+# the multiply and subtract tasks wait QUEUED until Worker2 joins; then a worker is
+# killed (SIGKILL) mid-task and another finishes it when the lease runs out; then
+# a task nobody runs reaches its deadline.
+nats_session() {
+  local dir port url server nats_bin pids=()
+  nats_bin=$(command -v nats-server || echo /usr/sbin/nats-server)
+  dir=$(mktemp -d)
+  port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  "$nats_bin" -js -sd "$dir/store" -a 127.0.0.1 -p "$port" 2> "$dir/server.log" &
+  server=$!
+  until grep -qs "Server is ready" "$dir/server.log"; do sleep 0.1; done
+  url=nats://127.0.0.1:$port
+  nats_worker() { # nats_worker NAME ARGS... : in the background, logging to NAME.log
+    local name=$1; shift
+    target/release/nats_worker -w "$name" --server "$url" "$@" > "$dir/$name.log" 2>&1 &
+    pids+=($!)
+    until grep -qs "Ready for" "$dir/$name.log"; do sleep 0.1; done
+  }
+  controller() { # controller LOG ARGS... : shown as typed, run in the background
+    local log=$1; shift
+    show nats_controller "$@"
+    target/release/nats_controller --server "$url" "$@" > "$dir/$log" 2>&1 &
+  }
+  echo "\$ nats_worker -w Worker1 -c Add Divide &"
+  nats_worker Worker1 -c Add Divide
+  controller first.log "10 add 5" "7 multiply 8" "100 subtract 37" "6 divide 0" --processing-time 0.2
+  local first=$!
+  until grep -qs "QUEUED on tasks.divide" "$dir/first.log"; do sleep 0.1; done
+  sleep 1
+  echo "\$ nats_worker -w Worker2 -c Subtract Multiply &    # a second later"
+  nats_worker Worker2 -c Subtract Multiply
+  wait "$first"
+  cat "$dir/first.log"
+  kill -INT "${pids[@]}" 2>/dev/null || true
+  wait "${pids[@]}" 2>/dev/null || true
+  pids=()
+  echo
+  echo "\$ nats_worker -w Doomed -c Add --lease 1 &"
+  nats_worker Doomed -c Add --lease 1
+  local doomed=${pids[0]}
+  controller second.log "2 add 2" --processing-time 3 --lease 1 --timeout 0
+  local second=$!
+  until grep -qs "RUNNING on Doomed" "$dir/second.log"; do sleep 0.1; done
+  echo "\$ kill -9 <Doomed's pid>    # mid-task"
+  { kill -9 "$doomed"; wait "$doomed"; } 2>/dev/null || true
+  echo "\$ nats_worker -w Rescuer -c Add --lease 1 &"
+  nats_worker Rescuer -c Add --lease 1
+  wait "$second"
+  cat "$dir/second.log"
+  echo
+  echo "(Rescuer's output)"
+  cat "$dir/Rescuer.log"
+  echo
+  controller third.log "1 subtract 1" --timeout 1
+  wait $!
+  cat "$dir/third.log"
+  kill -INT "${pids[@]}" 2>/dev/null || true
+  wait "${pids[@]}" 2>/dev/null || true
+  kill "$server" 2>/dev/null || true
+  wait 2>/dev/null || true
+  rm -rf "$dir"
+}
+nats_session | sed -E "s|nats://127.0.0.1:[0-9]+|nats://127.0.0.1:4222|g" > "$out/ch07-session.txt"
+echo "wrote $out/ch07-session.txt"
+capture ch07-worker-help.txt target/release/nats_worker --help
 
-if [[ "${1:-}" == "--bench" ]]; then
-  capture ch01-bench.txt target/release/bench ch01
-  capture ch02-bench.txt target/release/bench ch02
-  capture ch03-bench.txt target/release/bench ch03
-  capture ch04-bench.txt target/release/bench ch04
-  capture ch05-bench.txt target/release/bench ch05
-  capture ch06-bench.txt target/release/bench ch06
+
+if [[ $mode == --bench ]]; then
+  bench_tables
 fi
