@@ -101,9 +101,9 @@ fn replace_body(chapter: &Chapter, marker: &Marker, body: &[&str], build: Build)
 }
 
 /// The crate doc's addition and the lint allowance every exercise's `lib.rs` gets.
-fn lib_header(chapter: &Chapter) -> Vec<String> {
+fn lib_header(chapter: &Chapter, build: Build) -> Vec<String> {
     let n = &chapter.number;
-    vec![
+    let mut lines = vec![
         "//!".to_owned(),
         "//! **This is the exercise.** Every `todo!()` in it is yours to write, step by step:"
             .to_owned(),
@@ -117,18 +117,83 @@ fn lib_header(chapter: &Chapter) -> Vec<String> {
         ),
         "//! the todos is the same code.".to_owned(),
         String::new(),
-        "// Until the todo!() bodies are written, their parameters and helpers look unused."
-            .to_owned(),
-        "#![allow(unused_variables, unused_imports, dead_code)]".to_owned(),
-    ]
+    ];
+    match build {
+        Build::Skeleton => lines.extend([
+            "// While a todo!() is left, the helpers it will call look unused; build.rs sets"
+                .to_owned(),
+            format!(
+                "// `{TODOS_LEFT_CFG}` until the last one is written, and then the compiler warns"
+            ),
+            "// about unused code again. Each todo's function has its own allowance, for its"
+                .to_owned(),
+            "// parameters, which lasts only until that todo!() is replaced.".to_owned(),
+            format!("#![cfg_attr({TODOS_LEFT_CFG}, allow(unused_imports, dead_code))]"),
+        ]),
+        // Never read by a learner: every body is there, behind its switch.
+        Build::Switchable => {
+            lines.push("#![allow(unused_variables, unused_imports, dead_code)]".to_owned())
+        }
+    }
+    lines
+}
+
+/// The line of the `fn` whose body holds `marker`: the nearest line above it, less
+/// indented, that declares a function.
+fn enclosing_fn(lines: &[&str], marker: &Marker) -> Option<usize> {
+    let indent = marker.indent.len();
+    (0..marker.open).rev().find(|&index| {
+        let line = lines[index];
+        let trimmed = line.trim_start();
+        let words: Vec<&str> = trimmed.split_whitespace().take(5).collect();
+        line.len() - trimmed.len() < indent
+            && words
+                .iter()
+                .take_while(|word| {
+                    matches!(**word, "pub" | "async" | "const" | "unsafe" | "fn")
+                        || word.starts_with("pub(")
+                })
+                .any(|word| *word == "fn")
+    })
+}
+
+/// The cfg that build.rs sets while todo `id` is left (see [`build_script`], which
+/// spells the same rule out in the generated code).
+fn todo_cfg(id: &str) -> String {
+    format!("workbook_todo_{}", id.replace('-', "_"))
 }
 
 fn transform_source(chapter: &Chapter, file: &SourceFile, build: Build) -> String {
     let lines: Vec<&str> = file.text.lines().collect();
+    // Above each todo's function, in the skeleton: its parameters may go unused,
+    // until the todo!() is replaced.
+    let mut allowances: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+    if build == Build::Skeleton {
+        for marker in &file.markers {
+            if let Some(line) = enclosing_fn(&lines, marker) {
+                let indent: String = lines[line]
+                    .chars()
+                    .take_while(|c| c.is_whitespace())
+                    .collect();
+                allowances.entry(line).or_default().push(format!(
+                    "{indent}#[cfg_attr({}, allow(unused_variables))]",
+                    todo_cfg(&marker.id)
+                ));
+            }
+        }
+    }
+    let copy = |range: std::ops::Range<usize>, out: &mut Vec<String>| {
+        for index in range {
+            if let Some(extra) = allowances.get(&index) {
+                out.extend(extra.iter().cloned());
+            }
+            out.push(lines[index].to_owned());
+        }
+    };
     let mut out: Vec<String> = Vec::with_capacity(lines.len());
     let mut next = 0;
     for marker in &file.markers {
-        out.extend(lines[next..marker.open].iter().map(|l| (*l).to_owned()));
+        copy(next..marker.open, &mut out);
         out.extend(replace_body(
             chapter,
             marker,
@@ -137,13 +202,13 @@ fn transform_source(chapter: &Chapter, file: &SourceFile, build: Build) -> Strin
         ));
         next = marker.close + 1;
     }
-    out.extend(lines[next..].iter().map(|l| (*l).to_owned()));
+    copy(next..lines.len(), &mut out);
     if file.path == Path::new("src/lib.rs") {
         let doc_end = out
             .iter()
             .position(|line| !line.starts_with("//!"))
             .unwrap_or(out.len());
-        let header = lib_header(chapter);
+        let header = lib_header(chapter, build);
         out.splice(doc_end..doc_end, header);
     }
     let mut text = out.join("\n");
@@ -183,20 +248,86 @@ fn transform_manifest(chapter: &Chapter, manifest: &str) -> String {
     text
 }
 
+/// The cfg build.rs sets while any todo is left in the crate.
+const TODOS_LEFT_CFG: &str = "workbook_todos_left";
+
+/// The skeleton's build script: the solution's own (if it has one), which first
+/// tells the compiler which todos are still left, so that the allowances above
+/// lapse one by one as the learner writes the bodies.
+fn build_script(chapter: &Chapter, solution_build: Option<&str>) -> String {
+    let mut todos = String::new();
+    for place in chapter.todos() {
+        todos.push_str(&format!(
+            "        ({:?}, {:?}),\n",
+            place.id,
+            place.file.display().to_string()
+        ));
+    }
+    let declare = format!(
+        r#"/// Generated with the exercise. While a todo's `todo!()` is still in its file, its
+/// function may leave parameters unused (cfg `workbook_todo_<id>`); while any is
+/// left, helpers only it will call may look unused (cfg `{TODOS_LEFT_CFG}`).
+/// Replace a `todo!()` and the compiler warns about your own code again.
+fn declare_todos_left() {{
+    const TODOS: &[(&str, &str)] = &[
+{todos}    ];
+    println!("cargo::rustc-check-cfg=cfg({TODOS_LEFT_CFG})");
+    let mut any_left = false;
+    for (id, file) in TODOS {{
+        let cfg = format!("workbook_todo_{{}}", id.replace('-', "_"));
+        println!("cargo::rustc-check-cfg=cfg({{cfg}})");
+        println!("cargo::rerun-if-changed={{file}}");
+        let text = std::fs::read_to_string(file).unwrap_or_default();
+        if text.contains(&format!("\"{{id}} — book:")) {{
+            println!("cargo::rustc-cfg={{cfg}}");
+            any_left = true;
+        }}
+    }}
+    if any_left {{
+        println!("cargo::rustc-cfg={TODOS_LEFT_CFG}");
+    }}
+}}
+"#
+    );
+    match solution_build {
+        None => format!(
+            "//! Generated with the exercise: see `declare_todos_left`.\n\nfn main() {{\n    declare_todos_left();\n}}\n\n{declare}"
+        ),
+        Some(text) => {
+            let mut out = Vec::new();
+            let mut called = false;
+            for line in text.lines() {
+                out.push(line.to_owned());
+                if !called && line.starts_with("fn main(") && line.ends_with('{') {
+                    out.push("    declare_todos_left();".to_owned());
+                    called = true;
+                }
+            }
+            format!("{}\n\n{declare}", out.join("\n"))
+        }
+    }
+}
+
 /// Every generated file, relative to the exercise's folder, with its text.
 pub fn generate(chapter: &Chapter, build: Build) -> BTreeMap<PathBuf, String> {
-    chapter
+    let mut files: BTreeMap<PathBuf, String> = chapter
         .files
         .iter()
         .map(|file| {
             let text = if file.path == Path::new("Cargo.toml") {
                 transform_manifest(chapter, &file.text)
+            } else if file.path == Path::new("build.rs") && build == Build::Skeleton {
+                build_script(chapter, Some(&file.text))
             } else {
                 transform_source(chapter, file, build)
             };
             (file.path.clone(), text)
         })
-        .collect()
+        .collect();
+    if build == Build::Skeleton && !files.contains_key(Path::new("build.rs")) {
+        files.insert(PathBuf::from("build.rs"), build_script(chapter, None));
+    }
+    files
 }
 
 /// Where `exercises/exerciseNN` differs from what [`generate`] writes, one line each.

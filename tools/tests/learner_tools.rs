@@ -26,7 +26,7 @@ fn status_check_and_reset_follow_the_learner() {
         .iter()
         .map(|t| (t.id.as_str(), t.step, t.line))
         .collect();
-    assert_eq!(ids, vec![("double", 1, 14), ("greet", 2, 20)]);
+    assert_eq!(ids, vec![("double", 1, 18), ("greet", 2, 25)]);
     assert_eq!(
         left[0].file,
         std::path::Path::new("exercises/exercise01/src/lib.rs")
@@ -77,4 +77,42 @@ fn status_check_and_reset_follow_the_learner() {
     fs::write(&lib, "// gone\n").expect("write");
     reset::reset_chapter(&chapter).expect("resets the chapter");
     assert_eq!(read(&lib), EXPECTED_SKELETON);
+}
+
+/// The skeleton compiles without warnings, yet a body the learner writes gets the
+/// compiler's warnings back: the allowance above a todo's function lasts only
+/// while its `todo!()` is there.
+#[test]
+fn a_written_body_gets_the_compilers_warnings_back() {
+    let dir = scratch();
+    let _cleanup = Cleanup(dir.clone());
+    let chapter = Chapter::load(&dir, "01").expect("loads");
+    generate::write(&chapter, Build::Skeleton).expect("writes the skeleton");
+    let lib = dir.join("exercises/exercise01/src/lib.rs");
+    let warnings = || {
+        let output = std::process::Command::new(workbook_tools::cargo())
+            .current_dir(&dir)
+            .args([
+                "check",
+                "--quiet",
+                "-p",
+                "exercise01",
+                "--message-format",
+                "short",
+            ])
+            .output()
+            .expect("runs cargo");
+        assert!(output.status.success(), "{output:?}");
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    assert_eq!(warnings(), "", "the skeleton compiles cleanly");
+
+    // `x` forgotten: the compiler says so, though `greet` is still todo!().
+    let written = EXPECTED_SKELETON.replace(
+        "    // TODO(double): return twice x\n    todo!(\"double — book: ch01, \\\"Doubling\\\"\")\n",
+        "    4\n",
+    );
+    fs::write(&lib, &written).expect("write");
+    let after = warnings();
+    assert!(after.contains("unused variable: `x`"), "{after}");
 }

@@ -21,6 +21,7 @@ pub struct Message {
 // ANCHOR: collect_from_producers
 /// Starts `producers` threads that each send `items_each` messages, and returns every
 /// message in the order the consumer received them.
+#[cfg_attr(workbook_todo_collect_from_producers, allow(unused_variables))]
 pub fn collect_from_producers(producers: usize, items_each: usize) -> Vec<Message> {
     // ANCHOR_END: collect_from_producers_given
     // TODO(collect-from-producers): start `producers` threads that each send `items_each` messages on one channel, and collect every message the receiver gets

@@ -32,6 +32,7 @@ use parking_lot::Mutex;
 // ANCHOR: increment_from_threads_given
 /// Starts `threads` threads that each add 1 to `counter` `increments` times, and
 /// returns once every thread has finished (so every clone of the `Arc` is dropped).
+#[cfg_attr(workbook_todo_increment_from_threads, allow(unused_variables))]
 pub fn increment_from_threads(counter: &Arc<Mutex<u64>>, threads: usize, increments: u64) {
     // ANCHOR_END: increment_from_threads_given
     // TODO(increment-from-threads): start `threads` threads that each add 1 to the shared counter `increments` times, and join them all

@@ -17,6 +17,7 @@ pub fn run_sequentially(tasks: usize, each: Duration) -> Duration {
 // ANCHOR: run_on_threads
 /// Runs `tasks` sleeps of `each`, one per thread, and returns the wall time taken
 /// once all of them have finished.
+#[cfg_attr(workbook_todo_run_on_threads, allow(unused_variables))]
 pub fn run_on_threads(tasks: usize, each: Duration) -> Duration {
     // ANCHOR_END: run_on_threads_given
     // TODO(run-on-threads): sleep `each` on `tasks` threads at once and return how long the whole thing took

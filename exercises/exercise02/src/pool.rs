@@ -69,6 +69,7 @@ impl PoolBuilder {
 
     // ANCHOR: build
     /// Starts the workers and returns once every one of them is running.
+    #[cfg_attr(workbook_todo_pool_build, allow(unused_variables))]
     pub fn build(self) -> Result<ThreadPool, PoolError> {
         // ANCHOR_END: pool_given
         // TODO(pool-build): refuse 0 workers, make the job queue, spawn `size` workers sharing it, and return once every worker has said it started
@@ -118,6 +119,7 @@ impl ThreadPool {
     // ANCHOR: execute
     // ANCHOR: execute_given
     /// Queues `job` for the next free worker. Never blocks: the queue is unbounded.
+    #[cfg_attr(workbook_todo_pool_execute, allow(unused_variables))]
     pub fn execute<F>(&self, job: F) -> Result<(), PoolError>
     where
         F: FnOnce(WorkerId) + Send + 'static,
@@ -152,6 +154,7 @@ impl ThreadPool {
     /// Closes the queue, lets the workers finish every job already queued, and joins
     /// them. Calling it again does nothing; `execute` afterwards returns
     /// [`PoolError::ShutDown`].
+    #[cfg_attr(workbook_todo_pool_shutdown, allow(unused_variables))]
     pub fn shutdown(&mut self) {
         // ANCHOR_END: shutdown_given
         // TODO(pool-shutdown): close the queue by dropping the pool's sender, then join every worker; a second call does nothing
@@ -202,6 +205,7 @@ impl Worker {
 
 // ANCHOR: worker_loop
 // ANCHOR: worker_loop_given
+#[cfg_attr(workbook_todo_worker_loop, allow(unused_variables))]
 fn run_worker(
     id: WorkerId,
     jobs: &Receiver<Job>,

@@ -37,6 +37,7 @@ pub const STOPPING: &str = "the pipeline is stopping: task not run, send it agai
 /// A bad message is answered with an error publication and never ends the loop.
 /// At most `in_flight.limit()` tasks are accepted and unpublished at once: at the
 /// limit the socket is not read, so the producers' PUSH sockets push back.
+#[cfg_attr(workbook_todo_collect, allow(unused_variables))]
 pub fn collect(
     socket: &zmq::Socket,
     pool: &ThreadPool,
@@ -52,6 +53,7 @@ pub fn collect(
 
 // ANCHOR: submit
 /// Queues one task on the pool; its job publishes the result, whatever it is.
+#[cfg_attr(workbook_todo_submit, allow(unused_variables))]
 fn submit(
     task: TaskRequest,
     pool: &ThreadPool,
@@ -70,6 +72,7 @@ fn submit(
 /// [`Publication::Results`]; refuses its bad tasks one by one. The caller holds one
 /// slot in flight: if any task is good, the batch takes that slot and one more per
 /// further task, and this returns `true`; if none is, the slot is left alone.
+#[cfg_attr(workbook_todo_submit_batch, allow(unused_variables))]
 fn submit_batch(
     batch: TaskBatch,
     pool: &ThreadPool,
@@ -87,6 +90,7 @@ fn submit_batch(
 /// PULL socket — tasks other producers pushed before the stop — with a
 /// [`STOPPING`] error on its topic, so nobody waits for a result that will never
 /// come. Returns how many messages it answered.
+#[cfg_attr(workbook_todo_refuse_queued, allow(unused_variables))]
 pub fn refuse_queued(
     socket: &zmq::Socket,
     outbox: &Sender<Publication>,

@@ -209,6 +209,7 @@ pub fn numeric_topic_reason(number: &Number) -> String {
 
 // ANCHOR: parse_message
 /// Reads one message off the PULL socket, given as its frames.
+#[cfg_attr(workbook_todo_parse_message, allow(unused_variables))]
 pub fn parse_message(frames: &[Vec<u8>]) -> Result<Request, Rejection> {
     // TODO(parse-message): read one message off the PULL socket as a Request, or a Rejection that keeps whatever address and id could be read; a numeric topic is refused
     todo!("parse-message — book: ch03, \"Bad messages get error results\"")
@@ -221,6 +222,7 @@ pub fn parse_message(frames: &[Vec<u8>]) -> Result<Request, Rejection> {
 /// [`Rejection`]; otherwise each task is read on its own and a bad one — an unknown
 /// kind, a missing id, work over the limits, or any task of a batch over
 /// [`MAX_BATCH`] — is refused alone, under its own id, on the batch's topic.
+#[cfg_attr(workbook_todo_parse_batch, allow(unused_variables))]
 pub fn parse_batch(frame: &[u8]) -> Result<Request, Rejection> {
     // TODO(parse-batch): read a BATCH message into a TaskBatch: every task accepted or refused on its own, under its id, on the batch's topic; every task of an oversized batch refused; one refusal for a message that is no batch at all
     todo!("parse-batch — book: ch03, \"Batching: many tasks per message\"")

@@ -200,6 +200,7 @@ impl Worker {
     // ANCHOR_END: run
 
     // ANCHOR: serve
+    #[cfg_attr(workbook_todo_worker_loop, allow(unused_variables))]
     fn serve(&mut self, stop: &Shutdown) -> Result<(), ConnectionError> {
         // TODO(worker-loop): report what finished; ask for work only with a free thread
         todo!("worker-loop — book: ch04, \"Asking only with capacity\"")
@@ -207,6 +208,7 @@ impl Worker {
     // ANCHOR_END: serve
 
     // ANCHOR: ask_for_task
+    #[cfg_attr(workbook_todo_ask_for_task, allow(unused_variables))]
     fn ask_for_task(&mut self, stop: &Shutdown) -> Result<Asked, ConnectionError> {
         // TODO(ask-for-task): send REQUEST_TASK; the answer is Asked::Got or Asked::Nothing
         todo!("ask-for-task — book: ch04, \"Asking only with capacity\"")

@@ -195,11 +195,7 @@ impl Worker {
         for task_id in std::mem::take(&mut self.recovered.expired) {
             (self.events)(&Event::CacheExpired { task_id });
         }
-        let outcome = if self.config.batch > 1 {
-            self.serve_batches(stop)
-        } else {
-            self.serve(stop)
-        };
+        let outcome = self.serve(stop);
         (self.events)(&Event::WorkerStopped);
         match outcome {
             Err(ConnectionError::Stopped) | Ok(()) => Ok(()),
@@ -207,6 +203,7 @@ impl Worker {
         }
     }
 
+    #[cfg_attr(workbook_todo_worker_loop, allow(unused_variables))]
     fn serve(&mut self, stop: &Shutdown) -> Result<(), ConnectionError> {
         // ANCHOR_END: run_given
         // TODO(worker-loop): the worker's loop: until `stop`, move finished results to the outbox, contact the dispatcher when it is time, and wait for a result until the next contact
@@ -218,21 +215,25 @@ impl Worker {
     // ANCHOR: contact_given
     /// One round with the dispatcher: register if needed, deliver what is
     /// cached, send a heartbeat when one is due, and ask for work while a thread
-    /// is free. Any unanswered request ends the round with `NoAnswer`.
+    /// is free — up to `batch` tasks per request, never more than the free
+    /// threads. Any unanswered request ends the round with `NoAnswer`.
+    #[cfg_attr(workbook_todo_worker_contact, allow(unused_variables))]
     fn contact(&mut self, stop: &Shutdown) -> Result<(), ConnectionError> {
         // ANCHOR_END: contact_given
-        // TODO(worker-contact): one round with the dispatcher: register if needed, deliver the outbox, a heartbeat when due, and ask for work while a thread is free
+        // TODO(worker-contact): one round with the dispatcher: register if needed, deliver the outbox, a heartbeat when due, and ask for work — up to `batch` tasks a claim — while a thread is free
         todo!("worker-contact — book: ch05, \"Nothing computed is lost\"")
     }
     // ANCHOR_END: contact
 
     // ANCHOR: deliver
     // ANCHOR: deliver_given
-    /// Sends every cached result, oldest first. An answer — accepted, or refused
-    /// for good (a stale lease) — takes it out of the cache; no answer keeps it.
+    /// Sends every cached result, oldest first, up to `batch` per request. An
+    /// answer — accepted, or refused for good (a stale lease) — takes a result
+    /// out of the cache; no answer keeps it.
+    #[cfg_attr(workbook_todo_worker_deliver, allow(unused_variables))]
     fn deliver(&mut self, stop: &Shutdown) -> Result<(), ConnectionError> {
         // ANCHOR_END: deliver_given
-        // TODO(worker-deliver): send every result of the outbox, oldest first; an answer takes it out of the outbox and the cache, no answer leaves it there
+        // TODO(worker-deliver): send every result of the outbox, oldest first, `batch_size()` per request; an answer takes it out of the outbox and the cache, no answer leaves it there
         todo!("worker-deliver — book: ch05, \"Nothing computed is lost\"")
     }
     // ANCHOR_END: deliver
@@ -241,6 +242,7 @@ impl Worker {
     // ANCHOR: heartbeat_given
     /// "I am alive, and I still hold these leases": running tasks, and finished
     /// ones whose results wait in the cache.
+    #[cfg_attr(workbook_todo_worker_heartbeat, allow(unused_variables))]
     fn heartbeat(&mut self, stop: &Shutdown) -> Result<(), ConnectionError> {
         // ANCHOR_END: heartbeat_given
         // TODO(worker-heartbeat): send HEARTBEAT naming every lease the worker holds — the running tasks and the results waiting in the outbox — and schedule the next one
@@ -252,6 +254,7 @@ impl Worker {
     // ANCHOR: unreachable_given
     /// No answer: the REQ socket is stuck mid-exchange, so open a fresh one, and
     /// wait longer each time before the next try. Whatever is cached stays cached.
+    #[cfg_attr(workbook_todo_worker_unreachable, allow(unused_variables))]
     fn unreachable(&mut self) -> Result<(), ConnectionError> {
         // ANCHOR_END: unreachable_given
         // TODO(worker-unreachable): no answer: open a fresh connection, wait longer before the next try (the backoff), renew the leases first when back, and report it
@@ -332,110 +335,84 @@ impl Worker {
     }
 
     // ANCHOR: batches
-    /// `serve` in batches (`batch` above 1): a round with the dispatcher only when
-    /// it is worth one — the pool has room (ask for `batch` tasks at once), a full
-    /// group of results waits, a heartbeat is due — so a round carries many tasks.
-    fn serve_batches(&mut self, stop: &Shutdown) -> Result<(), ConnectionError> {
-        while !stop.is_stopped() {
-            while let Some(result) = self.running.try_finished() {
-                self.finished_task(result);
-            }
-            let worth_a_round = !self.registered
-                || self.running.room() > 0
-                || self.outbox.len() >= self.config.batch
-                || Instant::now() >= self.next_heartbeat;
-            if worth_a_round && Instant::now() >= self.next_contact {
-                match self.contact_in_batches(stop) {
-                    Ok(()) => self.backoff = None,
-                    Err(ConnectionError::NoAnswer { .. }) => self.unreachable()?,
-                    Err(other) => return Err(other),
-                }
-            }
-            let wait = self
-                .next_contact
-                .saturating_duration_since(Instant::now())
-                .max(self.config.idle_wait);
-            if let Some(result) = self.running.finished_within(wait) {
-                self.finished_task(result);
-            }
-        }
-        Ok(())
+    /// How many tasks a claim asks for and how many results a request carries,
+    /// at most: `batch`, and at least 1.
+    fn batch_size(&self) -> usize {
+        self.config.batch.max(1)
     }
 
-    /// `contact` in batches: register if needed, deliver the outbox in groups,
-    /// a heartbeat when due, and — if the pool has room — one claim of up to
-    /// `batch` tasks, all started (the pool queues those it cannot run yet, and
-    /// the heartbeats name them all).
-    fn contact_in_batches(&mut self, stop: &Shutdown) -> Result<(), ConnectionError> {
-        if !self.registered {
-            let registration = Registration {
-                worker_id: self.config.worker_id.clone(),
-                capabilities: self.config.capabilities.clone(),
-            };
-            match self.exchange(&Request::Register(registration), stop)? {
-                Reply::Registered => self.registered = true,
-                other => {
-                    self.dispatcher_error(&other);
-                    return Ok(());
-                }
+    /// Whether a round with the dispatcher has anything to do: introduce the
+    /// worker, claim work for a free thread, deliver a full group of results
+    /// (`batch` of them: one, unless batching), or send a heartbeat that is due.
+    fn worth_a_round(&self) -> bool {
+        !self.registered
+            || self.running.room() > 0
+            || self.outbox.len() >= self.batch_size()
+            || Instant::now() >= self.next_heartbeat
+    }
+
+    /// Asks for up to `want` tasks: `REQUEST_TASK`, the original's frame, when
+    /// the worker claims one at a time (`batch` 1), else `REQUEST_TASKS` — each
+    /// task still with a lease of its own. `NO_TASKS_AVAILABLE` is no leases.
+    fn claim(&mut self, want: usize, stop: &Shutdown) -> Result<Claimed, ConnectionError> {
+        let worker_id = self.config.worker_id.clone();
+        if self.batch_size() == 1 {
+            return Ok(
+                match self.exchange(&Request::RequestTask(WorkRequest { worker_id }), stop)? {
+                    Reply::Task(lease) => Claimed::Leases(vec![lease]),
+                    Reply::NoTasksAvailable => Claimed::Leases(Vec::new()),
+                    other => Claimed::Other(other),
+                },
+            );
+        }
+        let request = BatchRequest::RequestTasks(BatchWorkRequest {
+            worker_id,
+            max: want,
+        });
+        Ok(match self.connection.exchange_batch(&request, stop)? {
+            BatchReply::Tasks(leases) => Claimed::Leases(leases),
+            BatchReply::Other(other) => Claimed::Other(other),
+            unexpected @ BatchReply::ResultsReceived(_) => {
+                Claimed::Other(Reply::Error(unexpected.to_frame()))
             }
+        })
+    }
+
+    /// Sends `group` and returns the dispatcher's answer to each result, in
+    /// order, as frames: one `RESULT` when the worker delivers one at a time
+    /// (`batch` 1), else one `RESULTS`. A whole-batch answer (an `ERROR`)
+    /// answers each result of the group.
+    fn send_results(
+        &mut self,
+        group: &[LeasedResult],
+        stop: &Shutdown,
+    ) -> Result<Vec<String>, ConnectionError> {
+        if let [result] = group
+            && self.batch_size() == 1
+        {
+            let answer = self.exchange(&Request::Result(result.clone()), stop)?;
+            return Ok(vec![answer.to_frame()]);
         }
-        while !self.outbox.is_empty() {
-            let group: Vec<LeasedResult> = self
-                .outbox
-                .iter()
-                .take(self.config.batch)
-                .cloned()
-                .collect();
-            let request = BatchRequest::Results(group.clone());
-            let answer = self.connection.exchange_batch(&request, stop)?;
-            // An answer — recorded, or refused for good — takes each result out
-            // of the cache, as `deliver` does one by one.
-            let answers: Vec<String> = match answer {
-                BatchReply::ResultsReceived(answers) if answers.len() == group.len() => answers
-                    .into_iter()
-                    .map(|answer| match answer.refused {
-                        None => Reply::ResultReceived.to_frame(),
-                        Some(reason) => Reply::Refused(reason).to_frame(),
-                    })
-                    .collect(),
-                other => vec![other.to_frame(); group.len()],
-            };
-            for (result, answer) in group.iter().zip(answers) {
-                self.outbox.pop_front();
-                if let Err(error) = self.cache.remove(result) {
-                    self.cache_failed(&error);
-                }
-                (self.events)(&Event::Delivered {
-                    task_id: result.task_id,
-                    answer,
-                });
-            }
-        }
-        if Instant::now() >= self.next_heartbeat {
-            self.heartbeat(stop)?;
-        }
-        if self.running.room() > 0 {
-            let request = BatchRequest::RequestTasks(BatchWorkRequest {
-                worker_id: self.config.worker_id.clone(),
-                max: self.config.batch,
-            });
-            match self.connection.exchange_batch(&request, stop)? {
-                BatchReply::Tasks(leases) => {
-                    for lease in leases {
-                        self.start_task(lease);
-                    }
-                }
-                BatchReply::Other(Reply::UnknownWorker(_)) => self.registered = false,
-                BatchReply::Other(other) => self.dispatcher_error(&other),
-                unexpected @ BatchReply::ResultsReceived(_) => {
-                    self.dispatcher_error(&Reply::Error(unexpected.to_frame()));
-                }
-            }
-        }
-        Ok(())
+        let request = BatchRequest::Results(group.to_vec());
+        Ok(match self.connection.exchange_batch(&request, stop)? {
+            BatchReply::ResultsReceived(answers) if answers.len() == group.len() => answers
+                .into_iter()
+                .map(|answer| match answer.refused {
+                    None => Reply::ResultReceived.to_frame(),
+                    Some(reason) => Reply::Refused(reason).to_frame(),
+                })
+                .collect(),
+            other => vec![other.to_frame(); group.len()],
+        })
     }
     // ANCHOR_END: batches
+}
+
+/// What a claim brought: leases (none when the queue is empty), or another
+/// answer (`UNKNOWN_WORKER`, `ERROR …`).
+enum Claimed {
+    Leases(Vec<Lease>),
+    Other(Reply),
 }
 
 /// The worker decides itself when to try again (with backoff), instead of

@@ -80,6 +80,7 @@ pub struct Engine {
 // ANCHOR: stream_config
 // ANCHOR: stream_config_given
 /// The stream of tasks: every `tasks.*` subject, kept until acknowledged.
+#[cfg_attr(workbook_todo_stream_config, allow(unused_variables))]
 pub fn stream_config(setup: &Setup) -> stream::Config {
     // ANCHOR_END: stream_config_given
     // TODO(stream-config): the TASKS stream: every task subject, work-queue retention, the Setup's replicas and duplicate window
@@ -92,6 +93,7 @@ pub fn stream_config(setup: &Setup) -> stream::Config {
 /// The pull consumer every worker that runs `kind` shares: one per kind, because
 /// a work-queue stream lets only one consumer take each subject (and 2.9 has no
 /// consumer with several filters).
+#[cfg_attr(workbook_todo_consumer_config, allow(unused_variables))]
 pub fn consumer_config(kind: pb::TaskType, setup: &Setup) -> consumer::pull::Config {
     // ANCHOR_END: consumer_config_given
     // TODO(consumer-config): the durable pull consumer of one kind: its name, its one filter subject, explicit acks, ack_wait = the lease, max_deliver = max attempts

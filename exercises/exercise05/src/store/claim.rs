@@ -54,6 +54,7 @@ impl Store {
     /// left and a kind among the worker's capabilities. Each task gets a lease of
     /// its own (its own token, its own expiry): the batch is one transaction, not
     /// one lease. Fewer than `max`, or none, when the queue holds fewer.
+    #[cfg_attr(workbook_todo_store_claim, allow(unused_variables))]
     pub fn claim_batch(
         &mut self,
         worker_id: &str,
@@ -147,6 +148,7 @@ impl Store {
 /// the task's current lease token. The same outcome twice (a resend after a lost
 /// answer) is fine; a token from an older lease is refused and can never
 /// overwrite the newer lease's result. A refusal writes nothing.
+#[cfg_attr(workbook_todo_store_finish, allow(unused_variables))]
 fn record(
     tx: &Transaction<'_>,
     task_id: TaskId,
