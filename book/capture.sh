@@ -61,7 +61,7 @@ capture() { # capture FILE COMMAND... : the command line, then its output
   echo "wrote $out/$file"
 }
 
-# --- compiler errors you will meet (book/traps/) --------------------------------
+# --- compiler errors you may meet (book/traps/) --------------------------------
 # Each trap is a learner's mistake cut down to std; rustc's own words go in the book.
 traps_out=$(mktemp -d)
 for trap in book/traps/*.rs; do

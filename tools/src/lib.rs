@@ -37,11 +37,25 @@ pub mod state;
 
 use std::path::{Path, PathBuf};
 
-/// The workspace this crate was built in: the parent of `tools/`.
+/// The workbook the learner is in: the nearest folder, from the current one up,
+/// that holds both `exercises/` and `tools/Cargo.toml`. Two clones may share one
+/// target folder (and so one `workbook` binary); the folder you stand in decides
+/// which one you work on. Outside any workbook: the one this crate was built in.
 pub fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+    let is_workbook =
+        |dir: &Path| dir.join("exercises").is_dir() && dir.join("tools/Cargo.toml").is_file();
+    std::env::current_dir()
+        .ok()
+        .and_then(|cwd| {
+            cwd.ancestors()
+                .find(|dir| is_workbook(dir))
+                .map(Path::to_path_buf)
+        })
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .parent()
+                .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+        })
 }
 
 /// The `cargo` that runs us, so nested builds use the same toolchain.

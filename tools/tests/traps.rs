@@ -1,4 +1,4 @@
-//! The book's "Compiler errors you will meet" boxes quote rustc on the files in
+//! The book's "Compiler errors you may meet" boxes quote rustc on the files in
 //! `book/traps/`: each must still fail to compile, with the error code its name
 //! ends in (`…-E0277.rs`), or the box would quote an error nobody meets any more.
 

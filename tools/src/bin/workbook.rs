@@ -49,7 +49,8 @@ enum Command {
     },
     /// Show the next level of hint for a todo (default: the next todo left).
     Hint {
-        /// A todo id, as in `// TODO(pool-build)`; `02/pool-build` if ids repeat across chapters.
+        /// A todo id, as in `// TODO(pool-build)` (`02/pool-build` if ids repeat across
+        /// chapters), or a chapter (`07`) or step (`07.2`): its next todo left.
         id: Option<String>,
     },
     /// Re-run `check` whenever an exercise file is saved; Ctrl-C to stop.
@@ -488,6 +489,26 @@ fn check_whole_chapter(workbook: &Workbook, chapter: &Chapter) -> Result<bool, S
 fn hint(workbook: &Workbook, id: Option<&str>) -> Result<ExitCode, String> {
     let paint = workbook.paint;
     let mut state = State::load(&workbook.root);
+    // `hint 07` or `hint 07.2`: the next todo left there.
+    let place = id.filter(|t| t.chars().all(|c| c.is_ascii_digit() || c == '.'));
+    if let Some(target) = place {
+        let (number, step) = match target.split_once('.') {
+            Some((n, k)) => (n, Some(k.parse::<usize>().map_err(|_| bad_target(target))?)),
+            None => (target, None),
+        };
+        let number = format!("{number:0>2}");
+        let chapter = workbook
+            .chapters
+            .iter()
+            .find(|c| c.number == number)
+            .ok_or_else(|| bad_target(target))?;
+        let left = workbook.left(chapter);
+        let todo = left
+            .iter()
+            .find(|t| step.is_none_or(|k| t.step == k))
+            .ok_or_else(|| format!("no todo is left in {target}: nothing to hint"))?;
+        return show_hint(workbook, &mut state, chapter, &todo.id.clone());
+    }
     let (chapter, id) = match id {
         Some(id) => {
             let (number, id) = match id.split_once('/') {
@@ -503,6 +524,17 @@ fn hint(workbook: &Workbook, id: Option<&str>) -> Result<ExitCode, String> {
             (chapter, id.to_owned())
         }
         None => {
+            // The chapter last checked, once complete, needs no hint: say so rather
+            // than spend a level of another chapter's.
+            if let Some(number) = state.chapter.clone()
+                && workbook.first_unfinished(&state, Some(&number)).is_none()
+            {
+                println!(
+                    "Chapter {number} is complete: no hint needed. `cargo workbook status` \
+                     shows what is left; `cargo workbook hint NN` hints chapter NN."
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
             let step = workbook
                 .first_unfinished(&state, None)
                 .ok_or("every step is done: no hint needed")?;
@@ -521,6 +553,18 @@ fn hint(workbook: &Workbook, id: Option<&str>) -> Result<ExitCode, String> {
             (step.chapter, id)
         }
     };
+    show_hint(workbook, &mut state, chapter, &id)
+}
+
+/// Shows the next level of hint for `id` and remembers it.
+fn show_hint(
+    workbook: &Workbook,
+    state: &mut State,
+    chapter: &Chapter,
+    id: &str,
+) -> Result<ExitCode, String> {
+    let paint = workbook.paint;
+    let id = id.to_owned();
     let todo = &chapter.hints.todos[&id];
     let key = format!("{}/{id}", chapter.number);
     let level = (state.hints.get(&key).copied().unwrap_or(0) + 1).min(LEVELS);
