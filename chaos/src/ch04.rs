@@ -21,8 +21,8 @@ use std::time::{Duration, Instant};
 use solution04::client::{Client, ClientError};
 use solution04::protocol::{ErrorType, TaskId, TaskStatus};
 
-use crate::plan::{KillPlan, Victim};
 use crate::process::Supervised;
+use crate::supervise::Cast;
 use crate::tasks::{Checkable, checkable_tasks};
 use crate::{ChaosError, Progress, Report, Settings, StopOnDrop};
 
@@ -146,14 +146,7 @@ pub fn run(
         tasks: settings.tasks,
         ..Report::default()
     };
-    let mut plan = KillPlan::new(
-        settings.seed,
-        settings.workers,
-        settings.worker_kill_every,
-        settings.dispatcher_kill_every,
-        Instant::now(),
-    );
-    let mut down: Vec<(Victim, Instant)> = Vec::new();
+    let mut cast = Cast::new(dispatcher, workers, settings);
     let deadline = started + settings.limit;
     let mut next_progress = Instant::now() + Duration::from_secs(5);
     let mut timed_out = false;
@@ -163,46 +156,7 @@ pub fn run(
             timed_out = true;
             break;
         }
-        let mut still_down = Vec::new();
-        for (victim, at) in down.drain(..) {
-            if now >= at {
-                match victim {
-                    Victim::Dispatcher => dispatcher.start()?,
-                    Victim::Worker(index) => workers[index].start()?,
-                }
-            } else {
-                still_down.push((victim, at));
-            }
-        }
-        down = still_down;
-        for process in std::iter::once(&mut dispatcher).chain(workers.iter_mut()) {
-            if process.exited() {
-                report.unexpected_exits += 1;
-                progress(&format!(
-                    "{} exited by itself; starting it again (see {})",
-                    process.name(),
-                    process.log().display()
-                ));
-                thread::sleep(Duration::from_millis(200));
-                process.start()?;
-            }
-        }
-        for victim in plan.due(now) {
-            if down.iter().any(|(v, _)| *v == victim) {
-                continue;
-            }
-            match victim {
-                Victim::Dispatcher => {
-                    dispatcher.kill();
-                    report.dispatcher_kills += 1;
-                }
-                Victim::Worker(index) => {
-                    workers[index].kill();
-                    report.worker_kills += 1;
-                }
-            }
-            down.push((victim, now + plan.downtime(settings.downtime)));
-        }
+        cast.step(now, &mut report, progress)?;
         if now >= next_progress {
             next_progress = now + Duration::from_secs(5);
             progress(&format!(

@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 
 use solution05::{Client, NewTask, Stats, TaskId, TaskStatus, TaskView};
 
-use crate::plan::{KillPlan, Victim};
 use crate::process::{Supervised, word_starting};
+use crate::supervise::Cast;
 use crate::tasks::{Checkable, checkable_tasks};
 use crate::{ChaosError, Progress, Report, Settings, StopOnDrop};
 
@@ -140,15 +140,7 @@ pub fn run(
         tasks: settings.tasks,
         ..Report::default()
     };
-    let mut plan = KillPlan::new(
-        settings.seed,
-        settings.workers,
-        settings.worker_kill_every,
-        settings.dispatcher_kill_every,
-        Instant::now(),
-    );
-    // Killed processes waiting for their restart: (victim, when).
-    let mut down: Vec<(Victim, Instant)> = Vec::new();
+    let mut cast = Cast::new(dispatcher, workers, settings);
     let deadline = started + settings.limit;
     let mut next_look = Instant::now();
     let mut next_progress = Instant::now() + Duration::from_secs(5);
@@ -160,47 +152,7 @@ pub fn run(
             timed_out = true;
             break;
         }
-        // Restarts that are due, and processes that died on their own.
-        let mut still_down = Vec::new();
-        for (victim, at) in down.drain(..) {
-            if now >= at {
-                match victim {
-                    Victim::Dispatcher => dispatcher.start()?,
-                    Victim::Worker(index) => workers[index].start()?,
-                }
-            } else {
-                still_down.push((victim, at));
-            }
-        }
-        down = still_down;
-        for process in std::iter::once(&mut dispatcher).chain(workers.iter_mut()) {
-            if process.exited() {
-                report.unexpected_exits += 1;
-                progress(&format!(
-                    "{} exited by itself; starting it again (see {})",
-                    process.name(),
-                    process.log().display()
-                ));
-                thread::sleep(Duration::from_millis(200));
-                process.start()?;
-            }
-        }
-        for victim in plan.due(now) {
-            if down.iter().any(|(v, _)| *v == victim) {
-                continue;
-            }
-            match victim {
-                Victim::Dispatcher => {
-                    dispatcher.kill();
-                    report.dispatcher_kills += 1;
-                }
-                Victim::Worker(index) => {
-                    workers[index].kill();
-                    report.worker_kills += 1;
-                }
-            }
-            down.push((victim, now + plan.downtime(settings.downtime)));
-        }
+        cast.step(now, &mut report, progress)?;
         let all_submitted = submitter.is_finished();
         if now >= next_look && all_submitted {
             next_look = now + Duration::from_millis(500);
@@ -242,12 +194,7 @@ pub fn run(
 
     // The chaos stops here: everything up, so that every task can be asked about.
     stop.store(true, Ordering::SeqCst);
-    for (victim, _) in down.drain(..) {
-        match victim {
-            Victim::Dispatcher => dispatcher.start()?,
-            Victim::Worker(index) => workers[index].start()?,
-        }
-    }
+    cast.restart_all()?;
     let ids = submitter
         .join()
         .map_err(|_| ChaosError::Setup("the submitting thread panicked".into()))?;

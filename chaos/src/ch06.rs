@@ -30,6 +30,7 @@ use tonic::transport::Channel;
 
 use crate::plan::{KillPlan, Victim};
 use crate::process::{Supervised, word_starting};
+use crate::supervise::restart_if_exited;
 use crate::tasks::{Checkable, checkable_tasks};
 use crate::{ChaosError, Progress, Report, Settings, StopOnDrop};
 
@@ -177,15 +178,7 @@ pub fn run(
             server.start()?;
             server_back = None;
         }
-        if server.exited() {
-            report.unexpected_exits += 1;
-            progress(&format!(
-                "grpc_server exited by itself; starting it again (see {})",
-                server.log().display()
-            ));
-            thread::sleep(Duration::from_millis(200));
-            server.start()?;
-        }
+        restart_if_exited(&mut server, &mut report, progress)?;
         for victim in plan.due(now) {
             match victim {
                 Victim::Dispatcher if server_back.is_none() => {

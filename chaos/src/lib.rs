@@ -15,6 +15,7 @@
 //! - [`plan`]: the seeded schedule of kills.
 //! - [`tasks`]: tasks whose right results are known in advance.
 //! - [`ch04`], [`ch05`], [`ch06`]: one run against each chapter's binaries.
+//! - [`supervise`]: the kill plan carried out on the processes, each turn of a run.
 //! - [`report`]: the figures, and whether the run passed.
 //! - [`binaries`]: builds a chapter's binaries and finds them, for the `chaos` command.
 
@@ -26,6 +27,7 @@ pub mod ch06;
 pub mod plan;
 pub mod process;
 pub mod report;
+pub mod supervise;
 pub mod tasks;
 
 use std::path::PathBuf;
@@ -107,6 +109,43 @@ impl Settings {
 
 /// Where progress lines go (the command prints them; tests may drop them).
 pub type Progress<'a> = &'a dyn Fn(&str);
+
+impl Settings {
+    /// The chapters' tests' short run: 300 tasks on 3 workers, 50 submitted a
+    /// second, a worker killed about every second and the dispatcher about every
+    /// three, each back within 300 ms, and a minute for it all.
+    pub fn short(seed: u64, dir: PathBuf) -> Self {
+        Self {
+            seed,
+            workers: 3,
+            rate: Some(50.0),
+            worker_kill_every: Some(Duration::from_secs(1)),
+            dispatcher_kill_every: Some(Duration::from_secs(3)),
+            downtime: Duration::from_millis(300),
+            limit: Duration::from_secs(60),
+            ..Self::new(300, dir)
+        }
+    }
+}
+
+/// Carries out a short run, as the chapters' tests do — progress and report on
+/// stderr — and says why it failed: it could not be carried out, it did not
+/// kill (at least 2 workers and 1 dispatcher), or a task was lost or wrong.
+pub fn short_run(
+    settings: &Settings,
+    run: impl FnOnce(&Settings, Progress<'_>) -> Result<Report, ChaosError>,
+) -> Result<Report, String> {
+    let report = run(settings, &|line| eprintln!("{line}"))
+        .map_err(|error| format!("the chaos run could not be carried out: {error}"))?;
+    eprintln!("{report}");
+    if report.worker_kills < 2 || report.dispatcher_kills < 1 {
+        return Err(format!("the run must actually kill: {report}"));
+    }
+    if !report.passed() {
+        return Err(format!("0 lost and 0 wrong expected:\n{report}"));
+    }
+    Ok(report)
+}
 
 /// Raises a stop flag when dropped: a run that ends early, on an error, leaves no
 /// client thread behind retrying forever.

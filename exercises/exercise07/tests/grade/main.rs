@@ -95,6 +95,24 @@ fn task(id: &str, a: i64, op: Op, b: i64) -> pb::Task {
     new_task(id, TaskSpec { op, a, b })
 }
 
+/// A controller on `url` with `setup`, reporting to `events`.
+async fn controller(url: &str, setup: Setup, events: EventSink) -> Controller {
+    let config = ControllerConfig {
+        setup,
+        ..ControllerConfig::new(&[url.to_owned()])
+    };
+    Controller::connect(&config, events)
+        .await
+        .expect("the controller connects")
+}
+
+/// The engine on `url` with `setup`: its stream, consumers and results bucket.
+async fn engine(url: &str, setup: &Setup) -> setup::Engine {
+    setup::connect(&[url.to_owned()], setup)
+        .await
+        .expect("connects and creates the stream, consumers and bucket")
+}
+
 /// A raw JetStream context on `url`, to look at what the code under test did.
 async fn raw(url: &str) -> jetstream::Context {
     let client = async_nats::connect(url)

@@ -149,10 +149,7 @@ fn step1_a_task_sent_twice_is_stored_once() {
     let url = server.url();
     let (events, stored) = run("one task sent twice", PUBLISH, move || async move {
         let recorded = Recorded::default();
-        let config = ControllerConfig::new(std::slice::from_ref(&url));
-        let mut controller = Controller::connect(&config, recorded.sink())
-            .await
-            .expect("the controller connects");
+        let mut controller = controller(&url, Setup::default(), recorded.sink()).await;
         for _ in 0..2 {
             controller
                 .submit(task("same", 1, Op::Add, 1))
@@ -184,10 +181,7 @@ fn step1_bad_tasks_are_refused_before_they_are_stored() {
     let server = nats_server();
     let url = server.url();
     let (refused, stored) = run("three bad tasks", PUBLISH, move || async move {
-        let config = ControllerConfig::new(std::slice::from_ref(&url));
-        let mut controller = Controller::connect(&config, Recorded::default().sink())
-            .await
-            .expect("the controller connects");
+        let mut controller = controller(&url, Setup::default(), Recorded::default().sink()).await;
         let bad = [
             pb::Task {
                 r#type: 0,

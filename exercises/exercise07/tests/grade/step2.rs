@@ -44,9 +44,7 @@ fn step2_the_first_outcome_recorded_wins() {
     let server = nats_server();
     let url = server.url();
     let (first, second) = run("two outcomes for one task", ONCE, move || async move {
-        let engine = setup::connect(std::slice::from_ref(&url), &quick_setup())
-            .await
-            .expect("connects and creates the bucket");
+        let engine = engine(&url, &quick_setup()).await;
         let ours = results::outcome("t1", "Worker1", 1, Ok(4));
         let theirs = results::outcome("t1", "Worker2", 2, Ok(4));
         let first = results::record(&engine.results, "t1", &ours)
@@ -85,10 +83,8 @@ fn step2_tasks_go_only_to_workers_of_their_kind_and_wait_for_one() {
     let (sum, waiting_while_no_divider, quotient, zero, events) =
         run("routing by capability", CONSUMERS, move || async move {
             let recorded = Recorded::default();
-            let config = ControllerConfig::new(std::slice::from_ref(&url));
-            let mut controller = Controller::connect(&config, Recorded::default().sink())
-                .await
-                .expect("the controller connects");
+            let mut controller =
+                controller(&url, Setup::default(), Recorded::default().sink()).await;
             for (id, a, op, b) in [
                 ("sum", 10, Op::Add, 5),
                 ("quot", 17, Op::Divide, 5),
@@ -167,13 +163,7 @@ fn step2_heartbeats_keep_a_task_longer_than_its_lease_with_its_worker() {
                 lease: Duration::from_secs(2),
                 ..quick_setup()
             };
-            let config = ControllerConfig {
-                setup: setup.clone(),
-                ..ControllerConfig::new(std::slice::from_ref(&url))
-            };
-            let mut controller = Controller::connect(&config, Recorded::default().sink())
-                .await
-                .expect("the controller connects");
+            let mut controller = controller(&url, setup.clone(), Recorded::default().sink()).await;
             let mut handles = Vec::new();
             for name in ["W1", "W2"] {
                 let worker =
@@ -223,21 +213,13 @@ fn step2_a_task_whose_worker_vanished_is_redelivered_and_completes_once() {
     let (outcome, finished) = run("a task taken and abandoned", LEASE, move || async move {
         let recorded = Recorded::default();
         let setup = quick_setup();
-        let config = ControllerConfig {
-            setup: setup.clone(),
-            ..ControllerConfig::new(std::slice::from_ref(&url))
-        };
-        let mut controller = Controller::connect(&config, Recorded::default().sink())
-            .await
-            .expect("the controller connects");
+        let mut controller = controller(&url, setup.clone(), Recorded::default().sink()).await;
         controller
             .submit(task("lost", 20, Op::Subtract, 8))
             .await
             .expect("the task is stored");
         // A "worker" that takes the task and dies: it never acknowledges it.
-        let engine = setup::connect(std::slice::from_ref(&url), &setup)
-            .await
-            .expect("connects");
+        let engine = engine(&url, &setup).await;
         let consumer = engine
             .consumer(pb::TaskType::Subtract)
             .await
@@ -293,10 +275,7 @@ fn step2_garbage_on_a_task_subject_is_dropped_and_the_worker_goes_on() {
     let url = server.url();
     let (outcome, rejected, left) = run("garbage, then a task", CONSUMERS, move || async move {
         let recorded = Recorded::default();
-        let config = ControllerConfig::new(std::slice::from_ref(&url));
-        let mut controller = Controller::connect(&config, Recorded::default().sink())
-            .await
-            .expect("the controller connects");
+        let mut controller = controller(&url, Setup::default(), Recorded::default().sink()).await;
         let context = raw(&url).await;
         for garbage in [&b"\xff\xfe not protobuf"[..], b"", &[0x0a; 300][..]] {
             context

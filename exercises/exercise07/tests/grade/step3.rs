@@ -10,13 +10,7 @@ fn step3_a_task_nobody_runs_fails_at_its_deadline() {
         "a task with a 0.5 s timeout and no worker",
         DEADLINES,
         move || async move {
-            let config = ControllerConfig {
-                setup: quick_setup(),
-                ..ControllerConfig::new(std::slice::from_ref(&url))
-            };
-            let mut controller = Controller::connect(&config, Recorded::default().sink())
-                .await
-                .expect("the controller connects");
+            let mut controller = controller(&url, quick_setup(), Recorded::default().sink()).await;
             let started = Instant::now();
             controller
                 .submit(pb::Task {
@@ -74,13 +68,7 @@ fn step3_a_worker_that_finishes_after_the_deadline_is_not_recorded() {
         DEADLINES,
         move || async move {
             let recorded = Recorded::default();
-            let config = ControllerConfig {
-                setup: quick_setup(),
-                ..ControllerConfig::new(std::slice::from_ref(&url))
-            };
-            let mut controller = Controller::connect(&config, recorded.sink())
-                .await
-                .expect("the controller connects");
+            let mut controller = controller(&url, quick_setup(), recorded.sink()).await;
             let worker_config =
                 WorkerConfig::new(std::slice::from_ref(&url), "Slow", &[pb::TaskType::Add])
                     .with_lease(Duration::from_secs(1));
@@ -145,10 +133,7 @@ fn step3_wait_reports_done_and_failed_as_workers_record_them() {
     let server = nats_server();
     let url = server.url();
     let outcomes = run("two tasks on one worker", DEADLINES, move || async move {
-        let config = ControllerConfig::new(std::slice::from_ref(&url));
-        let mut controller = Controller::connect(&config, Recorded::default().sink())
-            .await
-            .expect("the controller connects");
+        let mut controller = controller(&url, Setup::default(), Recorded::default().sink()).await;
         let worker_config = WorkerConfig::new(
             std::slice::from_ref(&url),
             "Worker1",
@@ -214,13 +199,7 @@ fn step3_a_task_never_acknowledged_fails_after_max_attempts() {
                 max_attempts: 2,
                 ..quick_setup()
             };
-            let config = ControllerConfig {
-                setup: setup.clone(),
-                ..ControllerConfig::new(std::slice::from_ref(&url))
-            };
-            let mut controller = Controller::connect(&config, Recorded::default().sink())
-                .await
-                .expect("the controller connects");
+            let mut controller = controller(&url, setup.clone(), Recorded::default().sink()).await;
             controller
                 .submit(task("cursed", 1, Op::Multiply, 1))
                 .await
@@ -228,9 +207,7 @@ fn step3_a_task_never_acknowledged_fails_after_max_attempts() {
             // Two "workers" that take the task and die, each time; and a third that
             // asks and gets nothing (the server notices a task past max_deliver when
             // someone asks for the next one).
-            let engine = setup::connect(std::slice::from_ref(&url), &setup)
-                .await
-                .expect("connects");
+            let engine = engine(&url, &setup).await;
             let consumer = engine
                 .consumer(pb::TaskType::Multiply)
                 .await
