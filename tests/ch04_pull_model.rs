@@ -369,10 +369,11 @@ fn a_sweep_of_bad_frames_is_answered_on_both_sockets_and_the_dispatcher_serves_o
     let dispatcher = Dispatcher::start("5");
     let workers = raw_socket(&dispatcher.workers);
     let clients = raw_socket(&dispatcher.clients);
-    let samples: [&[u8]; 3] = [
+    let samples: [&[u8]; 4] = [
         br#"REQUEST_TASK {"worker_id": "w1"}"#,
         br#"RESULT:{"task_id": "t1", "status": "COMPLETED", "result": 3}"#,
         br#"SUBMIT {"kind": "primes", "args": {"limit": 10}}"#,
+        br#"RESULT_AND_REQUEST {"results": [{"task_id": "t1", "status": "COMPLETED", "result": 3}], "worker_id": "w1"}"#,
     ];
     for (index, frame) in common::bad_frames(4, &samples, 2 << 20).iter().enumerate() {
         // Both sockets get every frame: a REP socket must answer each request, or
@@ -410,4 +411,189 @@ fn a_sweep_of_bad_frames_is_answered_on_both_sockets_and_the_dispatcher_serves_o
         std::thread::sleep(Duration::from_millis(100));
     }
     drop(worker);
+}
+
+// One round trip per task: `pull_worker --protocol one-trip` carries each result on
+// its next request (RESULT_AND_REQUEST), on the same dispatcher endpoint.
+
+fn one_trip_worker(processes: &str, endpoint: &str) -> Running {
+    start(
+        WORKER,
+        &[
+            processes,
+            endpoint,
+            "--timeout",
+            "1.5",
+            "--protocol",
+            "one-trip",
+        ],
+    )
+}
+
+#[test]
+fn one_trip_workers_complete_tasks_including_failures() {
+    let dispatcher = Dispatcher::start("5");
+    let _worker = one_trip_worker("2", &dispatcher.workers);
+    let mut client = dispatcher.client();
+    let sums: Vec<(i64, String)> = (0..20)
+        .map(|n| {
+            let id = client
+                .submit("add", json!({"a": n, "b": 100}))
+                .expect("submits");
+            (n, id)
+        })
+        .collect();
+    let raised = client
+        .submit("fail", json!({"message": "raised on one trip"}))
+        .expect("submits");
+    for (n, id) in &sums {
+        let report = wait(&mut client, id);
+        assert_eq!(
+            (report.status, report.result),
+            (TaskStatus::Completed, Some(json!(n + 100)))
+        );
+    }
+    let report = wait(&mut client, &raised);
+    let failure = report.error.expect("an error object");
+    assert_eq!(
+        (failure.error_type, failure.message.as_str()),
+        (ErrorType::FunctionExecutionFailure, "raised on one trip")
+    );
+}
+
+#[test]
+fn workers_on_both_protocols_share_one_dispatcher() {
+    let mut dispatcher = Dispatcher::start("5");
+    let mut client = dispatcher.client();
+    // Sleeps long enough that one worker cannot take them all before the other asks.
+    let ids: Vec<String> = (0..8)
+        .map(|_| client.submit("sleep", json!({"ms": 300})).expect("submits"))
+        .collect();
+    let _original = start(
+        WORKER,
+        &["2", &dispatcher.workers, "--timeout", "1.5", "--id", "orig"],
+    );
+    let _one_trip = start(
+        WORKER,
+        &[
+            "2",
+            &dispatcher.workers,
+            "--timeout",
+            "1.5",
+            "--protocol",
+            "one-trip",
+            "--id",
+            "trip",
+        ],
+    );
+    for id in &ids {
+        assert_eq!(wait(&mut client, id).status, TaskStatus::Completed);
+    }
+    dispatcher.expect_lines(8, ": COMPLETED");
+    let output = dispatcher.process.output();
+    for name in ["orig", "trip"] {
+        assert!(
+            output.contains(name),
+            "worker {name} took no task:\n{output}"
+        );
+    }
+}
+
+#[test]
+fn a_result_carried_on_a_request_is_recorded_exactly_once() {
+    let mut dispatcher = Dispatcher::start("5");
+    let workers = raw_socket(&dispatcher.workers);
+    let mut client = dispatcher.client();
+    let id = client
+        .submit("add", json!({"a": 2, "b": 3}))
+        .expect("submits");
+    let task: Value =
+        serde_json::from_str(&ask(&workers, b"REQUEST_TASK")).expect("a task as JSON");
+    assert_eq!(task["task_id"], json!(id));
+    let carried = format!(
+        r#"RESULT_AND_REQUEST {{"results": [{{"task_id": "{id}", "status": "COMPLETED", "result": 5}}]}}"#
+    );
+    // Recorded, and the request part answered: nothing else is queued.
+    assert_eq!(ask(&workers, carried.as_bytes()), "NO_TASKS_AVAILABLE");
+    // The same frame again, as a Lazy Pirate resend would send it: refused.
+    let again = ask(&workers, carried.as_bytes());
+    assert!(again.starts_with("ERROR "), "{again}");
+    // Twice in one message: the second copy is refused too.
+    let other = client
+        .submit("add", json!({"a": 1, "b": 1}))
+        .expect("submits");
+    let task: Value =
+        serde_json::from_str(&ask(&workers, b"REQUEST_TASK")).expect("a task as JSON");
+    assert_eq!(task["task_id"], json!(other));
+    let twice = format!(
+        r#"RESULT_AND_REQUEST {{"results": [{{"task_id": "{other}", "status": "COMPLETED", "result": 2}}, {{"task_id": "{other}", "status": "COMPLETED", "result": 99}}]}}"#
+    );
+    let answer = ask(&workers, twice.as_bytes());
+    assert!(answer.starts_with("ERROR "), "{answer}");
+
+    assert_eq!(wait(&mut client, &id).result, Some(json!(5)));
+    assert_eq!(wait(&mut client, &other).result, Some(json!(2)));
+    let bad = [
+        ("RESULT_AND_REQUEST {\"results\": 3}", "malformed JSON"),
+        (
+            "RESULT_AND_REQUEST {\"results\": [{\"task_id\": \"x\", \"status\": \"RUNNING\"}]}",
+            "COMPLETED or FAILED",
+        ),
+        (
+            "RESULT_AND_REQUEST {\"results\": [{\"task_id\": \"x\", \"status\": \"FAILED\"}]}",
+            "needs an \"error\" object",
+        ),
+    ];
+    // Bad input on the new frame gets a clear error, and takes no task.
+    let third = client
+        .submit("add", json!({"a": 3, "b": 3}))
+        .expect("submits");
+    for (frame, wanted) in bad {
+        let answer = ask(&workers, frame.as_bytes());
+        assert!(
+            answer.starts_with("ERROR ") && answer.contains(wanted),
+            "{frame:?} should be answered with ERROR …{wanted}…, got {answer:?}"
+        );
+    }
+    let task: Value =
+        serde_json::from_str(&ask(&workers, b"RESULT_AND_REQUEST")).expect("a task as JSON");
+    assert_eq!(task["task_id"], json!(third), "a bad frame took the task");
+
+    // Stop the dispatcher and read its whole log: each result recorded once.
+    dispatcher.process.interrupt();
+    dispatcher.process.wait(LIMIT);
+    let output = dispatcher.process.output();
+    for task_id in [&id, &other] {
+        let recorded = output
+            .lines()
+            .filter(|line| line.contains(task_id.as_str()) && line.ends_with(": COMPLETED"))
+            .count();
+        assert_eq!(
+            recorded, 1,
+            "task {task_id} recorded {recorded} times:\n{output}"
+        );
+    }
+}
+
+#[test]
+fn a_killed_one_trip_worker_fails_its_task_at_the_deadline() {
+    let mut dispatcher = Dispatcher::start("1");
+    let doomed = one_trip_worker("1", &dispatcher.workers);
+    let mut client = dispatcher.client();
+    let long = client
+        .submit("sleep", json!({"ms": 30_000}))
+        .expect("submits");
+    dispatcher.expect_lines(1, &format!("Task {long} → a worker: RUNNING"));
+    let next = client
+        .submit("multiply", json!({"a": 4, "b": 10}))
+        .expect("submits");
+    drop(doomed); // SIGKILL, mid-task.
+    let report = wait(&mut client, &long);
+    assert_eq!(report.status, TaskStatus::Failed);
+    assert_eq!(
+        report.error.map(|failure| failure.error_type),
+        Some(ErrorType::WorkerFailureError)
+    );
+    let _rescuer = one_trip_worker("1", &dispatcher.workers);
+    assert_eq!(wait(&mut client, &next).result, Some(json!(40)));
 }

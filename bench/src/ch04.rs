@@ -1,7 +1,8 @@
 //! Chapter 04's "Measure it": trivial tasks per second through the pull model — a
 //! dispatcher and 2 workers — against a pyzmq dispatcher and workers of the
 //! original design, and against the bare REQ/REP round trip of the same ZeroMQ
-//! library, all in one run.
+//! library, all in one run — the original protocol (two round trips per task) and
+//! the one-trip protocol (each result rides on the next request) side by side.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -10,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::bounded;
 use serde_json::json;
+use solution04::worker::WorkerProtocol;
 use solution04::{
     Client, Dispatcher, DispatcherConfig, Event, EventSink, Shutdown, Worker, WorkerConfig,
 };
@@ -60,7 +62,8 @@ fn failed(error: impl std::fmt::Display) -> BenchError {
 // ANCHOR: pull_run
 /// `tasks` trivial tasks queued, then 2 workers of 2 threads pull them; timed from
 /// the first task handed out to the last result accepted, as the Python peer is.
-fn pull_model(tasks: usize) -> Result<Duration, BenchError> {
+/// `protocol` is how the workers report: two round trips per task, or one.
+fn pull_model(tasks: usize, protocol: WorkerProtocol) -> Result<Duration, BenchError> {
     let accepted = Arc::new(AtomicUsize::new(0));
     let (first_out, first_assigned) = bounded::<Instant>(1);
     let (done, all_done) = bounded::<Instant>(1);
@@ -100,11 +103,11 @@ fn pull_model(tasks: usize) -> Result<Duration, BenchError> {
     let quiet: EventSink = Arc::new(|_: &Event| {});
     let workers: Vec<_> = (0..WORKERS)
         .map(|_| {
-            let worker = Worker::start(
-                WorkerConfig::new(&workers_endpoint, PROCESSES),
-                EventSink::clone(&quiet),
-            )
-            .map_err(failed)?;
+            let config = WorkerConfig {
+                protocol,
+                ..WorkerConfig::new(&workers_endpoint, PROCESSES)
+            };
+            let worker = Worker::start(config, EventSink::clone(&quiet)).map_err(failed)?;
             let stop = stop.clone();
             Ok(thread::spawn(move || worker.run(&stop)))
         })
@@ -163,7 +166,7 @@ fn best<F: FnMut() -> Result<Duration, BenchError>>(mut run: F) -> Result<Durati
 }
 
 /// Measurements in [`run`], for its progress bar.
-pub const STEPS: u64 = 4;
+pub const STEPS: u64 = 5;
 
 /// Measures chapter 04 and returns its results.
 pub fn run(quick: bool, steps: &Steps) -> Result<Report, BenchError> {
@@ -172,8 +175,16 @@ pub fn run(quick: bool, steps: &Steps) -> Result<Report, BenchError> {
     let python = Python::venv(&["pyzmq"])?;
     let mut report = Report::new("ch04", "Chapter 04 — the ZeroMQ pull model");
 
-    steps.step("Rust dispatcher and workers");
-    let rust = rate(sizes.tasks, best(|| pull_model(sizes.tasks))?);
+    steps.step("Rust dispatcher and workers, original protocol");
+    let rust = rate(
+        sizes.tasks,
+        best(|| pull_model(sizes.tasks, WorkerProtocol::Original))?,
+    );
+    steps.step("Rust dispatcher and workers, one round trip per task");
+    let one_trip = rate(
+        sizes.tasks,
+        best(|| pull_model(sizes.tasks, WorkerProtocol::OneTrip))?,
+    );
     steps.step("bare REQ/REP round trips");
     let bare = rate(
         sizes.round_trips,
@@ -200,6 +211,14 @@ pub fn run(quick: bool, steps: &Steps) -> Result<Report, BenchError> {
         "tasks/s",
     );
     report.measure(
+        "rust_one_trip",
+        format!(
+            "trivial tasks/s, one-trip protocol, Rust dispatcher + {WORKERS} workers × {PROCESSES} threads"
+        ),
+        one_trip,
+        "tasks/s",
+    );
+    report.measure(
         "python",
         format!("trivial tasks/s, pyzmq dispatcher + {WORKERS} workers × {PROCESSES} processes"),
         python_rate,
@@ -223,21 +242,35 @@ pub fn run(quick: bool, steps: &Steps) -> Result<Report, BenchError> {
         "bare",
         Target::AtLeast(0.4),
     )?;
+    report.ratio_goal(
+        "one-trip / original protocol, tasks/s",
+        "rust_one_trip",
+        "rust",
+        Target::AtLeast(1.8),
+    )?;
+    report.ratio_goal(
+        "one-trip tasks/s / bare round trips/s",
+        "rust_one_trip",
+        "bare",
+        Target::AtLeast(0.9),
+    )?;
     report.bar_chart(
         "Chapter 04: trivial tasks through the pull model",
         "tasks/s (bare: round trips/s)",
         &[
             ("rust", "Rust dispatcher + workers", Role::Rust),
+            ("rust_one_trip", "Rust, one round trip per task", Role::Rust),
             ("python", "pyzmq dispatcher + workers", Role::Python),
             ("bare", "bare REQ/REP (ceiling)", Role::Ceiling),
         ],
     )?;
     report.note(
-        "Each task costs two round trips (REQUEST_TASK, then RESULT:), so one worker alone \
-         reaches at most half the bare rate; two workers overlap their round trips on the \
-         wire, which leaves the dispatcher's one thread as the limit. Going well past that \
-         needs a different protocol: a ROUTER dispatcher, or workers asking for several \
-         tasks at once.",
+        "In the original protocol each task costs two round trips (REQUEST_TASK, then \
+         RESULT:), so one worker alone reaches at most half the bare rate; two workers \
+         overlap their round trips on the wire, which leaves the dispatcher's one thread, \
+         answering two frames per task, as the limit. The one-trip protocol \
+         (pull_worker --protocol one-trip) carries each result on the next request \
+         (RESULT_AND_REQUEST): one frame per task for the same thread to answer.",
     );
     report.note(format!(
         "Timed from the first task handed out to the last result accepted; {} tasks for Rust, \

@@ -4,8 +4,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use clap::Parser;
+use clap::{Parser, ValueEnum};
 use solution04::dispatcher::DEFAULT_WORKERS_ENDPOINT;
+use solution04::worker::WorkerProtocol;
 use solution04::{EventSink, Shutdown, Worker, WorkerConfig};
 use workbook::term;
 use workbook_ch04::print_pull_event;
@@ -32,15 +33,37 @@ struct Cli {
     #[arg(long, value_name = "SECONDS", default_value_t = 2.5)]
     timeout: f64,
 
+    /// How results travel: `original` (REQUEST_TASK, then RESULT: — two round trips
+    /// per task) or `one-trip` (each result rides on the next request: RESULT_AND_REQUEST).
+    #[arg(long, value_enum, default_value_t = Protocol::Original)]
+    protocol: Protocol,
+
     /// Plain output (also when NO_COLOR is set or output is not a terminal).
     #[arg(long)]
     no_color: bool,
 }
 
+/// `--protocol`'s values.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Protocol {
+    Original,
+    OneTrip,
+}
+
+impl From<Protocol> for WorkerProtocol {
+    fn from(protocol: Protocol) -> Self {
+        match protocol {
+            Protocol::Original => WorkerProtocol::Original,
+            Protocol::OneTrip => WorkerProtocol::OneTrip,
+        }
+    }
+}
+
 const EXAMPLES: &str = "\
 Examples:
   pull_worker 4 tcp://127.0.0.1:5556
-  pull_worker 2 tcp://127.0.0.1:5556 --id laptop";
+  pull_worker 2 tcp://127.0.0.1:5556 --id laptop
+  pull_worker 2 tcp://127.0.0.1:5556 --protocol one-trip";
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -48,6 +71,7 @@ fn main() -> ExitCode {
     let outcome = (|| {
         let mut config = WorkerConfig::new(&cli.endpoint, usize::from(cli.processes));
         config.worker_id = cli.id.clone();
+        config.protocol = cli.protocol.into();
         config.request_timeout = Duration::try_from_secs_f64(cli.timeout)
             .map_err(|_| "--timeout must be a positive number of seconds".to_owned())?;
         let events: EventSink = Arc::new(print_pull_event);

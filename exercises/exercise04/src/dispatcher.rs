@@ -14,7 +14,8 @@ use crate::client::{ClientReply, ClientRequest};
 use crate::connection::millis;
 use crate::event::{Event, EventSink};
 use crate::protocol::{
-    DispatcherReply, HARD_FRAME_LIMIT, ProtocolError, WorkerMessage, single_text_frame,
+    DispatcherReply, HARD_FRAME_LIMIT, ProtocolError, ResultsAndRequest, WorkerMessage,
+    single_text_frame,
 };
 use crate::store::TaskTable;
 use solution02::shutdown::{STOP_CHECK, Shutdown};
@@ -132,10 +133,69 @@ impl Dispatcher {
     /// should hear why.
     #[cfg_attr(workbook_todo_answer_worker, allow(unused_variables))]
     pub fn answer_worker(&mut self, parts: &[Vec<u8>], now: Instant) -> String {
+        // The one-trip protocol's frame is given code (the book's "One round trip
+        // per task"); every other frame is the original protocol's.
+        if let Some(message) = single_text_frame(parts)
+            .ok()
+            .and_then(ResultsAndRequest::parse)
+        {
+            return self.answer_results_and_request(message, now).to_frame();
+        }
         // TODO(answer-worker): exactly one answer per worker frame, an error for garbage
         todo!("answer-worker — book: ch04, \"One owner, no locks\"")
     }
     // ANCHOR_END: answer_worker
+
+    // ANCHOR: answer_results_and_request
+    /// The answer to `RESULT_AND_REQUEST`: record every result it carries, then
+    /// hand out the next task — unless a result was refused, which the worker is
+    /// told with `ERROR` (and no task: it asks again, with nothing to carry).
+    fn answer_results_and_request(
+        &mut self,
+        message: Result<ResultsAndRequest, ProtocolError>,
+        now: Instant,
+    ) -> DispatcherReply {
+        let message = match message {
+            Ok(message) => message,
+            Err(error) => {
+                self.bad_frame(&error);
+                return DispatcherReply::Refused(error.to_string());
+            }
+        };
+        let mut refused = Vec::new();
+        for report in message.results {
+            let task_id = report.task_id.clone();
+            let error = report.error.clone();
+            match self.tasks.accept_result(report) {
+                Ok(status) => (self.events)(&Event::ResultAccepted {
+                    task_id,
+                    status,
+                    error,
+                }),
+                Err(why) => {
+                    let reason = why.to_string();
+                    (self.events)(&Event::ResultRefused {
+                        reason: reason.clone(),
+                    });
+                    refused.push(reason);
+                }
+            }
+        }
+        if !refused.is_empty() {
+            return DispatcherReply::Refused(refused.join("; "));
+        }
+        match self.tasks.assign_next(now) {
+            Some(assignment) => {
+                (self.events)(&Event::Assigned {
+                    task_id: assignment.task_id.clone(),
+                    worker_id: message.worker_id,
+                });
+                DispatcherReply::Task(assignment)
+            }
+            None => DispatcherReply::NoTasksAvailable,
+        }
+    }
+    // ANCHOR_END: answer_results_and_request
 
     /// The answer to one client message.
     pub fn answer_client(&mut self, parts: &[Vec<u8>]) -> String {

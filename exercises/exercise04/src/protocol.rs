@@ -15,6 +15,17 @@
 //!            | ERROR <reason>
 //! ```
 //!
+//! A worker may instead carry its finished results on its next request, one round
+//! trip per task instead of two (`pull_worker --protocol one-trip`; the book's
+//! "One round trip per task"):
+//!
+//! ```text
+//! worker → RESULT_AND_REQUEST {"results": [{"task_id": …, "status": …}, …], "worker_id": "w1"}
+//! dispatcher → a task | NO_TASKS_AVAILABLE      (every result recorded)
+//!            | ERROR <reason>                   (a result refused, or the frame unreadable:
+//!                                                no task handed out; ask again)
+//! ```
+//!
 //! The frames are this workbook's spelling of the original's three messages
 //! (its README names what they carry, not their bytes); `ERROR_OCCURED`, with
 //! its misspelling, is the Python peer's in `bench/peers/`, kept so that peer
@@ -49,6 +60,8 @@ pub const ERROR_OCCURED: &str = "ERROR_OCCURED";
 pub const RESULT_RECEIVED: &str = "RESULT_RECEIVED";
 /// The dispatcher's answer to a refused result or an unreadable frame.
 pub const ERROR: &str = "ERROR";
+/// What a one-trip worker sends: its finished results and a request for work.
+pub const RESULT_AND_REQUEST: &str = "RESULT_AND_REQUEST";
 
 // ANCHOR: status
 /// Where a task is in its life: QUEUED → RUNNING → COMPLETED | FAILED.
@@ -306,5 +319,66 @@ pub fn request_task_frame(worker_id: Option<&str>) -> String {
     match worker_id {
         Some(id) => format!("{REQUEST_TASK} {}", serde_json::json!({ "worker_id": id })),
         None => REQUEST_TASK.to_owned(),
+    }
+}
+
+// ANCHOR: results_and_request
+/// `RESULT_AND_REQUEST {"results": [...], "worker_id": ...}`: the one-trip
+/// protocol's only message. Finished results ride on the request for the next task,
+/// so a task costs one round trip instead of two.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ResultsAndRequest {
+    /// Results finished since the last request; often one, sometimes none.
+    #[serde(default)]
+    pub results: Vec<ResultReport>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worker_id: Option<String>,
+}
+// ANCHOR_END: results_and_request
+
+impl ResultsAndRequest {
+    /// The frame a one-trip worker sends.
+    pub fn to_frame(&self) -> String {
+        // Strings and JSON values only, which always serialize.
+        let json = serde_json::to_string(self).unwrap_or_default();
+        format!("{RESULT_AND_REQUEST} {json}")
+    }
+
+    /// `None` if `frame` is not a `RESULT_AND_REQUEST` at all (the original
+    /// protocol's parser then reads it); otherwise the message, or why it is bad.
+    pub fn parse(frame: &str) -> Option<Result<Self, ProtocolError>> {
+        let rest = frame.strip_prefix(RESULT_AND_REQUEST)?;
+        let body = rest.trim();
+        if body.is_empty() {
+            return Some(Ok(Self::default()));
+        }
+        // "RESULT_AND_REQUESTS {…}" is some other word, not this one with a body.
+        if !rest.starts_with(char::is_whitespace) {
+            return None;
+        }
+        let message = serde_json::from_str::<Self>(body).map_err(|error| ProtocolError::BadJson {
+            command: RESULT_AND_REQUEST,
+            reason: error.to_string(),
+        });
+        Some(message.and_then(|message| {
+            for report in &message.results {
+                check_final(report)?;
+            }
+            Ok(message)
+        }))
+    }
+}
+
+/// The checks `RESULT:` gets, for a result carried on a request: final, and a
+/// FAILED one says why.
+fn check_final(report: &ResultReport) -> Result<(), ProtocolError> {
+    match report.status {
+        TaskStatus::Completed => Ok(()),
+        TaskStatus::Failed if report.error.is_some() => Ok(()),
+        TaskStatus::Failed => Err(ProtocolError::Incomplete {
+            status: TaskStatus::Failed,
+            needs: "an \"error\" object",
+        }),
+        other => Err(ProtocolError::NotFinal(other)),
     }
 }

@@ -20,7 +20,8 @@ use crate::connection::{Connection, ConnectionError, Patience};
 use crate::event::{Event, EventSink};
 use crate::kinds;
 use crate::protocol::{
-    Assignment, DispatcherReply, ErrorType, ResultReport, TaskFailure, request_task_frame,
+    Assignment, DispatcherReply, ErrorType, ResultReport, ResultsAndRequest, TaskFailure,
+    request_task_frame,
 };
 use solution02::Shutdown;
 
@@ -38,6 +39,19 @@ pub struct WorkerConfig {
     pub idle_wait: Duration,
     /// Sent with each request so the dispatcher's log says who took a task.
     pub worker_id: Option<String>,
+    /// How results travel: on their own frame (the original), or on the next request.
+    pub protocol: WorkerProtocol,
+}
+
+/// How a worker reports its results to the dispatcher.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum WorkerProtocol {
+    /// `REQUEST_TASK`, then `RESULT:` for each task: two round trips per task.
+    #[default]
+    Original,
+    /// `RESULT_AND_REQUEST`: finished results ride on the next request, one round
+    /// trip per task.
+    OneTrip,
 }
 
 impl WorkerConfig {
@@ -49,6 +63,7 @@ impl WorkerConfig {
             request_timeout: Duration::from_millis(2500),
             idle_wait: Duration::from_millis(20),
             worker_id: None,
+            protocol: WorkerProtocol::Original,
         }
     }
 }
@@ -202,6 +217,11 @@ impl Worker {
     // ANCHOR: serve
     #[cfg_attr(workbook_todo_worker_loop, allow(unused_variables))]
     fn serve(&mut self, stop: &Shutdown) -> Result<(), ConnectionError> {
+        // The one-trip protocol's loop is given code (the book's "One round trip
+        // per task"); this one is the original protocol's.
+        if self.config.protocol == WorkerProtocol::OneTrip {
+            return self.serve_one_trip(stop);
+        }
         // TODO(worker-loop): report what finished; ask for work only with a free thread
         todo!("worker-loop — book: ch04, \"Asking only with capacity\"")
     }
@@ -254,6 +274,71 @@ impl Worker {
         }
     }
     // ANCHOR_END: start_task
+
+    // ANCHOR: serve_one_trip
+    /// The one-trip loop: the same capacity rule, but results wait for the next
+    /// request and travel on it, so a task costs one round trip instead of two.
+    fn serve_one_trip(&mut self, stop: &Shutdown) -> Result<(), ConnectionError> {
+        let mut finished = Vec::new();
+        while !stop.is_stopped() {
+            while let Some(report) = self.running.try_finished() {
+                finished.push(report);
+            }
+            if self.running.room() > 0
+                && let Asked::Got(assignment) = self.carry_and_ask(&mut finished, stop)?
+            {
+                self.start_task(assignment);
+                continue;
+            }
+            if let Some(report) = self.running.finished_within(self.config.idle_wait) {
+                finished.push(report);
+            }
+        }
+        Ok(())
+    }
+
+    /// One `RESULT_AND_REQUEST` round trip: hands over `finished` (emptied: a
+    /// result is sent once, whatever the answer) and asks for the next task.
+    fn carry_and_ask(
+        &mut self,
+        finished: &mut Vec<ResultReport>,
+        stop: &Shutdown,
+    ) -> Result<Asked, ConnectionError> {
+        let message = ResultsAndRequest {
+            results: std::mem::take(finished),
+            worker_id: self.config.worker_id.clone(),
+        };
+        let answer = self
+            .connection
+            .exchange(message.to_frame().as_bytes(), stop)?;
+        let text = String::from_utf8_lossy(&answer);
+        let reply = DispatcherReply::parse(&text);
+        let heard = match &reply {
+            Ok(DispatcherReply::Task(_) | DispatcherReply::NoTasksAvailable) => {
+                "received with the next request".to_owned()
+            }
+            _ => text.trim().to_owned(),
+        };
+        for report in &message.results {
+            (self.events)(&Event::Reported {
+                task_id: report.task_id.clone(),
+                answer: heard.clone(),
+            });
+        }
+        Ok(match reply {
+            Ok(DispatcherReply::Task(assignment)) => Asked::Got(assignment),
+            Ok(DispatcherReply::NoTasksAvailable) => Asked::Nothing,
+            Ok(other) => {
+                self.dispatcher_error(&other.to_frame());
+                Asked::Nothing
+            }
+            Err(error) => {
+                self.dispatcher_error(&error.to_string());
+                Asked::Nothing
+            }
+        })
+    }
+    // ANCHOR_END: serve_one_trip
 
     fn report(&mut self, report: ResultReport, stop: &Shutdown) -> Result<(), ConnectionError> {
         let task_id = report.task_id.clone();
