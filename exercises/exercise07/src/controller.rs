@@ -10,9 +10,10 @@
 //! controller writes a FAILED outcome through the same once-only fence the
 //! workers use, and a worker that finishes later finds the task decided.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use async_nats::jetstream::context::PublishAckFuture;
 use async_nats::jetstream::kv;
 use async_nats::{HeaderMap, Subscriber, header};
 use bytes::Bytes;
@@ -65,6 +66,19 @@ pub enum ControllerError {
 /// Where JetStream announces a task delivered `max_deliver` times:
 /// `…MAX_DELIVERIES.<stream>.<consumer>`.
 pub const MAX_DELIVERIES_ADVISORY: &str = "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES";
+
+/// How many publishes [`Controller::submit_all`] keeps unconfirmed at most.
+pub const PUBLISH_WINDOW: usize = 256;
+
+/// A task published by `submit_all` whose confirmation is not awaited yet.
+struct InFlight {
+    task: pb::Task,
+    subject: String,
+    headers: HeaderMap,
+    payload: Bytes,
+    submitted: Instant,
+    ack: Result<PublishAckFuture, String>,
+}
 
 /// A task submitted and not yet decided.
 #[derive(Debug, Clone)]
@@ -159,6 +173,109 @@ impl Controller {
         todo!("submit — book: ch07, \"The controller publishes\"")
     }
     // ANCHOR_END: submit
+
+    // ANCHOR: submit_all
+    /// Submits many tasks, keeping up to [`PUBLISH_WINDOW`] publishes on the wire
+    /// before waiting for their confirmations: the same checks and the same
+    /// message ids as [`submit`](Self::submit), and no task counted as submitted
+    /// before the stream confirmed it — but one round trip per window instead of
+    /// one per task. A bad task stops it, after the tasks before it are confirmed.
+    pub async fn submit_all(
+        &mut self,
+        tasks: impl IntoIterator<Item = pb::Task>,
+    ) -> Result<(), ControllerError> {
+        let mut in_flight = VecDeque::with_capacity(PUBLISH_WINDOW);
+        for task in tasks {
+            let refused = |reason| ControllerError::BadTask {
+                id: task.id.clone(),
+                reason,
+            };
+            let checked = task::check(&task).and_then(|()| task::kind_of(&task));
+            let kind = match checked {
+                Ok(kind) => kind,
+                Err(reason) => {
+                    let error = refused(reason);
+                    while let Some(sent) = in_flight.pop_front() {
+                        self.confirm(sent).await?;
+                    }
+                    return Err(error);
+                }
+            };
+            if in_flight.len() == PUBLISH_WINDOW
+                && let Some(sent) = in_flight.pop_front()
+            {
+                self.confirm(sent).await?;
+            }
+            let subject = subject_for(kind);
+            let mut headers = HeaderMap::new();
+            headers.insert(header::NATS_MESSAGE_ID, task.id.as_str());
+            let payload = Bytes::from(task.encode_to_vec());
+            let submitted = Instant::now();
+            // Sent, not yet confirmed; a failure here is retried, alone, in `confirm`.
+            let ack = self
+                .engine
+                .jetstream
+                .publish_with_headers(subject.clone(), headers.clone(), payload.clone())
+                .await
+                .map_err(|error| error.to_string());
+            in_flight.push_back(InFlight {
+                task,
+                subject,
+                headers,
+                payload,
+                submitted,
+                ack,
+            });
+        }
+        while let Some(sent) = in_flight.pop_front() {
+            self.confirm(sent).await?;
+        }
+        Ok(())
+    }
+    // ANCHOR_END: submit_all
+
+    /// Waits for one pipelined publish to be confirmed (publishing it again, alone,
+    /// if it was not), then counts its task as submitted, as `submit` does.
+    async fn confirm(&mut self, sent: InFlight) -> Result<(), ControllerError> {
+        let InFlight {
+            task,
+            subject,
+            headers,
+            payload,
+            submitted,
+            ack,
+        } = sent;
+        let confirmed = match ack {
+            Ok(ack) => ack.await.map_err(|error| error.to_string()),
+            Err(error) => Err(error),
+        };
+        let acknowledged = match confirmed {
+            Ok(acknowledged) => acknowledged,
+            // The same message id: stored once, however many tries it takes.
+            Err(_) => {
+                self.publish_until_stored(&task.id, &subject, headers, payload)
+                    .await?
+            }
+        };
+        let timeout = task::timeout(&task);
+        self.pending.insert(
+            task.id.clone(),
+            Pending {
+                deadline: timeout.map(|limit| submitted + limit),
+                timeout,
+            },
+        );
+        (self.events)(&if acknowledged.duplicate {
+            Event::Duplicate { id: task.id }
+        } else {
+            Event::Queued {
+                id: task.id.clone(),
+                task: task::describe(&task),
+                subject,
+            }
+        });
+        Ok(())
+    }
 
     /// Publishes until the stream confirms it stored the message, retrying while a
     /// server is down or a new leader is elected (the same message id each time).
