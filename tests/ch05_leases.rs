@@ -44,7 +44,17 @@ struct Dispatcher {
 /// every 0.2 s.
 fn dispatcher(endpoint: &str, db: &Path, extra: &[&str]) -> Dispatcher {
     let db = db.display().to_string();
-    let mut args = vec!["--bind", endpoint, "--db", &db];
+    let mut process = start(
+        DISPATCHER,
+        &with_short_intervals(&["--bind", endpoint, "--db", &db], extra),
+    );
+    let endpoint = announced(&mut process, "Serving on", "tcp://", ',');
+    Dispatcher { process, endpoint }
+}
+
+/// `args`, then `extra`, then the short intervals `extra` does not set.
+fn with_short_intervals<'a>(args: &[&'a str], extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = args.to_vec();
     args.extend_from_slice(extra);
     for (option, value) in [
         ("--lease", "5"),
@@ -55,14 +65,17 @@ fn dispatcher(endpoint: &str, db: &Path, extra: &[&str]) -> Dispatcher {
             args.extend([option, value]);
         }
     }
-    let mut process = start(DISPATCHER, &args);
-    let line = process.expect_line(LIMIT, |line| line.contains("Serving on"));
-    let endpoint = line
-        .split_whitespace()
-        .find(|word| word.starts_with("tcp://"))
-        .map(|word| word.trim_end_matches(',').to_owned())
-        .unwrap_or_else(|| panic!("no endpoint in {line:?}"));
-    Dispatcher { process, endpoint }
+    args
+}
+
+/// Waits for the line of `process` that contains `announcement`, and returns
+/// its word that starts with `prefix`, without a `trailing` punctuation.
+fn announced(process: &mut Running, announcement: &str, prefix: &str, trailing: char) -> String {
+    let line = process.expect_line(LIMIT, |line| line.contains(announcement));
+    line.split_whitespace()
+        .find(|word| word.starts_with(prefix))
+        .map(|word| word.trim_end_matches(trailing).to_owned())
+        .unwrap_or_else(|| panic!("no {prefix}… in {line:?}"))
 }
 
 impl Dispatcher {
@@ -80,8 +93,21 @@ impl Dispatcher {
 
 /// Starts a worker with short intervals; `capabilities` separated by spaces.
 fn worker(id: &str, capabilities: &str, endpoint: &str, cache: &Path) -> Running {
+    worker_with(&[], id, capabilities, endpoint, cache)
+}
+
+/// Starts a worker as `worker` does, with the options `extra` too.
+fn worker_with(
+    extra: &[&str],
+    id: &str,
+    capabilities: &str,
+    endpoint: &str,
+    cache: &Path,
+) -> Running {
     let cache = cache.display().to_string();
-    let mut args = vec!["--id", id, "--capabilities"];
+    let mut args = vec!["--id", id];
+    args.extend_from_slice(extra);
+    args.push("--capabilities");
     args.extend(capabilities.split_whitespace());
     args.extend([
         "--endpoint",
@@ -501,30 +527,10 @@ fn the_binaries_explain_themselves_and_refuse_bad_options() {
 /// intervals of [`dispatcher`]; returns it and the door's base URL.
 fn http_dispatcher(db: &Path, extra: &[&str]) -> (Dispatcher, String) {
     let db = db.display().to_string();
-    let mut args = vec!["--http", "127.0.0.1:0", "--bind", ANY_PORT, "--db", &db];
-    args.extend_from_slice(extra);
-    for (option, value) in [
-        ("--lease", "5"),
-        ("--dead-after", "1"),
-        ("--monitor-every", "0.2"),
-    ] {
-        if !extra.contains(&option) {
-            args.extend([option, value]);
-        }
-    }
-    let mut process = start(DISPATCHER, &args);
-    let line = process.expect_line(LIMIT, |line| line.contains("HTTP door on"));
-    let url = line
-        .split_whitespace()
-        .find(|word| word.starts_with("http://"))
-        .map(|word| word.trim_end_matches(':').to_owned())
-        .unwrap_or_else(|| panic!("no URL in {line:?}"));
-    let line = process.expect_line(LIMIT, |line| line.contains("Serving on"));
-    let endpoint = line
-        .split_whitespace()
-        .find(|word| word.starts_with("tcp://"))
-        .map(|word| word.trim_end_matches(',').to_owned())
-        .unwrap_or_else(|| panic!("no endpoint in {line:?}"));
+    let args = ["--http", "127.0.0.1:0", "--bind", ANY_PORT, "--db", &db];
+    let mut process = start(DISPATCHER, &with_short_intervals(&args, extra));
+    let url = announced(&mut process, "HTTP door on", "http://", ':');
+    let endpoint = announced(&mut process, "Serving on", "tcp://", ',');
     (Dispatcher { process, endpoint }, url)
 }
 
@@ -1244,4 +1250,54 @@ fn two_batch_workers_race_for_500_tasks_and_complete_each_once() {
             .any(|l| l.contains("Refused") || l.contains("again")),
         "no result refused or repeated"
     );
+}
+
+/// Starts a worker as `worker` does, claiming and delivering in batches of 8.
+fn batch_worker(id: &str, capabilities: &str, endpoint: &str, cache: &Path) -> Running {
+    worker_with(&["--batch", "8"], id, capabilities, endpoint, cache)
+}
+
+#[test]
+fn a_batch_workers_group_of_results_outlives_the_dispatcher_and_the_worker_itself() {
+    let dir = TempDir::new("ch05-cache-group");
+    let (db, cache) = (dir.join("tasks.db"), dir.join("cache"));
+    let first = dispatcher(ANY_PORT, &db, &["--dead-after", "30"]);
+    let endpoint = first.endpoint.clone();
+    let mut client = first.client();
+    let tasks: Vec<TaskId> = (0..2)
+        .map(|_| {
+            client
+                .submit(&NewTask::new("sleep", json!({"ms": 800})))
+                .expect("submits")
+        })
+        .collect();
+    let mut batcher = batch_worker("batcher", "sleep", &endpoint, &cache);
+    for task in &tasks {
+        batcher.expect_line(LIMIT, |l| l.contains(&format!("Running task {task}")));
+    }
+    drop(first); // SIGKILL while both tasks run.
+    batcher.expect_line(LIMIT, |l| {
+        l.contains("Dispatcher unreachable; 2 result(s) kept in the cache")
+    });
+    let files = std::fs::read_dir(&cache).map(|d| d.count()).unwrap_or(0);
+    assert!(
+        (1..=2).contains(&files),
+        "the two results wait on disk, in one group file (or two), got {files} files"
+    );
+    // The worker crashes too; a new one on the same cache delivers both, once.
+    drop(batcher);
+    let _second = dispatcher(&endpoint, &db, &["--dead-after", "30"]);
+    let mut again = batch_worker("batcher", "sleep", &endpoint, &cache);
+    for task in &tasks {
+        again.expect_line(LIMIT, |l| {
+            l.contains(&format!("Delivered task {task}: RESULT_RECEIVED"))
+        });
+        let view = wait(&mut client, *task);
+        assert_eq!(
+            (view.status, view.attempts, view.result),
+            (TaskStatus::Completed, 1, Some(json!(800)))
+        );
+    }
+    let files = std::fs::read_dir(&cache).map(|d| d.count()).unwrap_or(99);
+    assert_eq!(files, 0, "acknowledged results leave the cache");
 }

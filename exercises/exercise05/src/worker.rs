@@ -82,10 +82,11 @@ pub struct WorkerConfig {
     pub cache_dir: PathBuf,
     pub cache_ttl: Duration,
     pub backoff: Backoff,
-    /// How many tasks one request claims, and how many results one request
-    /// delivers: 1, one `REQUEST_TASK` and one `RESULT` per task (the default),
-    /// or more, `REQUEST_TASKS` and `RESULTS` in groups — each task still with
-    /// a lease of its own.
+    /// How many tasks one request claims at most (never more than the pool's
+    /// free threads), and how many results one request delivers: 1, one
+    /// `REQUEST_TASK` and one `RESULT` per task (the default), or more,
+    /// `REQUEST_TASKS` and `RESULTS` in groups — each task still with a lease of
+    /// its own.
     pub batch: usize,
 }
 
@@ -138,6 +139,9 @@ pub struct Worker {
     leases: HashMap<TaskId, String>,
     /// Results computed and cached, not yet acknowledged, oldest first.
     outbox: VecDeque<LeasedResult>,
+    /// In batches: results in the outbox not yet on disk, saved together (one
+    /// file, one flush) before any of them is delivered.
+    unsaved: Vec<LeasedResult>,
     registered: bool,
     next_heartbeat: Instant,
     /// `None` while the dispatcher answers; else the wait before the next try.
@@ -168,6 +172,7 @@ impl Worker {
             cache,
             running,
             leases: HashMap::new(),
+            unsaved: Vec::new(),
             registered: false,
             next_heartbeat: now,
             backoff: None,
@@ -196,6 +201,7 @@ impl Worker {
             (self.events)(&Event::CacheExpired { task_id });
         }
         let outcome = self.serve(stop);
+        self.save_the_rest();
         (self.events)(&Event::WorkerStopped);
         match outcome {
             Err(ConnectionError::Stopped) | Ok(()) => Ok(()),
@@ -272,6 +278,7 @@ impl Worker {
         let cache = self.cache.clone();
         let capabilities = self.config.capabilities.clone();
         let leased = lease.clone();
+        let saves_itself = self.batch_size() == 1;
         let started = self.running.start(
             move |thread| {
                 running_events(&Event::Running {
@@ -292,7 +299,8 @@ impl Worker {
                 });
                 let result = LeasedResult::new(&leased, outcome);
                 // On disk before anything else: from here on a crash loses nothing.
-                if let Err(error) = cache.save(&result, SystemTime::now()) {
+                // (In batches, the main thread saves a group at once: `finished_task`.)
+                if saves_itself && let Err(error) = cache.save(&result, SystemTime::now()) {
                     finished_events(&Event::CacheFailed {
                         reason: error.to_string(),
                     });
@@ -315,7 +323,36 @@ impl Worker {
 
     fn finished_task(&mut self, result: LeasedResult) {
         self.leases.remove(&result.task_id);
+        if self.batch_size() > 1 {
+            self.unsaved.push(result.clone());
+            // Save when nothing else is about to finish, or a full group waits.
+            if self.running.count() == 0 || self.unsaved.len() >= self.batch_size() {
+                self.save_unsaved();
+            }
+        }
         self.outbox.push_back(result);
+    }
+
+    /// In batches: the results not yet on disk, in one file with one flush.
+    fn save_unsaved(&mut self) {
+        let group = std::mem::take(&mut self.unsaved);
+        if let Err(error) = self.cache.save_all(&group, SystemTime::now()) {
+            self.cache_failed(&error);
+        }
+    }
+
+    /// Once stopped, in batches: waits for the tasks still running and saves
+    /// their results, for the next run to deliver (one at a time, each task's
+    /// own report saves it).
+    fn save_the_rest(&mut self) {
+        if self.batch_size() > 1 {
+            while self.running.count() > 0 {
+                if let Some(result) = self.running.finished_within(self.config.idle_wait) {
+                    self.finished_task(result);
+                }
+            }
+            self.save_unsaved();
+        }
     }
 
     fn exchange(&mut self, request: &Request, stop: &Shutdown) -> Result<Reply, ConnectionError> {
@@ -387,6 +424,8 @@ impl Worker {
         group: &[LeasedResult],
         stop: &Shutdown,
     ) -> Result<Vec<String>, ConnectionError> {
+        // Nothing leaves the worker before it is on disk.
+        self.save_unsaved();
         if let [result] = group
             && self.batch_size() == 1
         {

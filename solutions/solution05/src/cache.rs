@@ -2,8 +2,8 @@
 //! deliver it, and leaves the disk only when the dispatcher has acknowledged it.
 //!
 //! The original kept results in memory while its dispatcher was down, so a
-//! worker that crashed meanwhile lost them. Here each result is one small JSON
-//! file, written to a temporary name, flushed to the disk (`sync_all`), and only
+//! worker that crashed meanwhile lost them. Here results go to small JSON files,
+//! each written to a temporary name, flushed to the disk (`sync_all`), and only
 //! then renamed into place; the folder is flushed too, so the rename itself
 //! survives a power cut. A rename is atomic, so a crash leaves either the old
 //! state or the whole new file — and a file torn anyway (a disk that lied about
@@ -11,10 +11,23 @@
 //! cache is loaded, never delivered. A restarted worker delivers what it finds.
 //! Results older than the TTL (1 h by default) are dropped: by then the task has
 //! long been leased again, and the result would only be refused as stale.
+//!
+//! A flush is the slow part: a few milliseconds on a real disk, whatever the
+//! size. So a worker that finishes tasks in groups saves each group in one file
+//! with one flush ([`ResultCache::save_all`]); [`ResultCache::save`] is a group
+//! of one. The dispatcher answers results one by one, so a group file must lose
+//! them one by one too: [`ResultCache::remove_all`] deletes a file once none of
+//! its results is left, and otherwise writes it again — the same temporary
+//! file, flush and rename — without the answered ones, so a restarted worker
+//! never delivers an answered result again. A worker delivers a group as it
+//! saved it, so in the usual case the whole file goes at once, with no new
+//! flush. The cache remembers (in memory) which file holds which result.
 
+use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
@@ -33,11 +46,11 @@ pub enum CacheError {
 }
 
 // ANCHOR: cache_types
-/// One file: the result and when it was computed.
+/// One file: a group of results (often just one) and when they were saved.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Entry {
     saved_at_ms: i64,
-    result: LeasedResult,
+    results: Vec<LeasedResult>,
 }
 
 /// What a worker finds in its cache when it starts.
@@ -52,11 +65,14 @@ pub struct Found {
 }
 // ANCHOR_END: cache_types
 
-/// A folder of undelivered results.
+/// A folder of undelivered results. Clones share it, and share what it knows
+/// of which file holds which result.
 #[derive(Debug, Clone)]
 pub struct ResultCache {
     dir: PathBuf,
     ttl: Duration,
+    /// Each result's own name (see `file`) → the file its group is in.
+    held: Arc<Mutex<HashMap<PathBuf, PathBuf>>>,
 }
 
 impl ResultCache {
@@ -64,13 +80,18 @@ impl ResultCache {
     pub fn open(dir: impl Into<PathBuf>, ttl: Duration) -> Result<Self, CacheError> {
         let dir = dir.into();
         fs::create_dir_all(&dir).map_err(|source| io_error(&dir, source))?;
-        Ok(Self { dir, ttl })
+        Ok(Self {
+            dir,
+            ttl,
+            held: Arc::default(),
+        })
     }
 
     pub fn dir(&self) -> &Path {
         &self.dir
     }
 
+    /// A result's own name; a group's file is named after its first result.
     fn file(&self, result: &LeasedResult) -> PathBuf {
         // The token comes from the network: keep it to characters safe in a name.
         let token: String = result
@@ -83,32 +104,89 @@ impl ResultCache {
             .join(format!("task-{}-{token}.json", result.task_id))
     }
 
+    /// Writes `result` to disk, atomically: a group of one.
+    pub fn save(&self, result: &LeasedResult, now: SystemTime) -> Result<(), CacheError> {
+        self.save_all(std::slice::from_ref(result), now)
+    }
+
     // ANCHOR: save
     // ANCHOR: save_given
-    /// Writes `result` to disk, atomically.
-    pub fn save(&self, result: &LeasedResult, now: SystemTime) -> Result<(), CacheError> {
+    /// Writes `results` to disk in one file, atomically, with one flush.
+    pub fn save_all(&self, results: &[LeasedResult], now: SystemTime) -> Result<(), CacheError> {
         // ANCHOR_END: save_given
         // ANCHOR: todo-cache-save
+        let Some(first) = results.first() else {
+            return Ok(());
+        };
         let entry = Entry {
             saved_at_ms: unix_millis(now),
-            result: result.clone(),
+            results: results.to_vec(),
         };
-        let file = self.file(result);
+        let file = self.file(first);
         let partial = file.with_extension("partial");
         let text = serde_json::to_vec(&entry).unwrap_or_default();
         write_durably(&partial, &text).map_err(|source| io_error(&partial, source))?;
         fs::rename(&partial, &file).map_err(|source| io_error(&file, source))?;
-        sync_folder(&self.dir).map_err(|source| io_error(&self.dir, source))
+        sync_folder(&self.dir).map_err(|source| io_error(&self.dir, source))?;
+        self.remember(&file, results);
+        Ok(())
         // ANCHOR_END: todo-cache-save
     }
     // ANCHOR_END: save
 
     /// Forgets `result`: the dispatcher has it (or refused it for good).
     pub fn remove(&self, result: &LeasedResult) -> Result<(), CacheError> {
-        let file = self.file(result);
-        match fs::remove_file(&file) {
-            Err(error) if error.kind() != io::ErrorKind::NotFound => Err(io_error(&file, error)),
-            _ => Ok(()),
+        self.remove_all(std::slice::from_ref(result))
+    }
+
+    /// Forgets `results`: each file they were in is deleted when none of its
+    /// results is left, else written again (atomically) without them.
+    pub fn remove_all(&self, results: &[LeasedResult]) -> Result<(), CacheError> {
+        let gone: HashSet<PathBuf> = results.iter().map(|result| self.file(result)).collect();
+        let files: HashSet<PathBuf> = {
+            let mut held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
+            gone.iter()
+                .map(|name| held.remove(name).unwrap_or_else(|| name.clone()))
+                .collect()
+        };
+        for file in files {
+            // Unreadable or already gone: nothing in it is worth keeping.
+            let entry = read_entry(&file).unwrap_or(Entry {
+                saved_at_ms: 0,
+                results: Vec::new(),
+            });
+            let left: Vec<LeasedResult> = entry
+                .results
+                .into_iter()
+                .filter(|result| !gone.contains(&self.file(result)))
+                .collect();
+            if left.is_empty() {
+                match fs::remove_file(&file) {
+                    Err(error) if error.kind() != io::ErrorKind::NotFound => {
+                        return Err(io_error(&file, error));
+                    }
+                    _ => {}
+                }
+            } else {
+                let rest = Entry {
+                    saved_at_ms: entry.saved_at_ms,
+                    results: left,
+                };
+                let partial = file.with_extension("partial");
+                let text = serde_json::to_vec(&rest).unwrap_or_default();
+                write_durably(&partial, &text).map_err(|source| io_error(&partial, source))?;
+                fs::rename(&partial, &file).map_err(|source| io_error(&file, source))?;
+                sync_folder(&self.dir).map_err(|source| io_error(&self.dir, source))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Notes that `results` are in `file`, for `remove_all`.
+    fn remember(&self, file: &Path, results: &[LeasedResult]) {
+        let mut held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
+        for result in results {
+            held.insert(self.file(result), file.to_owned());
         }
     }
 
@@ -123,28 +201,35 @@ impl ResultCache {
         let entries = fs::read_dir(&self.dir).map_err(|source| io_error(&self.dir, source))?;
         for entry in entries.flatten() {
             let path = entry.path();
-            let parsed = fs::read(&path)
-                .ok()
-                .and_then(|bytes| serde_json::from_slice::<Entry>(&bytes).ok());
-            let Some(entry) = parsed else {
+            let Some(entry) = read_entry(&path) else {
                 found.unreadable += 1;
                 let _ = fs::remove_file(&path);
                 continue;
             };
             let age = unix_millis(now).saturating_sub(entry.saved_at_ms);
             if u128::try_from(age).unwrap_or(0) > self.ttl.as_millis() {
-                found.expired.push(entry.result.task_id);
+                found
+                    .expired
+                    .extend(entry.results.iter().map(|result| result.task_id));
                 let _ = fs::remove_file(&path);
             } else {
+                self.remember(&path, &entry.results);
                 fresh.push(entry);
             }
         }
         fresh.sort_by_key(|entry| entry.saved_at_ms);
-        found.fresh = fresh.into_iter().map(|entry| entry.result).collect();
+        found.fresh = fresh.into_iter().flat_map(|entry| entry.results).collect();
         Ok(found)
         // ANCHOR_END: todo-cache-load
     }
     // ANCHOR_END: load
+}
+
+/// A cache file's group, or `None` if it cannot be read or is not one (torn,
+/// empty, not ours).
+fn read_entry(path: &Path) -> Option<Entry> {
+    let bytes = fs::read(path).ok()?;
+    serde_json::from_slice::<Entry>(&bytes).ok()
 }
 
 /// Writes `bytes` to `path` and waits until they are on the disk, not just in the

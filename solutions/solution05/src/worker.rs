@@ -82,10 +82,11 @@ pub struct WorkerConfig {
     pub cache_dir: PathBuf,
     pub cache_ttl: Duration,
     pub backoff: Backoff,
-    /// How many tasks one request claims, and how many results one request
-    /// delivers: 1, one `REQUEST_TASK` and one `RESULT` per task (the default),
-    /// or more, `REQUEST_TASKS` and `RESULTS` in groups — each task still with
-    /// a lease of its own.
+    /// How many tasks one request claims at most (never more than the pool's
+    /// free threads), and how many results one request delivers: 1, one
+    /// `REQUEST_TASK` and one `RESULT` per task (the default), or more,
+    /// `REQUEST_TASKS` and `RESULTS` in groups — each task still with a lease of
+    /// its own.
     pub batch: usize,
 }
 
@@ -138,6 +139,9 @@ pub struct Worker {
     leases: HashMap<TaskId, String>,
     /// Results computed and cached, not yet acknowledged, oldest first.
     outbox: VecDeque<LeasedResult>,
+    /// In batches: results in the outbox not yet on disk, saved together (one
+    /// file, one flush) before any of them is delivered.
+    unsaved: Vec<LeasedResult>,
     registered: bool,
     next_heartbeat: Instant,
     /// `None` while the dispatcher answers; else the wait before the next try.
@@ -168,6 +172,7 @@ impl Worker {
             cache,
             running,
             leases: HashMap::new(),
+            unsaved: Vec::new(),
             registered: false,
             next_heartbeat: now,
             backoff: None,
@@ -195,11 +200,8 @@ impl Worker {
         for task_id in std::mem::take(&mut self.recovered.expired) {
             (self.events)(&Event::CacheExpired { task_id });
         }
-        let outcome = if self.config.batch > 1 {
-            self.serve_batches(stop)
-        } else {
-            self.serve(stop)
-        };
+        let outcome = self.serve(stop);
+        self.save_the_rest();
         (self.events)(&Event::WorkerStopped);
         match outcome {
             Err(ConnectionError::Stopped) | Ok(()) => Ok(()),
@@ -214,7 +216,7 @@ impl Worker {
             while let Some(result) = self.running.try_finished() {
                 self.finished_task(result);
             }
-            if Instant::now() >= self.next_contact {
+            if Instant::now() >= self.next_contact && self.worth_a_round() {
                 match self.contact(stop) {
                     Ok(()) => self.backoff = None,
                     Err(ConnectionError::NoAnswer { .. }) => self.unreachable()?,
@@ -238,7 +240,8 @@ impl Worker {
     // ANCHOR: contact_given
     /// One round with the dispatcher: register if needed, deliver what is
     /// cached, send a heartbeat when one is due, and ask for work while a thread
-    /// is free. Any unanswered request ends the round with `NoAnswer`.
+    /// is free — up to `batch` tasks per request, never more than the free
+    /// threads. Any unanswered request ends the round with `NoAnswer`.
     fn contact(&mut self, stop: &Shutdown) -> Result<(), ConnectionError> {
         // ANCHOR_END: contact_given
         // ANCHOR: todo-worker-contact
@@ -260,17 +263,22 @@ impl Worker {
             self.heartbeat(stop)?;
         }
         while self.running.room() > 0 {
-            let request = Request::RequestTask(WorkRequest {
-                worker_id: self.config.worker_id.clone(),
-            });
-            match self.exchange(&request, stop)? {
-                Reply::Task(lease) => self.start_task(lease),
-                Reply::NoTasksAvailable => break,
-                Reply::UnknownWorker(_) => {
+            let want = self.running.room().min(self.batch_size());
+            match self.claim(want, stop)? {
+                Claimed::Leases(leases) => {
+                    let all_granted = leases.len() >= want;
+                    for lease in leases {
+                        self.start_task(lease);
+                    }
+                    if !all_granted {
+                        break;
+                    }
+                }
+                Claimed::Other(Reply::UnknownWorker(_)) => {
                     self.registered = false;
                     break;
                 }
-                other => {
+                Claimed::Other(other) => {
                     self.dispatcher_error(&other);
                     break;
                 }
@@ -283,21 +291,31 @@ impl Worker {
 
     // ANCHOR: deliver
     // ANCHOR: deliver_given
-    /// Sends every cached result, oldest first. An answer — accepted, or refused
-    /// for good (a stale lease) — takes it out of the cache; no answer keeps it.
+    /// Sends every cached result, oldest first, up to `batch` per request. An
+    /// answer — accepted, or refused for good (a stale lease) — takes a result
+    /// out of the cache; no answer keeps it.
     fn deliver(&mut self, stop: &Shutdown) -> Result<(), ConnectionError> {
         // ANCHOR_END: deliver_given
         // ANCHOR: todo-worker-deliver
-        while let Some(result) = self.outbox.front().cloned() {
-            let answer = self.exchange(&Request::Result(result.clone()), stop)?;
-            self.outbox.pop_front();
-            if let Err(error) = self.cache.remove(&result) {
+        while !self.outbox.is_empty() {
+            let group: Vec<LeasedResult> = self
+                .outbox
+                .iter()
+                .take(self.batch_size())
+                .cloned()
+                .collect();
+            let answers = self.send_results(&group, stop)?;
+            // Every result of the group is answered: out of the cache together.
+            if let Err(error) = self.cache.remove_all(&group) {
                 self.cache_failed(&error);
             }
-            (self.events)(&Event::Delivered {
-                task_id: result.task_id,
-                answer: answer.to_frame(),
-            });
+            for (result, answer) in group.iter().zip(answers) {
+                self.outbox.pop_front();
+                (self.events)(&Event::Delivered {
+                    task_id: result.task_id,
+                    answer,
+                });
+            }
         }
         Ok(())
         // ANCHOR_END: todo-worker-deliver
@@ -371,6 +389,7 @@ impl Worker {
         let cache = self.cache.clone();
         let capabilities = self.config.capabilities.clone();
         let leased = lease.clone();
+        let saves_itself = self.batch_size() == 1;
         let started = self.running.start(
             move |thread| {
                 running_events(&Event::Running {
@@ -391,7 +410,8 @@ impl Worker {
                 });
                 let result = LeasedResult::new(&leased, outcome);
                 // On disk before anything else: from here on a crash loses nothing.
-                if let Err(error) = cache.save(&result, SystemTime::now()) {
+                // (In batches, the main thread saves a group at once: `finished_task`.)
+                if saves_itself && let Err(error) = cache.save(&result, SystemTime::now()) {
                     finished_events(&Event::CacheFailed {
                         reason: error.to_string(),
                     });
@@ -414,7 +434,36 @@ impl Worker {
 
     fn finished_task(&mut self, result: LeasedResult) {
         self.leases.remove(&result.task_id);
+        if self.batch_size() > 1 {
+            self.unsaved.push(result.clone());
+            // Save when nothing else is about to finish, or a full group waits.
+            if self.running.count() == 0 || self.unsaved.len() >= self.batch_size() {
+                self.save_unsaved();
+            }
+        }
         self.outbox.push_back(result);
+    }
+
+    /// In batches: the results not yet on disk, in one file with one flush.
+    fn save_unsaved(&mut self) {
+        let group = std::mem::take(&mut self.unsaved);
+        if let Err(error) = self.cache.save_all(&group, SystemTime::now()) {
+            self.cache_failed(&error);
+        }
+    }
+
+    /// Once stopped, in batches: waits for the tasks still running and saves
+    /// their results, for the next run to deliver (one at a time, each task's
+    /// own report saves it).
+    fn save_the_rest(&mut self) {
+        if self.batch_size() > 1 {
+            while self.running.count() > 0 {
+                if let Some(result) = self.running.finished_within(self.config.idle_wait) {
+                    self.finished_task(result);
+                }
+            }
+            self.save_unsaved();
+        }
     }
 
     fn exchange(&mut self, request: &Request, stop: &Shutdown) -> Result<Reply, ConnectionError> {
@@ -434,110 +483,86 @@ impl Worker {
     }
 
     // ANCHOR: batches
-    /// `serve` in batches (`batch` above 1): a round with the dispatcher only when
-    /// it is worth one — the pool has room (ask for `batch` tasks at once), a full
-    /// group of results waits, a heartbeat is due — so a round carries many tasks.
-    fn serve_batches(&mut self, stop: &Shutdown) -> Result<(), ConnectionError> {
-        while !stop.is_stopped() {
-            while let Some(result) = self.running.try_finished() {
-                self.finished_task(result);
-            }
-            let worth_a_round = !self.registered
-                || self.running.room() > 0
-                || self.outbox.len() >= self.config.batch
-                || Instant::now() >= self.next_heartbeat;
-            if worth_a_round && Instant::now() >= self.next_contact {
-                match self.contact_in_batches(stop) {
-                    Ok(()) => self.backoff = None,
-                    Err(ConnectionError::NoAnswer { .. }) => self.unreachable()?,
-                    Err(other) => return Err(other),
-                }
-            }
-            let wait = self
-                .next_contact
-                .saturating_duration_since(Instant::now())
-                .max(self.config.idle_wait);
-            if let Some(result) = self.running.finished_within(wait) {
-                self.finished_task(result);
-            }
-        }
-        Ok(())
+    /// How many tasks a claim asks for and how many results a request carries,
+    /// at most: `batch`, and at least 1.
+    fn batch_size(&self) -> usize {
+        self.config.batch.max(1)
     }
 
-    /// `contact` in batches: register if needed, deliver the outbox in groups,
-    /// a heartbeat when due, and — if the pool has room — one claim of up to
-    /// `batch` tasks, all started (the pool queues those it cannot run yet, and
-    /// the heartbeats name them all).
-    fn contact_in_batches(&mut self, stop: &Shutdown) -> Result<(), ConnectionError> {
-        if !self.registered {
-            let registration = Registration {
-                worker_id: self.config.worker_id.clone(),
-                capabilities: self.config.capabilities.clone(),
-            };
-            match self.exchange(&Request::Register(registration), stop)? {
-                Reply::Registered => self.registered = true,
-                other => {
-                    self.dispatcher_error(&other);
-                    return Ok(());
-                }
+    /// Whether a round with the dispatcher has anything to do: introduce the
+    /// worker, claim work for a free thread, deliver a full group of results
+    /// (`batch` of them: one, unless batching), or send a heartbeat that is due.
+    fn worth_a_round(&self) -> bool {
+        !self.registered
+            || self.running.room() > 0
+            || self.outbox.len() >= self.batch_size()
+            || Instant::now() >= self.next_heartbeat
+    }
+
+    /// Asks for up to `want` tasks: `REQUEST_TASK`, the original's frame, when
+    /// the worker claims one at a time (`batch` 1), else `REQUEST_TASKS` — each
+    /// task still with a lease of its own. `NO_TASKS_AVAILABLE` is no leases.
+    fn claim(&mut self, want: usize, stop: &Shutdown) -> Result<Claimed, ConnectionError> {
+        let worker_id = self.config.worker_id.clone();
+        if self.batch_size() == 1 {
+            return Ok(
+                match self.exchange(&Request::RequestTask(WorkRequest { worker_id }), stop)? {
+                    Reply::Task(lease) => Claimed::Leases(vec![lease]),
+                    Reply::NoTasksAvailable => Claimed::Leases(Vec::new()),
+                    other => Claimed::Other(other),
+                },
+            );
+        }
+        let request = BatchRequest::RequestTasks(BatchWorkRequest {
+            worker_id,
+            max: want,
+        });
+        Ok(match self.connection.exchange_batch(&request, stop)? {
+            BatchReply::Tasks(leases) => Claimed::Leases(leases),
+            BatchReply::Other(other) => Claimed::Other(other),
+            unexpected @ BatchReply::ResultsReceived(_) => {
+                Claimed::Other(Reply::Error(unexpected.to_frame()))
             }
+        })
+    }
+
+    /// Sends `group` and returns the dispatcher's answer to each result, in
+    /// order, as frames: one `RESULT` when the worker delivers one at a time
+    /// (`batch` 1), else one `RESULTS`. A whole-batch answer (an `ERROR`)
+    /// answers each result of the group.
+    fn send_results(
+        &mut self,
+        group: &[LeasedResult],
+        stop: &Shutdown,
+    ) -> Result<Vec<String>, ConnectionError> {
+        // Nothing leaves the worker before it is on disk.
+        self.save_unsaved();
+        if let [result] = group
+            && self.batch_size() == 1
+        {
+            let answer = self.exchange(&Request::Result(result.clone()), stop)?;
+            return Ok(vec![answer.to_frame()]);
         }
-        while !self.outbox.is_empty() {
-            let group: Vec<LeasedResult> = self
-                .outbox
-                .iter()
-                .take(self.config.batch)
-                .cloned()
-                .collect();
-            let request = BatchRequest::Results(group.clone());
-            let answer = self.connection.exchange_batch(&request, stop)?;
-            // An answer — recorded, or refused for good — takes each result out
-            // of the cache, as `deliver` does one by one.
-            let answers: Vec<String> = match answer {
-                BatchReply::ResultsReceived(answers) if answers.len() == group.len() => answers
-                    .into_iter()
-                    .map(|answer| match answer.refused {
-                        None => Reply::ResultReceived.to_frame(),
-                        Some(reason) => Reply::Refused(reason).to_frame(),
-                    })
-                    .collect(),
-                other => vec![other.to_frame(); group.len()],
-            };
-            for (result, answer) in group.iter().zip(answers) {
-                self.outbox.pop_front();
-                if let Err(error) = self.cache.remove(result) {
-                    self.cache_failed(&error);
-                }
-                (self.events)(&Event::Delivered {
-                    task_id: result.task_id,
-                    answer,
-                });
-            }
-        }
-        if Instant::now() >= self.next_heartbeat {
-            self.heartbeat(stop)?;
-        }
-        if self.running.room() > 0 {
-            let request = BatchRequest::RequestTasks(BatchWorkRequest {
-                worker_id: self.config.worker_id.clone(),
-                max: self.config.batch,
-            });
-            match self.connection.exchange_batch(&request, stop)? {
-                BatchReply::Tasks(leases) => {
-                    for lease in leases {
-                        self.start_task(lease);
-                    }
-                }
-                BatchReply::Other(Reply::UnknownWorker(_)) => self.registered = false,
-                BatchReply::Other(other) => self.dispatcher_error(&other),
-                unexpected @ BatchReply::ResultsReceived(_) => {
-                    self.dispatcher_error(&Reply::Error(unexpected.to_frame()));
-                }
-            }
-        }
-        Ok(())
+        let request = BatchRequest::Results(group.to_vec());
+        Ok(match self.connection.exchange_batch(&request, stop)? {
+            BatchReply::ResultsReceived(answers) if answers.len() == group.len() => answers
+                .into_iter()
+                .map(|answer| match answer.refused {
+                    None => Reply::ResultReceived.to_frame(),
+                    Some(reason) => Reply::Refused(reason).to_frame(),
+                })
+                .collect(),
+            other => vec![other.to_frame(); group.len()],
+        })
     }
     // ANCHOR_END: batches
+}
+
+/// What a claim brought: leases (none when the queue is empty), or another
+/// answer (`UNKNOWN_WORKER`, `ERROR …`).
+enum Claimed {
+    Leases(Vec<Lease>),
+    Other(Reply),
 }
 
 /// The worker decides itself when to try again (with backoff), instead of

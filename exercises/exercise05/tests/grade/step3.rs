@@ -164,3 +164,91 @@ fn step3_cached_results_come_back_oldest_first_and_unreadable_files_go() {
         CACHE.hint()
     );
 }
+
+#[test]
+fn step3_a_group_is_one_file_and_its_answered_results_do_not_come_back_after_a_restart() {
+    let dir = TempDir::new("ch05-cache-group");
+    let folder = dir.join("cache");
+    let found = within(LIMIT, "a result cache", CACHE, {
+        let folder = folder.clone();
+        move || {
+            // Each `open` is a worker (re)started on the same folder.
+            let open = || ResultCache::open(&folder, Duration::from_secs(3600)).expect("opens");
+            let load =
+                |cache: &ResultCache, now| cache.load(now).or_book("the cache to load", CACHE);
+            let group: Vec<LeasedResult> = (1..=3)
+                .map(|task_id| leased_result(task_id, "grp", json!(task_id)))
+                .collect();
+            let cache = open();
+            cache
+                .save_all(&group, at(0))
+                .or_book("a group of results to be saved", CACHE);
+            let files_for_a_group = files_in(&folder);
+            cache
+                .save(&leased_result(4, "one", json!(4)), at(10))
+                .or_book("a result to be saved", CACHE);
+            // A group file torn under its final name: a prefix of a real one.
+            std::fs::write(
+                folder.join("task-9-grp.json"),
+                b"{\"saved_at_ms\":5,\"results\":[{\"task_id\":9,\"lease_token\":\"grp\"",
+            )
+            .expect("writes");
+            let cache = open();
+            let restarted = load(&cache, at(20));
+            // The dispatcher answers task 2 only; then the worker restarts.
+            cache.remove(&group[1]).expect("removes");
+            let cache = open();
+            let after_one_answer = load(&cache, at(30));
+            cache
+                .remove_all(&[group[0].clone(), group[2].clone()])
+                .expect("removes");
+            let cache = open();
+            let after_all = load(&cache, at(40));
+            (
+                files_for_a_group,
+                restarted,
+                after_one_answer,
+                after_all,
+                files_in(&folder),
+            )
+        }
+    });
+    let (files_for_a_group, restarted, after_one_answer, after_all, files_left) = found;
+    let ids = |results: &[LeasedResult]| results.iter().map(|r| r.task_id).collect::<Vec<_>>();
+    assert_eq!(
+        files_for_a_group,
+        1,
+        "a group of results is saved in one file (one flush for the group); {}",
+        CACHE.hint()
+    );
+    assert_eq!(
+        (ids(&restarted.fresh), restarted.unreadable),
+        (vec![1, 2, 3, 4], 1),
+        "a restarted worker finds the group's results and the single one, oldest first, \
+         and counts the torn group file as unreadable; {}",
+        CACHE.hint()
+    );
+    assert_eq!(
+        restarted.fresh[..3],
+        [
+            leased_result(1, "grp", json!(1)),
+            leased_result(2, "grp", json!(2)),
+            leased_result(3, "grp", json!(3))
+        ],
+        "a group's results come back as they were saved; {}",
+        CACHE.hint()
+    );
+    assert_eq!(
+        ids(&after_one_answer.fresh),
+        vec![1, 3, 4],
+        "an answered result of a group is not delivered again after a restart, and the \
+         rest of its group is; {}",
+        CACHE.hint()
+    );
+    assert_eq!(
+        (ids(&after_all.fresh), files_left),
+        (vec![4], 1),
+        "a group whose results are all answered leaves the disk; {}",
+        CACHE.hint()
+    );
+}
