@@ -487,7 +487,6 @@ fn check_whole_chapter(workbook: &Workbook, chapter: &Chapter) -> Result<bool, S
 }
 
 fn hint(workbook: &Workbook, id: Option<&str>) -> Result<ExitCode, String> {
-    let paint = workbook.paint;
     let mut state = State::load(&workbook.root);
     // `hint 07` or `hint 07.2`: the next todo left there.
     let place = id.filter(|t| t.chars().all(|c| c.is_ascii_digit() || c == '.'));
