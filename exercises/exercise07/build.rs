@@ -3,7 +3,7 @@
 //! the `protoc` that ships inside the protoc-bin-vendored crate: nothing to install.
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    declare_todos_left();
+    todos_left::declare(TODOS);
     let shared = "../../proto";
     // This chapter's own file stays with its solution; the exercise, generated with
     // this very build.rs, reads it from there too.
@@ -23,33 +23,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// Generated with the exercise. While a todo's `todo!()` is still in its file, its
-/// function may leave parameters unused (cfg `workbook_todo_<id>`); while any is
-/// left, helpers only it will call may look unused (cfg `workbook_todos_left`).
-/// Replace a `todo!()` and the compiler warns about your own code again.
-fn declare_todos_left() {
-    const TODOS: &[(&str, &str)] = &[
-        ("subject-for", "src/task.rs"),
-        ("stream-config", "src/setup.rs"),
-        ("submit", "src/controller.rs"),
-        ("consumer-config", "src/setup.rs"),
-        ("execute", "src/worker.rs"),
-        ("record", "src/results.rs"),
-        ("enforce-deadlines", "src/controller.rs"),
-    ];
-    println!("cargo::rustc-check-cfg=cfg(workbook_todos_left)");
-    let mut any_left = false;
-    for (id, file) in TODOS {
-        let cfg = format!("workbook_todo_{}", id.replace('-', "_"));
-        println!("cargo::rustc-check-cfg=cfg({cfg})");
-        println!("cargo::rerun-if-changed={file}");
-        let text = std::fs::read_to_string(file).unwrap_or_default();
-        if text.contains(&format!("\"{id} — book:")) {
-            println!("cargo::rustc-cfg={cfg}");
-            any_left = true;
-        }
-    }
-    if any_left {
-        println!("cargo::rustc-cfg=workbook_todos_left");
-    }
-}
+/// Generated with the exercise: each todo of the chapter and its file. While a
+/// todo's `todo!()` is still there, `todos_left::declare` lets its function leave
+/// parameters unused; write the body and the compiler warns about it again.
+const TODOS: &[(&str, &str)] = &[
+    ("subject-for", "src/task.rs"),
+    ("stream-config", "src/setup.rs"),
+    ("message-for", "src/controller.rs"),
+    ("consumer-config", "src/setup.rs"),
+    ("execute", "src/worker.rs"),
+    ("record", "src/results.rs"),
+    ("enforce-deadlines", "src/controller.rs"),
+];

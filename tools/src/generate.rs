@@ -31,7 +31,8 @@ pub enum Build {
     Switchable,
 }
 
-/// The `todo!()` message: the id and where the book explains it.
+/// The `todo!()` message: the id and where the book explains it. `todos_left::is_left`
+/// looks for its start, `"<id> — book:`, to tell whether the todo is still there.
 fn todo_message(chapter: &Chapter, id: &str) -> String {
     let section = chapter
         .hints
@@ -123,12 +124,16 @@ fn lib_header(chapter: &Chapter, build: Build) -> Vec<String> {
             "// While a todo!() is left, the helpers it will call look unused; build.rs sets"
                 .to_owned(),
             format!(
-                "// `{TODOS_LEFT_CFG}` until the last one is written, and then the compiler warns"
+                "// `{}` until the last one is written, and then the compiler warns",
+                todos_left::TODOS_LEFT_CFG
             ),
             "// about unused code again. Each todo's function has its own allowance, for its"
                 .to_owned(),
             "// parameters, which lasts only until that todo!() is replaced.".to_owned(),
-            format!("#![cfg_attr({TODOS_LEFT_CFG}, allow(unused_imports, dead_code))]"),
+            format!(
+                "#![cfg_attr({}, allow(unused_imports, dead_code))]",
+                todos_left::TODOS_LEFT_CFG
+            ),
         ]),
         // Never read by a learner: every body is there, behind its switch.
         Build::Switchable => {
@@ -157,12 +162,6 @@ fn enclosing_fn(lines: &[&str], marker: &Marker) -> Option<usize> {
     })
 }
 
-/// The cfg that build.rs sets while todo `id` is left (see [`build_script`], which
-/// spells the same rule out in the generated code).
-fn todo_cfg(id: &str) -> String {
-    format!("workbook_todo_{}", id.replace('-', "_"))
-}
-
 fn transform_source(chapter: &Chapter, file: &SourceFile, build: Build) -> String {
     let lines: Vec<&str> = file.text.lines().collect();
     // Above each todo's function, in the skeleton: its parameters may go unused,
@@ -177,7 +176,7 @@ fn transform_source(chapter: &Chapter, file: &SourceFile, build: Build) -> Strin
                     .collect();
                 allowances.entry(line).or_default().push(format!(
                     "{indent}#[cfg_attr({}, allow(unused_variables))]",
-                    todo_cfg(&marker.id)
+                    todos_left::todo_cfg(&marker.id)
                 ));
             }
         }
@@ -218,7 +217,8 @@ fn transform_source(chapter: &Chapter, file: &SourceFile, build: Build) -> Strin
     text
 }
 
-/// The solution's manifest, renamed: no features or examples (examples are not copied).
+/// The solution's manifest, renamed: no features or examples (examples are not
+/// copied), and the `todos-left` build-dependency the skeleton's build.rs calls.
 fn transform_manifest(chapter: &Chapter, manifest: &str) -> String {
     let n = &chapter.number;
     let mut out = Vec::new();
@@ -243,55 +243,42 @@ fn transform_manifest(chapter: &Chapter, manifest: &str) -> String {
     while out.last().is_some_and(|line| line.trim().is_empty()) {
         out.pop();
     }
+    // The skeleton's build.rs calls the `todos-left` crate (see `build_script`).
+    let todos_left = "todos-left.workspace = true".to_owned();
+    match out
+        .iter()
+        .position(|line| line.trim() == "[build-dependencies]")
+    {
+        Some(header) => out.insert(header + 1, todos_left),
+        None => out.extend([String::new(), "[build-dependencies]".to_owned(), todos_left]),
+    }
     let mut text = out.join("\n");
     text.push('\n');
     text
 }
 
-/// The cfg build.rs sets while any todo is left in the crate.
-const TODOS_LEFT_CFG: &str = "workbook_todos_left";
-
 /// The skeleton's build script: the solution's own (if it has one), which first
-/// tells the compiler which todos are still left, so that the allowances above
-/// lapse one by one as the learner writes the bodies.
+/// tells the compiler which todos are still left, through the `todos-left` crate,
+/// so that the allowances above lapse one by one as the learner writes the bodies.
 fn build_script(chapter: &Chapter, solution_build: Option<&str>) -> String {
     let mut todos = String::new();
     for place in chapter.todos() {
         todos.push_str(&format!(
-            "        ({:?}, {:?}),\n",
+            "    ({:?}, {:?}),\n",
             place.id,
             place.file.display().to_string()
         ));
     }
-    let declare = format!(
-        r#"/// Generated with the exercise. While a todo's `todo!()` is still in its file, its
-/// function may leave parameters unused (cfg `workbook_todo_<id>`); while any is
-/// left, helpers only it will call may look unused (cfg `{TODOS_LEFT_CFG}`).
-/// Replace a `todo!()` and the compiler warns about your own code again.
-fn declare_todos_left() {{
-    const TODOS: &[(&str, &str)] = &[
-{todos}    ];
-    println!("cargo::rustc-check-cfg=cfg({TODOS_LEFT_CFG})");
-    let mut any_left = false;
-    for (id, file) in TODOS {{
-        let cfg = format!("workbook_todo_{{}}", id.replace('-', "_"));
-        println!("cargo::rustc-check-cfg=cfg({{cfg}})");
-        println!("cargo::rerun-if-changed={{file}}");
-        let text = std::fs::read_to_string(file).unwrap_or_default();
-        if text.contains(&format!("\"{{id}} — book:")) {{
-            println!("cargo::rustc-cfg={{cfg}}");
-            any_left = true;
-        }}
-    }}
-    if any_left {{
-        println!("cargo::rustc-cfg={TODOS_LEFT_CFG}");
-    }}
-}}
-"#
+    let list = format!(
+        "/// Generated with the exercise: each todo of the chapter and its file. While a\n\
+         /// todo's `todo!()` is still there, `todos_left::declare` lets its function leave\n\
+         /// parameters unused; write the body and the compiler warns about it again.\n\
+         const TODOS: &[(&str, &str)] = &[\n{todos}];\n"
     );
     match solution_build {
         None => format!(
-            "//! Generated with the exercise: see `declare_todos_left`.\n\nfn main() {{\n    declare_todos_left();\n}}\n\n{declare}"
+            "//! Generated with the exercise: tells the compiler which todos are left.\n\n\
+             fn main() {{\n    todos_left::declare(TODOS);\n}}\n\n{list}"
         ),
         Some(text) => {
             let mut out = Vec::new();
@@ -299,11 +286,11 @@ fn declare_todos_left() {{
             for line in text.lines() {
                 out.push(line.to_owned());
                 if !called && line.starts_with("fn main(") && line.ends_with('{') {
-                    out.push("    declare_todos_left();".to_owned());
+                    out.push("    todos_left::declare(TODOS);".to_owned());
                     called = true;
                 }
             }
-            format!("{}\n\n{declare}", out.join("\n"))
+            format!("{}\n\n{list}", out.join("\n"))
         }
     }
 }

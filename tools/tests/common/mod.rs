@@ -7,10 +7,21 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-pub const WORKSPACE: &str = r#"[workspace]
+/// The tiny workspace's manifest. Its skeleton's build.rs calls the real
+/// `todos-left` crate, as every generated exercise's does.
+pub fn workspace() -> String {
+    let todos_left = Path::new(env!("CARGO_MANIFEST_DIR")).join("../exercises/todos-left");
+    format!(
+        r#"[workspace]
 members = ["solutions/solution01", "exercises/exercise01"]
 resolver = "3"
-"#;
+
+[workspace.dependencies]
+todos-left = {{ path = {:?} }}
+"#,
+        todos_left.display().to_string()
+    )
+}
 
 pub const SOLUTION_MANIFEST: &str = r#"[package]
 name = "solution01"
@@ -116,8 +127,9 @@ pub fn scratch_with(grade: &str) -> PathBuf {
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());
     let dir = std::env::temp_dir().join(format!("workbook-tools-{}-{nanos}", std::process::id()));
+    let workspace = workspace();
     let files: [(&str, &str); 7] = [
-        ("Cargo.toml", WORKSPACE),
+        ("Cargo.toml", &workspace),
         ("solutions/solution01/Cargo.toml", SOLUTION_MANIFEST),
         ("solutions/solution01/src/lib.rs", SOLUTION_LIB),
         ("solutions/solution01/tests/grade.rs", GRADE_INCLUDE),
