@@ -70,12 +70,34 @@ pub const MAX_DELIVERIES_ADVISORY: &str = "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIV
 /// How many publishes [`Controller::submit_all`] keeps unconfirmed at most.
 pub const PUBLISH_WINDOW: usize = 256;
 
+// ANCHOR: message
+/// A checked task as the stream stores it: on its kind's subject, named by its id
+/// (the `Nats-Msg-Id` header), the task protobuf-encoded.
+#[derive(Debug, Clone)]
+pub struct TaskMessage {
+    pub subject: String,
+    pub headers: HeaderMap,
+    pub payload: Bytes,
+}
+// ANCHOR_END: message
+
+// ANCHOR: message_for
+// ANCHOR: message_for_given
+/// Checks a task and makes it the message the stream stores. A task with no kind,
+/// a negative `processing_time` or an id that cannot be a key is refused here,
+/// before anything is published.
+#[cfg_attr(workbook_todo_message_for, allow(unused_variables))]
+pub fn message_for(task: &pb::Task) -> Result<TaskMessage, ControllerError> {
+    // ANCHOR_END: message_for_given
+    // TODO(message-for): check the task (errors become ControllerError::BadTask) and make it the message the stream stores: its kind's subject, its id as the message id, the task protobuf-encoded
+    todo!("message-for — book: ch07, \"The controller publishes\"")
+}
+// ANCHOR_END: message_for
+
 /// A task published by `submit_all` whose confirmation is not awaited yet.
 struct InFlight {
     task: pb::Task,
-    subject: String,
-    headers: HeaderMap,
-    payload: Bytes,
+    message: TaskMessage,
     submitted: Instant,
     ack: Result<PublishAckFuture, String>,
 }
@@ -163,14 +185,14 @@ impl Controller {
     }
 
     // ANCHOR: submit
-    // ANCHOR: submit_given
     /// Checks a task and stores it in the stream, on its kind's subject. A resend
     /// after a lost acknowledgement is stored once: the task id is the message id.
-    #[cfg_attr(workbook_todo_submit, allow(unused_variables))]
     pub async fn submit(&mut self, task: pb::Task) -> Result<(), ControllerError> {
-        // ANCHOR_END: submit_given
-        // TODO(submit): check the task, publish it on its kind's subject with its id as the message id, wait until the stream stores it, note its deadline, report Queued (or Duplicate)
-        todo!("submit — book: ch07, \"The controller publishes\"")
+        let message = message_for(&task)?;
+        let submitted = Instant::now();
+        let acknowledged = self.publish_until_stored(&task.id, &message).await?;
+        self.stored(task, message.subject, submitted, acknowledged.duplicate);
+        Ok(())
     }
     // ANCHOR_END: submit
 
@@ -186,19 +208,13 @@ impl Controller {
     ) -> Result<(), ControllerError> {
         let mut in_flight = VecDeque::with_capacity(PUBLISH_WINDOW);
         for task in tasks {
-            let refused = |reason| ControllerError::BadTask {
-                id: task.id.clone(),
-                reason,
-            };
-            let checked = task::check(&task).and_then(|()| task::kind_of(&task));
-            let kind = match checked {
-                Ok(kind) => kind,
-                Err(reason) => {
-                    let error = refused(reason);
+            let message = match message_for(&task) {
+                Ok(message) => message,
+                Err(refused) => {
                     while let Some(sent) = in_flight.pop_front() {
                         self.confirm(sent).await?;
                     }
-                    return Err(error);
+                    return Err(refused);
                 }
             };
             if in_flight.len() == PUBLISH_WINDOW
@@ -206,23 +222,12 @@ impl Controller {
             {
                 self.confirm(sent).await?;
             }
-            let subject = subject_for(kind);
-            let mut headers = HeaderMap::new();
-            headers.insert(header::NATS_MESSAGE_ID, task.id.as_str());
-            let payload = Bytes::from(task.encode_to_vec());
             let submitted = Instant::now();
             // Sent, not yet confirmed; a failure here is retried, alone, in `confirm`.
-            let ack = self
-                .engine
-                .jetstream
-                .publish_with_headers(subject.clone(), headers.clone(), payload.clone())
-                .await
-                .map_err(|error| error.to_string());
+            let ack = self.publish(&message).await;
             in_flight.push_back(InFlight {
                 task,
-                subject,
-                headers,
-                payload,
+                message,
                 submitted,
                 ack,
             });
@@ -239,9 +244,7 @@ impl Controller {
     async fn confirm(&mut self, sent: InFlight) -> Result<(), ControllerError> {
         let InFlight {
             task,
-            subject,
-            headers,
-            payload,
+            message,
             submitted,
             ack,
         } = sent;
@@ -252,11 +255,17 @@ impl Controller {
         let acknowledged = match confirmed {
             Ok(acknowledged) => acknowledged,
             // The same message id: stored once, however many tries it takes.
-            Err(_) => {
-                self.publish_until_stored(&task.id, &subject, headers, payload)
-                    .await?
-            }
+            Err(_) => self.publish_until_stored(&task.id, &message).await?,
         };
+        self.stored(task, message.subject, submitted, acknowledged.duplicate);
+        Ok(())
+    }
+
+    // ANCHOR: stored
+    /// What happens once the stream has stored a task, for `submit` and `submit_all`
+    /// alike: its deadline, counted from `submitted`, is noted in `pending`, and it
+    /// is reported `Queued` — or `Duplicate`, when the stream already had its id.
+    fn stored(&mut self, task: pb::Task, subject: String, submitted: Instant, duplicate: bool) {
         let timeout = task::timeout(&task);
         self.pending.insert(
             task.id.clone(),
@@ -265,7 +274,7 @@ impl Controller {
                 timeout,
             },
         );
-        (self.events)(&if acknowledged.duplicate {
+        (self.events)(&if duplicate {
             Event::Duplicate { id: task.id }
         } else {
             Event::Queued {
@@ -274,7 +283,20 @@ impl Controller {
                 subject,
             }
         });
-        Ok(())
+    }
+    // ANCHOR_END: stored
+
+    /// Sends one message to the stream; the returned future is its confirmation.
+    async fn publish(&self, message: &TaskMessage) -> Result<PublishAckFuture, String> {
+        self.engine
+            .jetstream
+            .publish_with_headers(
+                message.subject.clone(),
+                message.headers.clone(),
+                message.payload.clone(),
+            )
+            .await
+            .map_err(|error| error.to_string())
     }
 
     /// Publishes until the stream confirms it stored the message, retrying while a
@@ -282,20 +304,13 @@ impl Controller {
     async fn publish_until_stored(
         &self,
         id: &str,
-        subject: &str,
-        headers: HeaderMap,
-        payload: Bytes,
+        message: &TaskMessage,
     ) -> Result<async_nats::jetstream::publish::PublishAck, ControllerError> {
         let deadline = Instant::now() + self.engine.setup.ready_within;
         loop {
-            let attempt = match self
-                .engine
-                .jetstream
-                .publish_with_headers(subject.to_owned(), headers.clone(), payload.clone())
-                .await
-            {
+            let attempt = match self.publish(message).await {
                 Ok(confirmation) => confirmation.await.map_err(|error| error.to_string()),
-                Err(error) => Err(error.to_string()),
+                Err(error) => Err(error),
             };
             match attempt {
                 Ok(acknowledged) => return Ok(acknowledged),

@@ -1,0 +1,17 @@
+// Step 07.1, message_for: the error for a refused task wants the task's id.
+pub struct Task {
+    pub id: String,
+}
+
+pub enum ControllerError {
+    BadTask { id: String, reason: String },
+}
+
+fn check(_task: &Task) -> Result<(), String> {
+    Ok(())
+}
+
+pub fn message_for(task: &Task) -> Result<(), ControllerError> {
+    let refused = |reason| ControllerError::BadTask { id: task.id, reason };
+    check(task).map_err(refused)
+}
