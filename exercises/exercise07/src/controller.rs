@@ -89,7 +89,7 @@ pub struct TaskMessage {
 #[cfg_attr(workbook_todo_message_for, allow(unused_variables))]
 pub fn message_for(task: &pb::Task) -> Result<TaskMessage, ControllerError> {
     // ANCHOR_END: message_for_given
-    // TODO(message-for): check the task (errors become ControllerError::BadTask) and make it the message the stream stores: its kind's subject, its id as the message id, the task protobuf-encoded
+    // TODO(message-for): check the task with task::check (errors become ControllerError::BadTask) and make it the message the stream stores: its kind's subject, its id as the message id, the task protobuf-encoded
     todo!("message-for — book: ch07, \"The controller publishes\"")
 }
 // ANCHOR_END: message_for

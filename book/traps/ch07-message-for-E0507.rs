@@ -3,6 +3,8 @@ pub struct Task {
     pub id: String,
 }
 
+pub struct TaskMessage;
+
 pub enum ControllerError {
     BadTask { id: String, reason: String },
 }
@@ -11,7 +13,7 @@ fn check(_task: &Task) -> Result<(), String> {
     Ok(())
 }
 
-pub fn message_for(task: &Task) -> Result<(), ControllerError> {
-    let refused = |reason| ControllerError::BadTask { id: task.id, reason };
-    check(task).map_err(refused)
+pub fn message_for(task: &Task) -> Result<TaskMessage, ControllerError> {
+    check(task).map_err(|reason| ControllerError::BadTask { id: task.id, reason })?;
+    Ok(TaskMessage)
 }
