@@ -61,20 +61,8 @@ fn failed(error: impl std::fmt::Display) -> BenchError {
 // ANCHOR: pool_jobs
 /// Starts a pool of `workers`, queues `jobs` jobs made by `make_job`, and waits
 /// until every one has run — start-up, queueing, running and joining, all timed.
-/// Returns the best of [`RUNS`] runs.
+/// Returns the best of `runs` runs.
 fn timed<F>(
-    workers: usize,
-    jobs: usize,
-    make_job: impl Fn(usize) -> F,
-) -> Result<Duration, BenchError>
-where
-    F: FnOnce(WorkerId) + Send + 'static,
-{
-    timed_runs(RUNS, workers, jobs, make_job)
-}
-
-/// [`timed`], best of `runs` runs.
-fn timed_runs<F>(
     runs: usize,
     workers: usize,
     jobs: usize,
@@ -167,11 +155,11 @@ pub fn run(quick: bool, steps: &Steps) -> Result<Report, BenchError> {
     let workers = 4;
     let jobs = sizes.noop_jobs;
     steps.step("no-op jobs, Rust pool");
-    let pool = rate(jobs, timed(workers, jobs, |_| |_| {})?);
+    let pool = rate(jobs, timed(RUNS, workers, jobs, |_| |_| {})?);
     steps.step("jobs owning 8 bytes, Rust pool");
     let owning = rate(
         jobs,
-        timed(workers, jobs, |job| {
+        timed(RUNS, workers, jobs, |job| {
             move |_| {
                 black_box(job);
             }
@@ -236,7 +224,7 @@ pub fn run(quick: bool, steps: &Steps) -> Result<Report, BenchError> {
     let (tasks, pause) = (sizes.sleep_tasks, sizes.sleep);
     for workers in [1, 3, 10] {
         steps.step(format!("sleeps on {workers} worker(s), Rust and Python"));
-        let took = timed(workers, tasks, |_| move |_| wait_for(pause))?;
+        let took = timed(RUNS, workers, tasks, |_| move |_| wait_for(pause))?;
         let ideal = pause.mul_f64(tasks as f64 / workers as f64);
         let py = python_seconds(
             &python,
@@ -282,7 +270,7 @@ pub fn run(quick: bool, steps: &Steps) -> Result<Report, BenchError> {
             round + 1
         ));
         for (index, &workers) in SCALING.iter().enumerate() {
-            let took = timed_runs(1, workers, tasks, primes)?;
+            let took = timed(1, workers, tasks, primes)?;
             rust_runs[index].push(took.as_secs_f64());
             let took = python_seconds_runs(
                 &python,

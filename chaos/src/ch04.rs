@@ -13,7 +13,6 @@
 //! expected one, or a failure of any other kind.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -21,10 +20,11 @@ use std::time::{Duration, Instant};
 use solution04::client::{Client, ClientError};
 use solution04::protocol::{ErrorType, TaskId, TaskStatus};
 
-use crate::process::Supervised;
+use crate::process::{Supervised, start_workers};
 use crate::supervise::Cast;
-use crate::tasks::{Checkable, checkable_tasks};
-use crate::{ChaosError, Progress, Report, Settings, StopOnDrop};
+use crate::tasks::Checkable;
+use crate::turns::Turns;
+use crate::{ChaosError, ClientThread, Progress, Report, Settings};
 
 /// The two binaries a run needs.
 #[derive(Debug, Clone)]
@@ -39,7 +39,6 @@ pub const CHAOS: &str = "SIGKILL workers and the in-memory dispatcher, restart t
                          forgotten by a restarted dispatcher, as the original's client had to";
 
 const CALL_TIMEOUT: Duration = Duration::from_secs(1);
-const START_LIMIT: Duration = Duration::from_secs(30);
 
 /// What the client thread found.
 #[derive(Debug, Default)]
@@ -63,7 +62,7 @@ pub fn run(
     progress: Progress<'_>,
 ) -> Result<Report, ChaosError> {
     let started = Instant::now();
-    let dispatcher_args = |workers: &str, clients: &str| -> Vec<String> {
+    let dispatcher_args = |[workers, clients]: &[String; 2]| -> Vec<String> {
         [
             "--workers",
             workers,
@@ -77,103 +76,61 @@ pub fn run(
         .map(str::to_owned)
         .to_vec()
     };
-    let mut dispatcher = Supervised::new(
+    let (dispatcher, [workers_endpoint, clients_endpoint]) = Supervised::start_on_free_port(
         "pull_dispatcher",
         &binaries.dispatcher,
-        dispatcher_args("tcp://127.0.0.1:*", "tcp://127.0.0.1:*"),
         settings.dir.join("dispatcher.log"),
-    );
-    dispatcher.start()?;
-    let line = dispatcher.wait_for_line("Workers ask on", START_LIMIT)?;
-    let endpoints: Vec<String> = line
-        .split_whitespace()
-        .filter(|word| word.starts_with("tcp://"))
-        .map(|word| word.trim_end_matches([',', '.']).to_owned())
-        .collect();
-    let [workers_endpoint, clients_endpoint] = &endpoints[..] else {
-        return Err(ChaosError::Setup(format!(
-            "expected two endpoints in {line:?}"
-        )));
-    };
-    dispatcher.set_args(dispatcher_args(workers_endpoint, clients_endpoint));
+        dispatcher_args,
+        [
+            "tcp://127.0.0.1:*".to_owned(),
+            "tcp://127.0.0.1:*".to_owned(),
+        ],
+        "Workers ask on",
+        |line| {
+            let endpoints: Vec<String> = line
+                .split_whitespace()
+                .filter(|word| word.starts_with("tcp://"))
+                .map(|word| word.trim_end_matches([',', '.']).to_owned())
+                .collect();
+            endpoints.try_into().ok()
+        },
+    )?;
     progress(&format!(
         "pull_dispatcher: workers on {workers_endpoint}, clients on {clients_endpoint}"
     ));
 
-    let mut workers: Vec<Supervised> = (1..=settings.workers)
-        .map(|n| {
-            let args = [
-                &settings.threads.to_string(),
-                workers_endpoint.as_str(),
-                "--id",
-                &format!("w{n}"),
-                "--timeout",
-                "0.5",
-            ]
-            .map(|s| s.to_string())
-            .to_vec();
-            Supervised::new(
-                &format!("pull_worker w{n}"),
-                &binaries.worker,
-                args,
-                settings.dir.join(format!("worker-w{n}.log")),
-            )
-        })
-        .collect();
-    for worker in &mut workers {
-        worker.start()?;
-    }
+    let workers = start_workers("pull_worker", &binaries.worker, settings, |id| {
+        [
+            &settings.threads.to_string(),
+            workers_endpoint.as_str(),
+            "--id",
+            id,
+            "--timeout",
+            "0.5",
+        ]
+        .map(str::to_owned)
+        .to_vec()
+    })?;
 
-    let tasks = Arc::new(checkable_tasks(
-        settings.tasks,
-        settings.seed,
-        settings.sleep_one_in,
-        settings.sleep_ms_max,
-    ));
-    let stop = Arc::new(AtomicBool::new(false));
-    // Should the run end early (an error), the client threads stop too.
-    let _stop_on_exit = StopOnDrop(stop.clone());
-    let finished = Arc::new(AtomicUsize::new(0));
-    let client = {
-        let (tasks, stop, finished) = (tasks.clone(), stop.clone(), finished.clone());
-        let (endpoint, rate) = (clients_endpoint.clone(), settings.rate);
-        thread::spawn(move || drive(&endpoint, &tasks, rate, &stop, &finished))
-    };
+    let client = ClientThread::spawn(settings, &clients_endpoint, drive);
 
-    let mut report = Report {
-        chapter: "ch04".into(),
-        chaos: CHAOS.into(),
-        tasks: settings.tasks,
-        ..Report::default()
-    };
+    let mut report = Report::new("ch04", CHAOS, settings.tasks);
     let mut cast = Cast::new(dispatcher, workers, settings);
-    let deadline = started + settings.limit;
-    let mut next_progress = Instant::now() + Duration::from_secs(5);
-    let mut timed_out = false;
+    let mut turns = Turns::new(started, settings.limit);
     while !client.is_finished() {
-        let now = Instant::now();
-        if now > deadline {
-            timed_out = true;
-            break;
-        }
+        let Some(now) = turns.next() else { break };
         cast.step(now, &mut report, progress)?;
-        if now >= next_progress {
-            next_progress = now + Duration::from_secs(5);
-            progress(&format!(
-                "{:>5.1} s: {}/{} tasks finished right; killed {} workers, {} dispatchers",
-                started.elapsed().as_secs_f64(),
-                finished.load(Ordering::SeqCst),
+        if turns.progress_due(now) {
+            progress(&turns.line(&format!(
+                "{}/{} tasks finished right; killed {} workers, {} dispatchers",
+                client.count(),
                 settings.tasks,
                 report.worker_kills,
                 report.dispatcher_kills
-            ));
+            )));
         }
-        thread::sleep(Duration::from_millis(20));
     }
-    stop.store(true, Ordering::SeqCst);
-    let outcome = client
-        .join()
-        .map_err(|_| ChaosError::Setup("the client thread panicked".into()))?;
+    let outcome = client.join()?;
     report.submitted = outcome.submitted;
     report.right = outcome.right;
     report.resubmitted = outcome.resubmitted;
@@ -186,13 +143,7 @@ pub fn run(
          dispatcher were resubmitted by the client",
         outcome.deadline_failures, outcome.forgotten
     ));
-    if timed_out {
-        report.notes.push(format!(
-            "not every task was finished within the limit of {:?}",
-            settings.limit
-        ));
-    }
-    report.duration = started.elapsed();
+    turns.finish(&mut report, "not every task was finished");
     Ok(report)
 }
 

@@ -7,17 +7,18 @@
 //! result computed while the dispatcher was down waits in the worker's cache.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use solution05::{Client, NewTask, Stats, TaskId, TaskStatus, TaskView};
 
-use crate::process::{Supervised, word_starting};
+use crate::process::{Supervised, start_workers, word_starting};
+use crate::report::Ending;
 use crate::supervise::Cast;
-use crate::tasks::{Checkable, checkable_tasks};
-use crate::{ChaosError, Progress, Report, Settings, StopOnDrop};
+use crate::tasks::Checkable;
+use crate::turns::Turns;
+use crate::{ChaosError, ClientThread, LEASE_TIMINGS, Progress, Report, Settings};
 
 /// The two binaries a run needs.
 #[derive(Debug, Clone)]
@@ -26,21 +27,8 @@ pub struct Binaries {
     pub worker: PathBuf,
 }
 
-/// Leases last 3 s. A worker is dead after 10 s of silence, longer than any
-/// restart here: a killed worker is back, alive, under the same id long before,
-/// so the tasks it held come back only through their leases' expiry — the path
-/// a quickly restarted worker depends on, and the one this run checks.
-const DISPATCHER_TIMINGS: [&str; 6] = [
-    "--lease",
-    "3",
-    "--dead-after",
-    "10",
-    "--monitor-every",
-    "0.2",
-];
 /// How long a client call waits for an answer before trying a fresh socket.
 const CALL_TIMEOUT: Duration = Duration::from_secs(1);
-const START_LIMIT: Duration = Duration::from_secs(30);
 
 /// What this chapter's chaos is, for the report and `--help`.
 pub const CHAOS: &str = "SIGKILL workers and the dispatcher, restart them on the same \
@@ -55,103 +43,64 @@ pub fn run(
 ) -> Result<Report, ChaosError> {
     let started = Instant::now();
     let db = settings.dir.join("tasks.db").display().to_string();
-    let dispatcher_args = |bind: &str| -> Vec<String> {
+    let dispatcher_args = |bind: &String| -> Vec<String> {
         let mut args: Vec<String> = vec!["--bind".into(), bind.into(), "--db".into(), db.clone()];
-        args.extend(DISPATCHER_TIMINGS.iter().map(|s| s.to_string()));
+        args.extend(LEASE_TIMINGS.iter().map(|s| s.to_string()));
         args
     };
-    let mut dispatcher = Supervised::new(
+    // Restarts bind the same port: workers and the client reconnect to it.
+    let (dispatcher, endpoint) = Supervised::start_on_free_port(
         "lease_dispatcher",
         &binaries.dispatcher,
-        dispatcher_args("tcp://127.0.0.1:*"),
         settings.dir.join("dispatcher.log"),
-    );
-    dispatcher.start()?;
-    let line = dispatcher.wait_for_line("Serving on", START_LIMIT)?;
-    let endpoint = word_starting(&line, "tcp://")
-        .ok_or_else(|| ChaosError::Setup(format!("no endpoint in {line:?}")))?;
-    // Restarts bind the same port: workers and the client reconnect to it.
-    dispatcher.set_args(dispatcher_args(&endpoint));
+        dispatcher_args,
+        "tcp://127.0.0.1:*".to_owned(),
+        "Serving on",
+        |line| word_starting(line, "tcp://"),
+    )?;
     progress(&format!("lease_dispatcher serving on {endpoint}"));
 
-    let mut workers: Vec<Supervised> = (1..=settings.workers)
-        .map(|n| {
-            let id = format!("w{n}");
-            let cache = settings.dir.join(format!("cache-{id}"));
-            let args = [
-                "--id",
-                &id,
-                "--capabilities",
-                "add",
-                "subtract",
-                "multiply",
-                "divide",
-                "sleep",
-                "--endpoint",
-                &endpoint,
-                "--workers",
-                &settings.threads.to_string(),
-                "--heartbeat-every",
-                "0.2",
-                "--timeout",
-                "0.5",
-                "--poll",
-                "0.01",
-                "--backoff-first",
-                "0.1",
-                "--backoff-max",
-                "0.5",
-                "--cache-dir",
-                &cache.display().to_string(),
-            ]
-            .map(str::to_owned)
-            .to_vec();
-            Supervised::new(
-                &format!("lease_worker {id}"),
-                &binaries.worker,
-                args,
-                settings.dir.join(format!("worker-{id}.log")),
-            )
-        })
-        .collect();
-    for worker in &mut workers {
-        worker.start()?;
-    }
+    let workers = start_workers("lease_worker", &binaries.worker, settings, |id| {
+        let cache = settings.dir.join(format!("cache-{id}"));
+        [
+            "--id",
+            id,
+            "--capabilities",
+            "add",
+            "subtract",
+            "multiply",
+            "divide",
+            "sleep",
+            "--endpoint",
+            &endpoint,
+            "--workers",
+            &settings.threads.to_string(),
+            "--heartbeat-every",
+            "0.2",
+            "--timeout",
+            "0.5",
+            "--poll",
+            "0.01",
+            "--backoff-first",
+            "0.1",
+            "--backoff-max",
+            "0.5",
+            "--cache-dir",
+            &cache.display().to_string(),
+        ]
+        .map(str::to_owned)
+        .to_vec()
+    })?;
 
-    let tasks = Arc::new(checkable_tasks(
-        settings.tasks,
-        settings.seed,
-        settings.sleep_one_in,
-        settings.sleep_ms_max,
-    ));
-    let stop = Arc::new(AtomicBool::new(false));
-    // Should the run end early (an error), the client threads stop too.
-    let _stop_on_exit = StopOnDrop(stop.clone());
-    let submitted = Arc::new(AtomicUsize::new(0));
-    let submitter = {
-        let (tasks, stop, submitted) = (tasks.clone(), stop.clone(), submitted.clone());
-        let (endpoint, rate) = (endpoint.clone(), settings.rate);
-        thread::spawn(move || submit_all(&endpoint, &tasks, rate, &stop, &submitted))
-    };
+    let submitter = ClientThread::spawn(settings, &endpoint, submit_all);
+    let tasks = submitter.tasks.clone();
 
-    let mut report = Report {
-        chapter: "ch05".into(),
-        chaos: CHAOS.into(),
-        tasks: settings.tasks,
-        ..Report::default()
-    };
+    let mut report = Report::new("ch05", CHAOS, settings.tasks);
     let mut cast = Cast::new(dispatcher, workers, settings);
-    let deadline = started + settings.limit;
+    let mut turns = Turns::new(started, settings.limit);
     let mut next_look = Instant::now();
-    let mut next_progress = Instant::now() + Duration::from_secs(5);
     let mut last_stats: Option<Stats> = None;
-    let mut timed_out = false;
-    loop {
-        let now = Instant::now();
-        if now > deadline {
-            timed_out = true;
-            break;
-        }
+    while let Some(now) = turns.next() {
         cast.step(now, &mut report, progress)?;
         let all_submitted = submitter.is_finished();
         if now >= next_look && all_submitted {
@@ -159,15 +108,14 @@ pub fn run(
             if let Ok(stats) = stats(&endpoint) {
                 let done = stats.tasks.queued == 0
                     && stats.tasks.running == 0
-                    && stats.tasks.total() >= submitted.load(Ordering::SeqCst) as u64;
+                    && stats.tasks.total() >= submitter.count() as u64;
                 last_stats = Some(stats);
                 if done {
                     break;
                 }
             }
         }
-        if now >= next_progress {
-            next_progress = now + Duration::from_secs(5);
+        if turns.progress_due(now) {
             let counts = last_stats
                 .as_ref()
                 .map(|s| {
@@ -177,44 +125,30 @@ pub fn run(
                     )
                 })
                 .unwrap_or_default();
-            progress(&format!(
-                "{:>5.1} s: {}/{} submitted{counts}; killed {} workers, {} dispatchers",
-                started.elapsed().as_secs_f64(),
-                submitted.load(Ordering::SeqCst),
+            progress(&turns.line(&format!(
+                "{}/{} submitted{counts}; killed {} workers, {} dispatchers",
+                submitter.count(),
                 settings.tasks,
                 report.worker_kills,
                 report.dispatcher_kills
-            ));
+            )));
             if !all_submitted {
                 last_stats = None;
             }
         }
-        thread::sleep(Duration::from_millis(20));
     }
 
     // The chaos stops here: everything up, so that every task can be asked about.
-    stop.store(true, Ordering::SeqCst);
+    submitter.stop();
     cast.restart_all()?;
-    let ids = submitter
-        .join()
-        .map_err(|_| ChaosError::Setup("the submitting thread panicked".into()))?;
+    let ids = submitter.join()?;
     report.submitted = ids.len();
-    progress(&format!(
-        "{:>5.1} s: checking {} tasks",
-        started.elapsed().as_secs_f64(),
-        ids.len()
-    ));
+    progress(&turns.line(&format!("checking {} tasks", ids.len())));
     check(&endpoint, &tasks, &ids, &mut report)?;
     if let Ok(stats) = stats(&endpoint) {
         report.duplicate_tasks = stats.tasks.total().saturating_sub(ids.len() as u64);
     }
-    if timed_out {
-        report.notes.push(format!(
-            "the queue was not drained within the limit of {:?}",
-            settings.limit
-        ));
-    }
-    report.duration = started.elapsed();
+    turns.finish(&mut report, "the queue was not drained");
     Ok(report)
 }
 
@@ -301,36 +235,22 @@ fn check(
     let mut client = None;
     for (task, &id) in tasks.iter().zip(ids) {
         let Some(view) = status(endpoint, &mut client, id) else {
-            report
-                .lost
-                .push(format!("task {id} ({}): not found", task.kind));
+            report.count_queued(id, task, 0, Ending::NotFound);
             continue;
         };
-        if view.attempts > 1 {
-            report.redelivered_tasks += 1;
-            report.extra_leases += u64::from(view.attempts - 1);
-        }
-        match view.status {
-            TaskStatus::Completed if task.is_right(view.result.as_ref()) => report.right += 1,
-            TaskStatus::Completed => report.wrong.push(format!(
-                "task {id}: {} {} → {:?}, expected {}",
-                task.kind,
-                task.args(),
-                view.result,
-                task.expected
-            )),
-            TaskStatus::Failed => report.wrong.push(format!(
-                "task {id}: {} {} FAILED after {} attempts: {:?}",
-                task.kind,
-                task.args(),
-                view.attempts,
-                view.error
-            )),
-            other => report.lost.push(format!(
-                "task {id} ({}): still {other} after {} attempts",
-                task.kind, view.attempts
-            )),
-        }
+        let ending = match view.status {
+            TaskStatus::Completed => Ending::Completed {
+                shown: format!("{:?}", view.result),
+                result: view.result,
+            },
+            TaskStatus::Failed => Ending::Failed {
+                error: format!("{:?}", view.error),
+            },
+            other => Ending::Unfinished {
+                status: other.to_string(),
+            },
+        };
+        report.count_queued(id, task, view.attempts, ending);
     }
     Ok(())
 }

@@ -18,7 +18,6 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::thread;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -30,9 +29,11 @@ use tonic::transport::Channel;
 
 use crate::plan::{KillPlan, Victim};
 use crate::process::{Supervised, word_starting};
+use crate::report::Ending;
 use crate::supervise::restart_if_exited;
-use crate::tasks::{Checkable, checkable_tasks};
-use crate::{ChaosError, Progress, Report, Settings, StopOnDrop};
+use crate::tasks::Checkable;
+use crate::turns::Turns;
+use crate::{ChaosError, LEASE_TIMINGS, Progress, Report, Settings, StopFlag};
 
 /// The binary a run needs.
 #[derive(Debug, Clone)]
@@ -47,7 +48,6 @@ pub const CHAOS: &str = "SIGKILL grpc_server and restart it on the same --db and
                          when killed";
 
 const CALL_TIMEOUT: Duration = Duration::from_secs(2);
-const START_LIMIT: Duration = Duration::from_secs(30);
 const KINDS: [&str; 5] = ["add", "subtract", "multiply", "divide", "sleep"];
 
 /// One run: start the server, submit `settings.tasks` tasks to its queue and
@@ -59,58 +59,44 @@ pub fn run(
 ) -> Result<Report, ChaosError> {
     let started = Instant::now();
     let db = settings.dir.join("tasks.db").display().to_string();
-    let server_args = |listen: &str| -> Vec<String> {
+    let server_args = |listen: &String| -> Vec<String> {
         [
             "--listen",
             listen,
             "--db",
             &db,
-            "--lease",
-            "3",
-            // Longer than any restart: a dropped lease comes back by expiring.
-            "--dead-after",
-            "10",
-            "--monitor-every",
-            "0.2",
             "--max-workers",
             "4",
             "--quiet",
         ]
+        .into_iter()
+        .chain(LEASE_TIMINGS)
         .map(str::to_owned)
-        .to_vec()
+        .collect()
     };
-    let mut server = Supervised::new(
+    let (mut server, address) = Supervised::start_on_free_port(
         "grpc_server",
         &binaries.server,
-        server_args("127.0.0.1:0"),
         settings.dir.join("server.log"),
-    );
-    server.start()?;
-    let line = server.wait_for_line("Listening on", START_LIMIT)?;
-    let address = word_starting(&line, "127.0.0.1:")
-        .ok_or_else(|| ChaosError::Setup(format!("no address in {line:?}")))?;
-    server.set_args(server_args(&address));
+        server_args,
+        "127.0.0.1:0".to_owned(),
+        "Listening on",
+        |line| word_starting(line, "127.0.0.1:"),
+    )?;
     progress(&format!("grpc_server listening on {address}"));
 
     let runtime = Runtime::new().map_err(|source| ChaosError::Io {
         what: "start a tokio runtime".into(),
         source,
     })?;
-    let tasks = Arc::new(checkable_tasks(
-        settings.tasks,
-        settings.seed,
-        settings.sleep_one_in,
-        settings.sleep_ms_max,
-    ));
-    let stop = Arc::new(AtomicBool::new(false));
-    // Should the run end early (an error), the client threads stop too.
-    let _stop_on_exit = StopOnDrop(stop.clone());
+    let tasks = settings.checkable_tasks();
+    let stop = StopFlag::new();
     let submitted = Arc::new(AtomicUsize::new(0));
     let computed = Arc::new(AtomicUsize::new(0));
     let submitter = {
         let (tasks, stop, submitted, address) = (
             tasks.clone(),
-            stop.clone(),
+            stop.handle(),
             submitted.clone(),
             address.clone(),
         );
@@ -120,7 +106,7 @@ pub fn run(
     let caller = {
         let (tasks, stop, computed, address) = (
             tasks.clone(),
-            stop.clone(),
+            stop.handle(),
             computed.clone(),
             address.clone(),
         );
@@ -136,7 +122,7 @@ pub fn run(
         .enumerate()
         .map(|(index, killed)| {
             let (stop, killed, abandoned, address) = (
-                stop.clone(),
+                stop.handle(),
                 killed.clone(),
                 abandoned.clone(),
                 address.clone(),
@@ -150,11 +136,8 @@ pub fn run(
         .collect();
 
     let mut report = Report {
-        chapter: "ch06".into(),
         dispatcher_name: "server".into(),
-        chaos: CHAOS.into(),
-        tasks: settings.tasks,
-        ..Report::default()
+        ..Report::new("ch06", CHAOS, settings.tasks)
     };
     let mut plan = KillPlan::new(
         settings.seed,
@@ -164,16 +147,9 @@ pub fn run(
         Instant::now(),
     );
     let mut server_back: Option<Instant> = None;
-    let deadline = started + settings.limit;
+    let mut turns = Turns::new(started, settings.limit);
     let mut next_look = Instant::now();
-    let mut next_progress = Instant::now() + Duration::from_secs(5);
-    let mut timed_out = false;
-    loop {
-        let now = Instant::now();
-        if now > deadline {
-            timed_out = true;
-            break;
-        }
+    while let Some(now) = turns.next() {
         if server_back.is_some_and(|at| now >= at) {
             server.start()?;
             server_back = None;
@@ -213,22 +189,19 @@ pub fn run(
                 break;
             }
         }
-        if now >= next_progress {
-            next_progress = now + Duration::from_secs(5);
-            progress(&format!(
-                "{:>5.1} s: {}/{} submitted, {} computed; killed {} workers, {} servers",
-                started.elapsed().as_secs_f64(),
+        if turns.progress_due(now) {
+            progress(&turns.line(&format!(
+                "{}/{} submitted, {} computed; killed {} workers, {} servers",
                 submitted.load(Ordering::SeqCst),
                 settings.tasks,
                 computed.load(Ordering::SeqCst),
                 report.worker_kills,
                 report.dispatcher_kills
-            ));
+            )));
         }
-        thread::sleep(Duration::from_millis(20));
     }
 
-    stop.store(true, Ordering::SeqCst);
+    stop.raise();
     if !server.is_running() {
         server.start()?;
     }
@@ -242,12 +215,11 @@ pub fn run(
         let _ = runtime.block_on(worker);
     }
     report.submitted = ids.len();
-    progress(&format!(
-        "{:>5.1} s: checking {} queued tasks and {} Compute calls",
-        started.elapsed().as_secs_f64(),
+    progress(&turns.line(&format!(
+        "checking {} queued tasks and {} Compute calls",
         ids.len(),
         calls.answered + calls.unanswered.len()
-    ));
+    )));
     runtime.block_on(check(&address, &tasks, &ids, &mut report))?;
     let arithmetic = tasks.iter().filter(|t| t.kind != "sleep").count();
     report.lost.extend(calls.unanswered);
@@ -267,13 +239,7 @@ pub fn run(
         calls.retries,
         abandoned.load(Ordering::SeqCst)
     ));
-    if timed_out {
-        report.notes.push(format!(
-            "the queue was not drained within the limit of {:?}",
-            settings.limit
-        ));
-    }
-    report.duration = started.elapsed();
+    turns.finish(&mut report, "the queue was not drained");
     Ok(report)
 }
 
@@ -516,37 +482,20 @@ async fn check(
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         let Some(state) = state else {
-            report
-                .lost
-                .push(format!("task {id} ({}): not found", task.kind));
+            report.count_queued(id, task, 0, Ending::NotFound);
             continue;
         };
-        if state.attempts > 1 {
-            report.redelivered_tasks += 1;
-            report.extra_leases += u64::from(state.attempts - 1);
-        }
-        let result: Option<Value> = serde_json::from_str(&state.result_json).ok();
-        match pb::TaskStatus::try_from(state.status) {
-            Ok(pb::TaskStatus::Done) if task.is_right(result.as_ref()) => report.right += 1,
-            Ok(pb::TaskStatus::Done) => report.wrong.push(format!(
-                "task {id}: {} {} → {}, expected {}",
-                task.kind,
-                task.args(),
-                state.result_json,
-                task.expected
-            )),
-            Ok(pb::TaskStatus::Failed) => report.wrong.push(format!(
-                "task {id}: {} {} FAILED after {} attempts: {}",
-                task.kind,
-                task.args(),
-                state.attempts,
-                state.error
-            )),
-            other => report.lost.push(format!(
-                "task {id} ({}): still {other:?} after {} attempts",
-                task.kind, state.attempts
-            )),
-        }
+        let ending = match pb::TaskStatus::try_from(state.status) {
+            Ok(pb::TaskStatus::Done) => Ending::Completed {
+                result: serde_json::from_str(&state.result_json).ok(),
+                shown: state.result_json,
+            },
+            Ok(pb::TaskStatus::Failed) => Ending::Failed { error: state.error },
+            other => Ending::Unfinished {
+                status: format!("{other:?}"),
+            },
+        };
+        report.count_queued(id, task, state.attempts, ending);
     }
     Ok(())
 }

@@ -16,12 +16,12 @@
 //! - [`tasks`]: tasks whose right results are known in advance.
 //! - [`ch04`], [`ch05`], [`ch06`]: one run against each chapter's binaries.
 //! - [`supervise`]: the kill plan carried out on the processes, each turn of a run.
+//! - [`turns`]: a run's main loop in time: its turns, its progress lines, its limit.
 //! - [`report`]: the figures, and whether the run passed.
 //! - [`binaries`]: builds a chapter's binaries and finds them, for the `chaos` command.
 
 pub mod binaries;
 pub mod ch04;
-
 pub mod ch05;
 pub mod ch06;
 pub mod plan;
@@ -29,11 +29,16 @@ pub mod process;
 pub mod report;
 pub mod supervise;
 pub mod tasks;
+pub mod turns;
 
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 pub use report::Report;
+use tasks::Checkable;
 
 /// Why a run could not be carried out (as opposed to a run that found lost or
 /// wrong tasks, which is a [`Report`] that did not pass).
@@ -55,6 +60,21 @@ pub enum ChaosError {
     #[error("{0}")]
     Setup(String),
 }
+
+/// The lease timings of chapter 05's dispatcher and chapter 06's server, which
+/// is chapter 05's queue over gRPC. Leases last 3 s. A worker is dead after 10 s
+/// of silence, longer than any restart here: a killed worker is back, alive,
+/// under the same id long before, so the tasks it held come back only through
+/// their leases' expiry — the path a quickly restarted worker depends on, and
+/// the one these runs check.
+pub const LEASE_TIMINGS: [&str; 6] = [
+    "--lease",
+    "3",
+    "--dead-after",
+    "10",
+    "--monitor-every",
+    "0.2",
+];
 
 /// What every chapter's run takes.
 #[derive(Debug, Clone)]
@@ -87,7 +107,7 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// The run: `tasks` tasks, 4 workers of 2 threads, a worker killed
+    /// The full run: `tasks` tasks, 4 workers of 2 threads, a worker killed
     /// every ~2 s and the dispatcher every ~10 s, 200 submissions a second.
     pub fn new(tasks: usize, dir: PathBuf) -> Self {
         Self {
@@ -104,6 +124,18 @@ impl Settings {
             limit: Duration::from_secs(600),
             dir,
         }
+    }
+}
+
+impl Settings {
+    /// The run's tasks, with their right results, shared with its client threads.
+    pub fn checkable_tasks(&self) -> Arc<Vec<Checkable>> {
+        Arc::new(tasks::checkable_tasks(
+            self.tasks,
+            self.seed,
+            self.sleep_one_in,
+            self.sleep_ms_max,
+        ))
     }
 }
 
@@ -147,12 +179,91 @@ pub fn short_run(
     Ok(report)
 }
 
-/// Raises a stop flag when dropped: a run that ends early, on an error, leaves no
-/// client thread behind retrying forever.
-struct StopOnDrop(std::sync::Arc<std::sync::atomic::AtomicBool>);
+/// The flag that tells a run's client threads to stop: raised by
+/// [`StopFlag::raise`] and when dropped, so that a run that ends early, on an
+/// error, leaves no client thread behind retrying forever.
+pub struct StopFlag(Arc<AtomicBool>);
 
-impl Drop for StopOnDrop {
+impl StopFlag {
+    pub fn new() -> Self {
+        Self(Arc::new(AtomicBool::new(false)))
+    }
+
+    /// The flag itself, for a client thread to look at.
+    pub fn handle(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.0)
+    }
+
+    pub fn raise(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+impl Default for StopFlag {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for StopFlag {
     fn drop(&mut self) {
-        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.raise();
+    }
+}
+
+/// A run's client: a thread of its own that works through the run's tasks,
+/// paced at the run's rate, on the dispatcher at one endpoint, and counts how
+/// far it got, until it is done or told to stop.
+pub struct ClientThread<T> {
+    /// The tasks it works through, with their right results.
+    pub tasks: Arc<Vec<Checkable>>,
+    stop: StopFlag,
+    count: Arc<AtomicUsize>,
+    thread: JoinHandle<T>,
+}
+
+/// What a client thread runs: on the endpoint, the tasks at the rate (a second),
+/// until the stop flag is raised, counting its progress; it returns its findings.
+pub type Client<T> = fn(&str, &[Checkable], Option<f64>, &AtomicBool, &AtomicUsize) -> T;
+
+impl<T: Send + 'static> ClientThread<T> {
+    /// Starts `client` on `endpoint`, on the run's tasks and rate.
+    pub fn spawn(settings: &Settings, endpoint: &str, client: Client<T>) -> Self {
+        let tasks = settings.checkable_tasks();
+        let stop = StopFlag::new();
+        let count = Arc::new(AtomicUsize::new(0));
+        let thread = {
+            let (tasks, stop, count) = (tasks.clone(), stop.handle(), count.clone());
+            let (endpoint, rate) = (endpoint.to_owned(), settings.rate);
+            thread::spawn(move || client(&endpoint, &tasks, rate, &stop, &count))
+        };
+        Self {
+            tasks,
+            stop,
+            count,
+            thread,
+        }
+    }
+
+    pub fn is_finished(&self) -> bool {
+        self.thread.is_finished()
+    }
+
+    /// How far it got, as it counts.
+    pub fn count(&self) -> usize {
+        self.count.load(Ordering::SeqCst)
+    }
+
+    /// Tells it to stop.
+    pub fn stop(&self) {
+        self.stop.raise();
+    }
+
+    /// Tells it to stop, and waits for its findings.
+    pub fn join(self) -> Result<T, ChaosError> {
+        self.stop.raise();
+        self.thread
+            .join()
+            .map_err(|_| ChaosError::Setup("a client thread panicked".into()))
     }
 }

@@ -9,7 +9,10 @@ use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::ChaosError;
+use crate::{ChaosError, Settings};
+
+/// How long a program may take to say it is ready.
+const START_LIMIT: Duration = Duration::from_secs(30);
 
 /// One program chaos keeps running, with the arguments it restarts it with.
 pub struct Supervised {
@@ -97,6 +100,29 @@ impl Supervised {
         self.child.is_some()
     }
 
+    /// Starts a server that binds a free port, waits for the line of its log that
+    /// holds `announced` (where it says it listens), reads its address from that
+    /// line with `address`, and from then on starts it with `args(&address)`: a
+    /// restart binds the same port, where its workers and clients find it again.
+    /// `free` is the address that asks for any free port.
+    pub fn start_on_free_port<A>(
+        name: &str,
+        program: &Path,
+        log: PathBuf,
+        args: impl Fn(&A) -> Vec<String>,
+        free: A,
+        announced: &str,
+        address: impl FnOnce(&str) -> Option<A>,
+    ) -> Result<(Self, A), ChaosError> {
+        let mut server = Self::new(name, program, args(&free), log);
+        server.start()?;
+        let line = server.wait_for_line(announced, START_LIMIT)?;
+        let bound = address(&line)
+            .ok_or_else(|| ChaosError::Setup(format!("{name}: no address in {line:?}")))?;
+        server.set_args(args(&bound));
+        Ok((server, bound))
+    }
+
     /// Waits until the log holds a line containing `needle`; returns that line.
     pub fn wait_for_line(&mut self, needle: &str, limit: Duration) -> Result<String, ChaosError> {
         let deadline = Instant::now() + limit;
@@ -121,6 +147,30 @@ impl Drop for Supervised {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// Starts `settings.workers` worker processes of `program`, ids `w1`, `w2`, …,
+/// each named `<name> <id>` with its log `worker-<id>.log` and started with
+/// `args(id)`.
+pub fn start_workers(
+    name: &str,
+    program: &Path,
+    settings: &Settings,
+    args: impl Fn(&str) -> Vec<String>,
+) -> Result<Vec<Supervised>, ChaosError> {
+    (1..=settings.workers)
+        .map(|n| {
+            let id = format!("w{n}");
+            let mut worker = Supervised::new(
+                &format!("{name} {id}"),
+                program,
+                args(&id),
+                settings.dir.join(format!("worker-{id}.log")),
+            );
+            worker.start()?;
+            Ok(worker)
+        })
+        .collect()
 }
 
 fn open_log(path: &Path) -> Result<File, ChaosError> {

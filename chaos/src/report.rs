@@ -1,8 +1,28 @@
-//! What a chaos run found, in the figures the issue asks for: tasks, kills,
+//! What a chaos run found, in the figures that prove it: tasks, kills,
 //! redeliveries, lost (must be 0), wrong (must be 0), duration.
 
 use std::fmt;
 use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::tasks::Checkable;
+
+/// Where a queued task ended, as its dispatcher reports it after the run.
+#[derive(Debug)]
+pub enum Ending {
+    /// The dispatcher does not know the task.
+    NotFound,
+    /// Completed with `result`, shown in a wrong task's line as `shown`.
+    Completed {
+        result: Option<Value>,
+        shown: String,
+    },
+    /// FAILED, for the reason `error`.
+    Failed { error: String },
+    /// Not final: still in the state `status`.
+    Unfinished { status: String },
+}
 
 /// The findings of one run.
 #[derive(Debug, Clone, Default)]
@@ -42,6 +62,41 @@ pub struct Report {
 }
 
 impl Report {
+    /// A report on `tasks` tasks of `chapter`, under its `chaos`, before the run.
+    pub fn new(chapter: &str, chaos: &str, tasks: usize) -> Self {
+        Self {
+            chapter: chapter.into(),
+            chaos: chaos.into(),
+            tasks,
+            ..Self::default()
+        }
+    }
+
+    /// Counts one queued task that its dispatcher handed out `attempts` times:
+    /// right, wrong (completed with another result, or FAILED) or lost (not
+    /// found, or not final), checked against `task`; and its redeliveries.
+    pub fn count_queued(&mut self, id: i64, task: &Checkable, attempts: u32, ending: Ending) {
+        if attempts > 1 {
+            self.redelivered_tasks += 1;
+            self.extra_leases += u64::from(attempts - 1);
+        }
+        let (kind, args) = (task.kind, task.args());
+        match ending {
+            Ending::NotFound => self.lost.push(format!("task {id} ({kind}): not found")),
+            Ending::Completed { result, .. } if task.is_right(result.as_ref()) => self.right += 1,
+            Ending::Completed { shown, .. } => self.wrong.push(format!(
+                "task {id}: {kind} {args} → {shown}, expected {}",
+                task.expected
+            )),
+            Ending::Failed { error } => self.wrong.push(format!(
+                "task {id}: {kind} {args} FAILED after {attempts} attempts: {error}"
+            )),
+            Ending::Unfinished { status } => self.lost.push(format!(
+                "task {id} ({kind}): still {status} after {attempts} attempts"
+            )),
+        }
+    }
+
     /// 0 lost and 0 wrong: every task ended with its right result.
     pub fn passed(&self) -> bool {
         self.lost.is_empty() && self.wrong.is_empty() && self.right == self.tasks

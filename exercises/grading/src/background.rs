@@ -2,8 +2,8 @@
 //! and joined when the test is done with them — also when it fails.
 
 use std::panic;
-use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver};
+use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 
 /// A loop running on its own thread until its stop function is called.
@@ -56,4 +56,42 @@ pub fn recorder<E: Clone + Send + 'static>() -> (Sink<E>, Receiver<E>) {
         let _ = sender.send(event.clone());
     };
     (Arc::new(record), events)
+}
+
+/// Every event an event callback was given, in order, for the test to look at
+/// as often as it likes — where [`recorder`]'s channel hands each event out once.
+/// Clones share one record.
+pub struct Recorded<E>(Arc<Mutex<Vec<E>>>);
+
+impl<E> Clone for Recorded<E> {
+    fn clone(&self) -> Self {
+        Self(Arc::clone(&self.0))
+    }
+}
+
+impl<E> Default for Recorded<E> {
+    fn default() -> Self {
+        Self(Arc::default())
+    }
+}
+
+impl<E: Clone + Send + 'static> Recorded<E> {
+    /// An event callback, as the chapters' libraries take them (their
+    /// `EventSink`), that adds every event to the record.
+    pub fn sink(&self) -> Sink<E> {
+        let events = Arc::clone(&self.0);
+        Arc::new(move |event: &E| {
+            if let Ok(mut events) = events.lock() {
+                events.push(event.clone());
+            }
+        })
+    }
+
+    /// Every event recorded so far, in order.
+    pub fn all(&self) -> Vec<E> {
+        self.0
+            .lock()
+            .map(|events| events.clone())
+            .unwrap_or_default()
+    }
 }

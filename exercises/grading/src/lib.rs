@@ -4,7 +4,8 @@
 //! not as a test run that never ends — and when it fails it should say which part of
 //! the book explains what it expected. Both helpers live here so each chapter's
 //! `tests/grade.rs` holds only the checks themselves. [`background`] runs the
-//! servers and workers a test talks to, and records what they report; [`temp`]
+//! servers and workers a test talks to, and records what they report
+//! ([`background::recorder`], [`background::Recorded`]); [`temp`]
 //! gives it folders for real files; [`quiet`] keeps panics a test causes on purpose
 //! out of its output; [`OrBook`] turns an unexpected `Err` or `None` from the
 //! learner's code into a message that points into the book.

@@ -12,18 +12,18 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use exercise06::Event;
 use exercise06::client::{self, ClientError};
 use exercise06::executor::ExecutorConfig;
 use exercise06::pb;
 use exercise06::server::{GrpcServer, ServerConfig, StoreOptions};
 use exercise06::task::new_task;
-use exercise06::{Event, EventSink};
 use grading::{BookSection, Chapter, within};
 use solution02::Op;
+use tokio::task::JoinHandle;
 use tonic::Code;
 use tonic::transport::Channel;
 
@@ -43,42 +43,55 @@ const DISPATCHER: BookSection =
 const LIMIT: Duration = Duration::from_secs(12);
 
 /// Every event the server reported, in order.
-#[derive(Clone, Default)]
-struct Recorded(Arc<Mutex<Vec<Event>>>);
+type Recorded = grading::background::Recorded<Event>;
 
-impl Recorded {
-    fn sink(&self) -> EventSink {
-        let events = Arc::clone(&self.0);
-        Arc::new(move |event: &Event| {
-            if let Ok(mut events) = events.lock() {
-                events.push(event.clone());
-            }
-        })
+/// Waits (at most half of LIMIT, so that this message, not `within`'s, says
+/// what was missing) until an event in `events` satisfies `wanted`; `section`
+/// explains why the server should report it.
+async fn wait_for(
+    events: &Recorded,
+    what: &str,
+    section: BookSection,
+    wanted: impl Fn(&Event) -> bool,
+) {
+    let patience = LIMIT / 2;
+    let deadline = Instant::now() + patience;
+    while !events.all().iter().any(&wanted) {
+        assert!(
+            Instant::now() < deadline,
+            "waited {patience:?} for the server to report {what}; it reported {:?}; {}",
+            events.all(),
+            section.hint()
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
+}
 
-    fn all(&self) -> Vec<Event> {
-        self.0
-            .lock()
-            .map(|events| events.clone())
-            .unwrap_or_default()
-    }
+/// Calls `Compute` with `task` on a tokio task of its own.
+fn spawn_call(
+    channel: &Channel,
+    task: pb::Task,
+) -> JoinHandle<Result<pb::TaskResult, ClientError>> {
+    let channel = channel.clone();
+    tokio::spawn(async move { client::compute(&channel, task, None).await })
+}
 
-    /// Waits (at most half of LIMIT, so that this message, not `within`'s, says
-    /// what was missing) until an event satisfies `wanted`; `section` explains why
-    /// the server should report it.
-    async fn wait_for(&self, what: &str, section: BookSection, wanted: impl Fn(&Event) -> bool) {
-        let patience = LIMIT / 2;
-        let deadline = Instant::now() + patience;
-        while !self.all().iter().any(&wanted) {
-            assert!(
-                Instant::now() < deadline,
-                "waited {patience:?} for the server to report {what}; it reported {:?}; {}",
-                self.all(),
-                section.hint()
-            );
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    }
+/// Calls `Compute` with `task` on a tokio task of its own, and waits until the
+/// server reports it started (from then on it holds a worker); `section`
+/// explains why the server should report it.
+async fn spawn_started(
+    channel: &Channel,
+    task: pb::Task,
+    events: &Recorded,
+    section: BookSection,
+) -> JoinHandle<Result<pb::TaskResult, ClientError>> {
+    let id = task.id.clone();
+    let call = spawn_call(channel, task);
+    wait_for(events, &format!("task {id} started"), section, |e| {
+        started(e, &id)
+    })
+    .await;
+    call
 }
 
 /// The id of the task an event is about: calls are named `task ID: a op b`.

@@ -165,8 +165,9 @@ fn step1_invalid_tasks_get_clear_statuses_and_never_reach_a_worker() {
 
 // --------------------------------------------------------------------- waves
 
-/// Sends 20 calls of a 100 ms handler at once; returns (most at once, waves, wall time, ok).
-fn twenty_calls(workers: usize) -> (usize, usize, Duration, usize) {
+/// Sends 20 calls of a 100 ms handler at once, which must all succeed; returns
+/// (most at once, waves, wall time).
+fn twenty_calls(workers: usize) -> (usize, usize, Duration) {
     let (server, recorded) = start_server(workers, None);
     let (took, ok) = with_client(
         &server,
@@ -175,12 +176,7 @@ fn twenty_calls(workers: usize) -> (usize, usize, Duration, usize) {
         |channel| async move {
             let start = Instant::now();
             let calls: Vec<_> = (0..20)
-                .map(|id| {
-                    let channel = channel.clone();
-                    tokio::spawn(async move {
-                        client::compute(&channel, slow_task(&format!("w{id}"), 0.1), None).await
-                    })
-                })
+                .map(|id| spawn_call(&channel, slow_task(&format!("w{id}"), 0.1)))
                 .collect();
             let mut ok = 0;
             for call in calls {
@@ -189,19 +185,19 @@ fn twenty_calls(workers: usize) -> (usize, usize, Duration, usize) {
             (start.elapsed(), ok)
         },
     );
-    let (most, waves) = waves(&recorded.all());
-    (most, waves, took, ok)
-}
-
-#[test]
-fn step1_twenty_calls_on_ten_workers_run_in_two_waves() {
-    let (most, waves, took, ok) = twenty_calls(10);
     assert_eq!(
         ok,
         20,
         "all 20 calls should succeed, {ok} did; {}",
         EXECUTOR.hint()
     );
+    let (most, waves) = waves(&recorded.all());
+    (most, waves, took)
+}
+
+#[test]
+fn step1_twenty_calls_on_ten_workers_run_in_two_waves() {
+    let (most, waves, took) = twenty_calls(10);
     assert_eq!(
         most,
         10,
@@ -224,13 +220,7 @@ fn step1_twenty_calls_on_ten_workers_run_in_two_waves() {
 
 #[test]
 fn step1_twenty_calls_on_twenty_workers_run_in_one_wave() {
-    let (most, waves, took, ok) = twenty_calls(20);
-    assert_eq!(
-        ok,
-        20,
-        "all 20 calls should succeed, {ok} did; {}",
-        EXECUTOR.hint()
-    );
+    let (most, waves, took) = twenty_calls(20);
     assert_eq!(
         (most, waves),
         (20, 1),
@@ -256,15 +246,7 @@ fn step1_the_async_side_never_waits_for_a_worker() {
         "a health check beside a busy worker",
         EXECUTOR,
         |channel| async move {
-            let busy = {
-                let channel = channel.clone();
-                tokio::spawn(async move {
-                    client::compute(&channel, slow_task("busy", 1.0), None).await
-                })
-            };
-            events
-                .wait_for("task busy started", EXECUTOR, |e| started(e, "busy"))
-                .await;
+            let busy = spawn_started(&channel, slow_task("busy", 1.0), &events, EXECUTOR).await;
             let health = client::health(&channel, "")
                 .await
                 .map_err(|e| e.to_string());
@@ -305,15 +287,7 @@ fn step1_a_call_past_its_deadline_is_answered_deadline_exceeded_and_never_runs()
         "calls that expire in the queue",
         DEADLINES,
         |channel| async move {
-            let busy = {
-                let channel = channel.clone();
-                tokio::spawn(
-                    async move { client::compute(&channel, slow_task("a", 0.6), None).await },
-                )
-            };
-            events
-                .wait_for("task a started", DEADLINES, |e| started(e, "a"))
-                .await;
+            let busy = spawn_started(&channel, slow_task("a", 0.6), &events, DEADLINES).await;
             let b = {
                 let channel = channel.clone();
                 tokio::spawn(async move {
@@ -334,13 +308,13 @@ fn step1_a_call_past_its_deadline_is_answered_deadline_exceeded_and_never_runs()
             let a = busy.await.ok().map(|answer| answer.is_ok());
             // The worker reaches B and C after A; give it the time to drop them.
             for id in ["b", "c"] {
-                events
-                    .wait_for(
-                        &format!("task {id} dropped"),
-                        DEADLINES,
-                        |e| matches!(e, Event::Expired { call } if task_of(call) == id),
-                    )
-                    .await;
+                wait_for(
+                    &events,
+                    &format!("task {id} dropped"),
+                    DEADLINES,
+                    |e| matches!(e, Event::Expired { call } if task_of(call) == id),
+                )
+                .await;
             }
             (b, code_of(&c), a)
         },
@@ -382,15 +356,7 @@ fn step1_shutting_down_finishes_the_calls_in_flight() {
         "a call in flight during shutdown",
         SHUTDOWN,
         |channel| async move {
-            let call = {
-                let channel = channel.clone();
-                tokio::spawn(
-                    async move { client::compute(&channel, slow_task("s", 0.5), None).await },
-                )
-            };
-            events
-                .wait_for("task s started", SHUTDOWN, |e| started(e, "s"))
-                .await;
+            let call = spawn_started(&channel, slow_task("s", 0.5), &events, SHUTDOWN).await;
             shutdown.stop();
             call.await
                 .ok()

@@ -12,15 +12,8 @@ fn step2_beyond_max_concurrent_rpcs_calls_are_refused_at_once() {
         "three calls, limit two",
         LIMIT_RPCS,
         |channel| async move {
-            let spawn_call = |task: pb::Task| {
-                let channel = channel.clone();
-                tokio::spawn(async move { client::compute(&channel, task, None).await })
-            };
-            let a = spawn_call(slow_task("a", 1.0));
-            events
-                .wait_for("task a started", LIMIT_RPCS, |e| started(e, "a"))
-                .await;
-            let b = spawn_call(slow_task("b", 0.0));
+            let a = spawn_started(&channel, slow_task("a", 1.0), &events, LIMIT_RPCS).await;
+            let b = spawn_call(&channel, slow_task("b", 0.0));
             // B needs a moment to arrive and queue; nothing reports that, so wait.
             tokio::time::sleep(Duration::from_millis(200)).await;
             let c = client::compute(&channel, slow_task("c", 0.0), None).await;
@@ -62,12 +55,7 @@ fn step2_below_max_concurrent_rpcs_calls_queue_for_a_free_worker() {
         |channel| async move {
             let calls: Vec<_> = ["q1", "q2", "q3"]
                 .into_iter()
-                .map(|id| {
-                    let channel = channel.clone();
-                    tokio::spawn(async move {
-                        client::compute(&channel, slow_task(id, 0.05), None).await
-                    })
-                })
+                .map(|id| spawn_call(&channel, slow_task(id, 0.05)))
                 .collect();
             let mut ok = 0;
             for call in calls {

@@ -9,7 +9,6 @@
 // and talks to it through async-nats. No test depends on exact timings: the only
 // time bounds are generous ones.
 
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_nats::jetstream::{self, stream};
@@ -51,26 +50,7 @@ fn quick_setup() -> Setup {
 }
 
 /// Every event reported, in order.
-#[derive(Clone, Default)]
-struct Recorded(Arc<Mutex<Vec<Event>>>);
-
-impl Recorded {
-    fn sink(&self) -> EventSink {
-        let events = Arc::clone(&self.0);
-        Arc::new(move |event: &Event| {
-            if let Ok(mut events) = events.lock() {
-                events.push(event.clone());
-            }
-        })
-    }
-
-    fn all(&self) -> Vec<Event> {
-        self.0
-            .lock()
-            .map(|events| events.clone())
-            .unwrap_or_default()
-    }
-}
+type Recorded = grading::background::Recorded<Event>;
 
 /// Runs `body` on a fresh tokio runtime within LIMIT.
 fn run<T: Send + 'static, F>(

@@ -2,6 +2,26 @@
 
 use super::*;
 
+/// Every task's outcome, as `wait` answers them; its error as text, to leave the
+/// test's runtime.
+async fn wait_outcomes(controller: &mut Controller) -> Result<Vec<pb::nats::Outcome>, String> {
+    controller
+        .wait(&Shutdown::new())
+        .await
+        .map_err(|error| error.to_string())
+}
+
+/// What `wait` answered: the outcomes, or a failed test that says what came instead.
+#[track_caller]
+fn answered<T>(outcomes: Result<T, String>) -> T {
+    outcomes.unwrap_or_else(|error| {
+        panic!(
+            "wait answers the outcomes, got {error}; {}",
+            DEADLINES.hint()
+        )
+    })
+}
+
 #[test]
 fn step3_a_task_nobody_runs_fails_at_its_deadline() {
     let server = nats_server();
@@ -19,19 +39,11 @@ fn step3_a_task_nobody_runs_fails_at_its_deadline() {
                 })
                 .await
                 .expect("the task is stored");
-            let outcomes = controller.wait(&Shutdown::new()).await;
-            (
-                outcomes.map_err(|error| error.to_string()),
-                started.elapsed(),
-            )
+            let outcomes = wait_outcomes(&mut controller).await;
+            (outcomes, started.elapsed())
         },
     );
-    let outcomes = outcomes.unwrap_or_else(|error| {
-        panic!(
-            "wait answers the outcomes, got {error}; {}",
-            DEADLINES.hint()
-        )
-    });
+    let outcomes = answered(outcomes);
     assert_eq!(
         outcomes.len(),
         1,
@@ -81,10 +93,7 @@ fn step3_a_worker_that_finishes_after_the_deadline_is_not_recorded() {
                 })
                 .await
                 .expect("the task is stored");
-            let outcomes = controller
-                .wait(&Shutdown::new())
-                .await
-                .map_err(|error| error.to_string());
+            let outcomes = wait_outcomes(&mut controller).await;
             // Let the worker finish, and find the task decided.
             let deadline = Instant::now() + LIMIT / 3;
             while Instant::now() < deadline
@@ -100,12 +109,7 @@ fn step3_a_worker_that_finishes_after_the_deadline_is_not_recorded() {
             (outcomes, stored, recorded.all())
         },
     );
-    let outcomes = outcomes.unwrap_or_else(|error| {
-        panic!(
-            "wait answers the outcomes, got {error}; {}",
-            DEADLINES.hint()
-        )
-    });
+    let outcomes = answered(outcomes);
     assert!(
         outcomes.len() == 1 && outcomes[0].worker == "controller",
         "the deadline (0.5 s) passes long before the worker (2 s) is done: the controller's \
@@ -149,20 +153,12 @@ fn step3_wait_reports_done_and_failed_as_workers_record_them() {
                 .await
                 .expect("the task is stored");
         }
-        let outcomes = controller
-            .wait(&Shutdown::new())
-            .await
-            .map_err(|error| error.to_string());
+        let outcomes = wait_outcomes(&mut controller).await;
         stop.stop();
         let _ = tokio::time::timeout(Duration::from_secs(5), handle).await;
         outcomes
     });
-    let mut outcomes = outcomes.unwrap_or_else(|error| {
-        panic!(
-            "wait answers the outcomes, got {error}; {}",
-            DEADLINES.hint()
-        )
-    });
+    let mut outcomes = answered(outcomes);
     outcomes.sort_by_key(|outcome| outcome.result.clone().unwrap_or_default().task_id);
     let seen: Vec<(String, i32, i64, String)> = outcomes
         .iter()
@@ -225,20 +221,12 @@ fn step3_a_task_never_acknowledged_fails_after_max_attempts() {
                     }
                 }
             });
-            let outcomes = controller
-                .wait(&Shutdown::new())
-                .await
-                .map_err(|error| error.to_string());
+            let outcomes = wait_outcomes(&mut controller).await;
             taker.abort();
             outcomes
         },
     );
-    let outcomes = outcomes.unwrap_or_else(|error| {
-        panic!(
-            "wait answers the outcomes, got {error}; {}",
-            DEADLINES.hint()
-        )
-    });
+    let outcomes = answered(outcomes);
     assert!(
         outcomes.len() == 1
             && value_of(&outcomes[0]).0 == FAILED
