@@ -597,3 +597,89 @@ fn a_killed_one_trip_worker_fails_its_task_at_the_deadline() {
     let _rescuer = one_trip_worker("1", &dispatcher.workers);
     assert_eq!(wait(&mut client, &next).result, Some(json!(40)));
 }
+
+/// A stand-in dispatcher that reads requests and answers none, and the endpoint
+/// it listens on. A ROUTER, so that each request arrives with its sender's identity.
+fn silent_dispatcher() -> (zmq::Socket, String) {
+    let router = zmq::Context::new()
+        .socket(zmq::ROUTER)
+        .expect("a socket");
+    router.set_linger(0).expect("linger");
+    router.set_rcvtimeo(10_000).expect("a receive timeout");
+    router.bind(ANY_PORT).expect("binds");
+    let endpoint = router
+        .get_last_endpoint()
+        .expect("an endpoint")
+        .expect("text");
+    (router, endpoint)
+}
+
+/// The next request at the stand-in: the sender's identity and the frame.
+fn next_request(router: &zmq::Socket, what: &str) -> (Vec<u8>, Vec<u8>) {
+    let parts = router
+        .recv_multipart(0)
+        .unwrap_or_else(|error| panic!("{what} did not arrive: {error}"));
+    // [the worker socket's identity, the empty delimiter, the request]
+    let [identity, delimiter, request] = &parts[..] else {
+        panic!("{what}: expected three frames, got {parts:?}");
+    };
+    assert!(delimiter.is_empty(), "{parts:?}");
+    assert!(request.starts_with(b"RESULT_AND_REQUEST"), "{parts:?}");
+    (identity.clone(), request.clone())
+}
+
+#[test]
+fn a_one_trip_worker_keeps_one_request_in_flight_per_thread() {
+    // A REQ worker would send one request and wait for its answer; a one-trip
+    // worker of 3 threads has 3 out before hearing anything.
+    let (router, endpoint) = silent_dispatcher();
+    let _worker = start(
+        WORKER,
+        &["3", &endpoint, "--timeout", "30", "--protocol", "one-trip"],
+    );
+    for n in 1..=3 {
+        next_request(&router, &format!("request {n} of 3"));
+    }
+}
+
+#[test]
+fn a_one_trip_worker_resends_on_a_fresh_socket_when_an_answer_is_late() {
+    let (router, endpoint) = silent_dispatcher();
+    let _worker = start(
+        WORKER,
+        &["1", &endpoint, "--timeout", "0.5", "--protocol", "one-trip"],
+    );
+    let (first_socket, request) = next_request(&router, "the request");
+    // No answer: after 0.5 s the worker gives up on that socket (Lazy Pirate) and
+    // sends the same request again on a new one.
+    let (second_socket, again) = next_request(&router, "the request sent again");
+    assert_ne!(first_socket, second_socket, "the same socket was reused");
+    assert_eq!(request, again);
+}
+
+#[test]
+fn a_one_trip_worker_reconnects_when_the_dispatcher_restarts() {
+    let first = Dispatcher::start("5");
+    let (workers, clients) = (first.workers.clone(), first.clients.clone());
+    let _worker = one_trip_worker("2", &workers);
+    let mut client = first.client();
+    let id = client
+        .submit("add", json!({"a": 1, "b": 1}))
+        .expect("submits");
+    assert_eq!(wait(&mut client, &id).result, Some(json!(2)));
+    drop(first); // SIGKILL: the requests in flight go unanswered.
+    std::thread::sleep(Duration::from_millis(500));
+
+    let second = Dispatcher::start_on(&workers, &clients, "5");
+    let mut client = second.client();
+    let ids: Vec<String> = (0..4)
+        .map(|n| {
+            client
+                .submit("add", json!({"a": n, "b": 2}))
+                .expect("submits")
+        })
+        .collect();
+    for (n, id) in ids.iter().enumerate() {
+        assert_eq!(wait(&mut client, id).result, Some(json!(n + 2)));
+    }
+}

@@ -19,7 +19,7 @@ use solution04::{
 use crate::BenchError;
 use crate::progress::Steps;
 use crate::python::{Python, peer};
-use crate::report::{Report, Role, Target};
+use crate::report::{Report, Role, Spread, Target};
 use crate::timing::rate;
 
 const RUNS: usize = 3;
@@ -161,12 +161,68 @@ fn bare_round_trips(round_trips: usize) -> Result<Duration, BenchError> {
     Ok(took)
 }
 
-fn best<F: FnMut() -> Result<Duration, BenchError>>(mut run: F) -> Result<Duration, BenchError> {
-    (0..RUNS).try_fold(Duration::MAX, |best, _| Ok(best.min(run()?)))
+/// Bare round trips in the run's shape: one REP socket and [`WORKERS`] REQ
+/// sockets, each in its own context (so each end has its own I/O thread, as
+/// separate processes have), all asking at once. Each REQ's first round trip, which
+/// waits for the connection, is not timed.
+fn bare_round_trips_run_shape(round_trips: usize) -> Result<(usize, Duration), BenchError> {
+    let per_client = round_trips / WORKERS;
+    let server_context = zmq::Context::new();
+    let server = server_context.socket(zmq::REP).map_err(failed)?;
+    server.bind(ANY_PORT).map_err(failed)?;
+    let endpoint = server
+        .get_last_endpoint()
+        .map_err(failed)?
+        .map_err(|_| failed("the bound endpoint is not text"))?;
+    let echo = thread::spawn(move || -> Result<(), zmq::Error> {
+        for _ in 0..per_client * WORKERS {
+            let frame = server.recv_bytes(0)?;
+            server.send(frame, 0)?;
+        }
+        Ok(())
+    });
+    let connected = Arc::new(std::sync::Barrier::new(WORKERS + 1));
+    let clients: Vec<_> = (0..WORKERS)
+        .map(|_| {
+            let endpoint = endpoint.clone();
+            let connected = Arc::clone(&connected);
+            thread::spawn(move || -> Result<(), zmq::Error> {
+                let client = zmq::Context::new().socket(zmq::REQ)?;
+                client.connect(&endpoint)?;
+                let round_trip = || -> Result<(), zmq::Error> {
+                    client.send("REQUEST_TASK", 0)?;
+                    client.recv_bytes(0).map(drop)
+                };
+                let first = round_trip();
+                connected.wait();
+                first?;
+                (1..per_client).try_for_each(|_| round_trip())
+            })
+        })
+        .collect();
+    connected.wait();
+    let start = Instant::now();
+    for client in clients {
+        client
+            .join()
+            .map_err(|_| failed("a REQ thread panicked"))?
+            .map_err(failed)?;
+    }
+    let took = start.elapsed();
+    echo.join()
+        .map_err(|_| failed("the echo thread panicked"))?
+        .map_err(failed)?;
+    Ok((WORKERS * (per_client - 1), took))
+}
+
+/// The best of `rates`, and how far apart they were.
+fn best(rates: &[f64]) -> (f64, Option<Spread>) {
+    let best = rates.iter().copied().fold(0.0, f64::max);
+    (best, Spread::of(rates))
 }
 
 /// Measurements in [`run`], for its progress bar.
-pub const STEPS: u64 = 5;
+pub const STEPS: u64 = 2 + RUNS as u64;
 
 /// Measures chapter 04 and returns its results.
 pub fn run(quick: bool, steps: &Steps) -> Result<Report, BenchError> {
@@ -175,21 +231,30 @@ pub fn run(quick: bool, steps: &Steps) -> Result<Report, BenchError> {
     let python = Python::venv(&["pyzmq"])?;
     let mut report = Report::new("ch04", "Chapter 04 — the ZeroMQ pull model");
 
-    steps.step("Rust dispatcher and workers, original protocol");
-    let rust = rate(
-        sizes.tasks,
-        best(|| pull_model(sizes.tasks, WorkerProtocol::Original))?,
-    );
-    steps.step("Rust dispatcher and workers, one round trip per task");
-    let one_trip = rate(
-        sizes.tasks,
-        best(|| pull_model(sizes.tasks, WorkerProtocol::OneTrip))?,
-    );
-    steps.step("bare REQ/REP round trips");
-    let bare = rate(
-        sizes.round_trips,
-        best(|| bare_round_trips(sizes.round_trips))?,
-    );
+    // The Rust measurements take turns, run after run, rather than each running
+    // its three times in a row: on a shared machine the load changes from minute to
+    // minute, and a ratio of two rates is only fair if both saw the same load.
+    let (mut originals, mut one_trips, mut bares, mut run_shapes) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for round in 1..=RUNS {
+        steps.step(format!(
+            "Rust: original, one-trip, bare REQ/REP, run-shaped bare (run {round} of {RUNS})"
+        ));
+        let original = pull_model(sizes.tasks, WorkerProtocol::Original)?;
+        originals.push(rate(sizes.tasks, original));
+        let one_trip = pull_model(sizes.tasks, WorkerProtocol::OneTrip)?;
+        one_trips.push(rate(sizes.tasks, one_trip));
+        bares.push(rate(
+            sizes.round_trips,
+            bare_round_trips(sizes.round_trips)?,
+        ));
+        let (round_trips, took) = bare_round_trips_run_shape(sizes.round_trips)?;
+        run_shapes.push(rate(round_trips, took));
+    }
+    let (rust, rust_spread) = best(&originals);
+    let (one_trip, one_trip_spread) = best(&one_trips);
+    let (bare, bare_spread) = best(&bares);
+    let (run_shape, run_shape_spread) = best(&run_shapes);
     steps.step("pyzmq dispatcher and workers");
     let args = [
         "bench".to_owned(),
@@ -204,19 +269,21 @@ pub fn run(quick: bool, steps: &Steps) -> Result<Report, BenchError> {
         .ok_or_else(|| failed(format!("the Python peer printed no seconds: {value}")))?;
     let python_rate = sizes.python_tasks as f64 / python_seconds;
 
-    report.measure(
+    report.measure_spread(
         "rust",
         format!("trivial tasks/s, Rust dispatcher + {WORKERS} workers × {PROCESSES} threads"),
         rust,
         "tasks/s",
+        rust_spread,
     );
-    report.measure(
+    report.measure_spread(
         "rust_one_trip",
         format!(
             "trivial tasks/s, one-trip protocol, Rust dispatcher + {WORKERS} workers × {PROCESSES} threads"
         ),
         one_trip,
         "tasks/s",
+        one_trip_spread,
     );
     report.measure(
         "python",
@@ -224,11 +291,19 @@ pub fn run(quick: bool, steps: &Steps) -> Result<Report, BenchError> {
         python_rate,
         "tasks/s",
     );
-    report.measure(
+    report.measure_spread(
         "bare",
         "bare REQ/REP round trips/s, zmq crate, 1 pair",
         bare,
         "round trips/s",
+        bare_spread,
+    );
+    report.measure_spread(
+        "bare_run_shape",
+        format!("bare REQ/REP round trips/s, 1 REP + {WORKERS} REQ, a context each"),
+        run_shape,
+        "round trips/s",
+        run_shape_spread,
     );
     report.ratio_goal(
         "Rust / Python peer, tasks/s",
@@ -262,19 +337,33 @@ pub fn run(quick: bool, steps: &Steps) -> Result<Report, BenchError> {
             ("rust_one_trip", "Rust, one round trip per task", Role::Rust),
             ("python", "pyzmq dispatcher + workers", Role::Python),
             ("bare", "bare REQ/REP (ceiling)", Role::Ceiling),
+            (
+                "bare_run_shape",
+                "bare REQ/REP, 1 REP + 2 REQ (the run's shape)",
+                Role::Ceiling,
+            ),
         ],
     )?;
-    report.note(
+    report.note(format!(
         "In the original protocol each task costs two round trips (REQUEST_TASK, then \
          RESULT:), so one worker alone reaches at most half the bare rate; two workers \
          overlap their round trips on the wire, which leaves the dispatcher's one thread, \
          answering two frames per task, as the limit. The one-trip protocol \
          (pull_worker --protocol one-trip) carries each result on the next request \
-         (RESULT_AND_REQUEST): one frame per task for the same thread to answer.",
-    );
+         (RESULT_AND_REQUEST): one frame per task, and its worker's DEALER socket keeps \
+         one request in flight per free thread instead of waiting for each answer, so \
+         the dispatcher finds the next request already waiting. The bare pair's two \
+         sockets share one context, so one I/O thread serves both ends (three thread \
+         hand-offs per round trip); the dispatcher and each worker have their own, as \
+         separate processes would (six). The run-shaped row, with no goal of its own, \
+         is that shape bare: one REP, {WORKERS} REQ sockets asking at once, a context \
+         each. The original protocol's dispatcher answers two such frames per task: \
+         twice its tasks/s against this row is what its code adds to the round trips."
+    ));
     report.note(format!(
         "Timed from the first task handed out to the last result accepted; {} tasks for Rust, \
-         {} for Python; best of {RUNS} (Rust) and {} (Python) runs. Machine: {} cores.",
+         {} for Python; best of {RUNS} (Rust) and {} (Python) runs, the Rust \
+         measurements taking turns so that all of them see the same load. Machine: {} cores.",
         sizes.tasks,
         sizes.python_tasks,
         sizes.python_runs,

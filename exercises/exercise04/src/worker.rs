@@ -11,19 +11,21 @@
 //! channel their reports come back on. Chapter 05's lease worker is built on it
 //! too, so it only adds what leases need.
 
-use std::time::Duration;
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, unbounded};
 use solution02::{PoolError, ThreadPool, WorkerId};
 
-use crate::connection::{Connection, ConnectionError, Patience};
+use crate::connection::{Connection, ConnectionError, InFlight, Patience};
 use crate::event::{Event, EventSink};
 use crate::kinds;
 use crate::protocol::{
-    Assignment, DispatcherReply, ErrorType, ResultReport, ResultsAndRequest, TaskFailure,
+    Assignment, DispatcherReply, ErrorType, ResultReport, ResultsAndRequest, TaskFailure, TaskId,
     request_task_frame,
 };
 use solution02::Shutdown;
+use solution02::shutdown::STOP_CHECK;
 
 /// How to start a worker.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -166,9 +168,26 @@ enum Asked {
 pub struct Worker {
     config: WorkerConfig,
     events: EventSink,
-    connection: Connection,
+    connection: WorkerSocket,
     /// Tasks taken and not yet reported: never more than `config.workers`.
     running: Running<ResultReport>,
+}
+
+/// The worker's one socket. The original protocol's REQ carries one request at a
+/// time; the one-trip protocol's DEALER keeps one in flight per free thread.
+enum WorkerSocket {
+    OneAtATime(Connection),
+    InFlight(InFlight),
+}
+
+impl WorkerSocket {
+    /// One request and its answer.
+    fn exchange(&mut self, request: &[u8], stop: &Shutdown) -> Result<Vec<u8>, ConnectionError> {
+        match self {
+            Self::OneAtATime(connection) => connection.exchange(request, stop),
+            Self::InFlight(in_flight) => in_flight.exchange(request, stop),
+        }
+    }
 }
 // ANCHOR_END: worker
 
@@ -182,12 +201,18 @@ impl Worker {
             timeout: config.request_timeout,
             attempts: None,
         };
-        let connection = Connection::open(
-            &zmq::Context::new(),
-            &config.endpoint,
-            patience,
-            move |timeout| retry_events(&Event::Reconnecting { timeout }),
-        )
+        let on_retry = move |timeout| retry_events(&Event::Reconnecting { timeout });
+        let context = zmq::Context::new();
+        let connection = match config.protocol {
+            WorkerProtocol::Original => {
+                Connection::open(&context, &config.endpoint, patience, on_retry)
+                    .map(WorkerSocket::OneAtATime)
+            }
+            WorkerProtocol::OneTrip => {
+                InFlight::open(&context, &config.endpoint, config.request_timeout, on_retry)
+                    .map(WorkerSocket::InFlight)
+            }
+        }
         .map_err(WorkerError::Connection)?;
         Ok(Self {
             config,
@@ -219,8 +244,14 @@ impl Worker {
     fn serve(&mut self, stop: &Shutdown) -> Result<(), ConnectionError> {
         // The one-trip protocol's loop is given code (the book's "One round trip
         // per task"); this one is the original protocol's.
-        if self.config.protocol == WorkerProtocol::OneTrip {
-            return self.serve_one_trip(stop);
+        if let WorkerSocket::InFlight(socket) = &mut self.connection {
+            let mut one_trip = OneTrip {
+                socket,
+                running: &mut self.running,
+                events: &self.events,
+                config: &self.config,
+            };
+            return one_trip.serve(stop);
         }
         // TODO(worker-loop): report what finished; ask for work only with a free thread
         todo!("worker-loop — book: ch04, \"Asking only with capacity\"")
@@ -235,110 +266,9 @@ impl Worker {
     }
     // ANCHOR_END: ask_for_task
 
-    // ANCHOR: start_task
     fn start_task(&mut self, assignment: Assignment) {
-        let task_id = assignment.task_id.clone();
-        let running_events = EventSink::clone(&self.events);
-        let finished_events = EventSink::clone(&self.events);
-        let failed_id = task_id.clone();
-        let started = self.running.start(
-            move |thread| {
-                running_events(&Event::Running {
-                    thread,
-                    task_id: assignment.task_id.clone(),
-                    kind: assignment.kind.clone(),
-                });
-                kinds::execute(&assignment)
-            },
-            move |thread, outcome| {
-                // The closed set of kinds cannot panic, but a report must come back
-                // whatever happens, or this thread's capacity would be lost for good.
-                let report = outcome.unwrap_or_else(|panic| {
-                    ResultReport::failed(TaskFailure::new(
-                        &failed_id,
-                        ErrorType::FunctionExecutionFailure,
-                        format!("the task panicked: {panic}"),
-                    ))
-                });
-                finished_events(&Event::Finished {
-                    thread,
-                    task_id: report.task_id.clone(),
-                    status: report.status,
-                });
-                report
-            },
-        );
-        if started.is_err() {
-            // Only a shut-down pool refuses, and ours lives as long as the loop.
-            self.dispatcher_error(&format!("could not start task {task_id}"));
-        }
+        start_on_pool(&mut self.running, &self.events, assignment);
     }
-    // ANCHOR_END: start_task
-
-    // ANCHOR: serve_one_trip
-    /// The one-trip loop: the same capacity rule, but results wait for the next
-    /// request and travel on it, so a task costs one round trip instead of two.
-    fn serve_one_trip(&mut self, stop: &Shutdown) -> Result<(), ConnectionError> {
-        let mut finished = Vec::new();
-        while !stop.is_stopped() {
-            while let Some(report) = self.running.try_finished() {
-                finished.push(report);
-            }
-            if self.running.room() > 0
-                && let Asked::Got(assignment) = self.carry_and_ask(&mut finished, stop)?
-            {
-                self.start_task(assignment);
-                continue;
-            }
-            if let Some(report) = self.running.finished_within(self.config.idle_wait) {
-                finished.push(report);
-            }
-        }
-        Ok(())
-    }
-
-    /// One `RESULT_AND_REQUEST` round trip: hands over `finished` (emptied: a
-    /// result is sent once, whatever the answer) and asks for the next task.
-    fn carry_and_ask(
-        &mut self,
-        finished: &mut Vec<ResultReport>,
-        stop: &Shutdown,
-    ) -> Result<Asked, ConnectionError> {
-        let message = ResultsAndRequest {
-            results: std::mem::take(finished),
-            worker_id: self.config.worker_id.clone(),
-        };
-        let answer = self
-            .connection
-            .exchange(message.to_frame().as_bytes(), stop)?;
-        let text = String::from_utf8_lossy(&answer);
-        let reply = DispatcherReply::parse(&text);
-        let heard = match &reply {
-            Ok(DispatcherReply::Task(_) | DispatcherReply::NoTasksAvailable) => {
-                "received with the next request".to_owned()
-            }
-            _ => text.trim().to_owned(),
-        };
-        for report in &message.results {
-            (self.events)(&Event::Reported {
-                task_id: report.task_id.clone(),
-                answer: heard.clone(),
-            });
-        }
-        Ok(match reply {
-            Ok(DispatcherReply::Task(assignment)) => Asked::Got(assignment),
-            Ok(DispatcherReply::NoTasksAvailable) => Asked::Nothing,
-            Ok(other) => {
-                self.dispatcher_error(&other.to_frame());
-                Asked::Nothing
-            }
-            Err(error) => {
-                self.dispatcher_error(&error.to_string());
-                Asked::Nothing
-            }
-        })
-    }
-    // ANCHOR_END: serve_one_trip
 
     fn report(&mut self, report: ResultReport, stop: &Shutdown) -> Result<(), ConnectionError> {
         let task_id = report.task_id.clone();
@@ -351,8 +281,143 @@ impl Worker {
     }
 
     fn dispatcher_error(&self, answer: &str) {
-        (self.events)(&Event::DispatcherError {
-            answer: answer.to_owned(),
-        });
+        dispatcher_error(&self.events, answer);
     }
 }
+
+fn dispatcher_error(events: &EventSink, answer: &str) {
+    events(&Event::DispatcherError {
+        answer: answer.to_owned(),
+    });
+}
+
+// ANCHOR: start_task
+/// Runs `assignment` on the pool; its report comes back through `running`. Both
+/// protocols' loops start their tasks here.
+fn start_on_pool(running: &mut Running<ResultReport>, events: &EventSink, assignment: Assignment) {
+    let task_id = assignment.task_id.clone();
+    let running_events = EventSink::clone(events);
+    let finished_events = EventSink::clone(events);
+    let failed_id = task_id.clone();
+    let started = running.start(
+        move |thread| {
+            running_events(&Event::Running {
+                thread,
+                task_id: assignment.task_id.clone(),
+                kind: assignment.kind.clone(),
+            });
+            kinds::execute(&assignment)
+        },
+        move |thread, outcome| {
+            // The closed set of kinds cannot panic, but a report must come back
+            // whatever happens, or this thread's capacity would be lost for good.
+            let report = outcome.unwrap_or_else(|panic| {
+                ResultReport::failed(TaskFailure::new(
+                    &failed_id,
+                    ErrorType::FunctionExecutionFailure,
+                    format!("the task panicked: {panic}"),
+                ))
+            });
+            finished_events(&Event::Finished {
+                thread,
+                task_id: report.task_id.clone(),
+                status: report.status,
+            });
+            report
+        },
+    );
+    if started.is_err() {
+        // Only a shut-down pool refuses, and ours lives as long as the loop.
+        dispatcher_error(events, &format!("could not start task {task_id}"));
+    }
+}
+// ANCHOR_END: start_task
+
+// ANCHOR: serve_one_trip
+/// The one-trip protocol's loop, and what it borrows from the [`Worker`].
+struct OneTrip<'w> {
+    socket: &'w mut InFlight,
+    running: &'w mut Running<ResultReport>,
+    events: &'w EventSink,
+    config: &'w WorkerConfig,
+}
+
+impl OneTrip<'_> {
+    /// The same capacity rule as the original loop, but results travel on the
+    /// next request, so a task costs one round trip instead of two — and requests
+    /// do not wait for each other's answers: one is in flight per free thread.
+    fn serve(&mut self, stop: &Shutdown) -> Result<(), ConnectionError> {
+        let mut finished = Vec::new();
+        // The ids each unanswered request carried, oldest first, as answers come.
+        let mut carried: VecDeque<Vec<TaskId>> = VecDeque::new();
+        // After NO_TASKS_AVAILABLE: no empty-handed request before then.
+        let mut ask_again = Instant::now();
+        while !stop.is_stopped() {
+            while let Some(report) = self.running.try_finished() {
+                finished.push(report);
+            }
+            // A request for each free thread, the first carrying every result.
+            while self.running.count() + self.socket.in_flight() < self.config.workers
+                && (!finished.is_empty() || Instant::now() >= ask_again)
+            {
+                carried.push_back(finished.iter().map(|r| r.task_id.clone()).collect());
+                let message = ResultsAndRequest {
+                    results: std::mem::take(&mut finished),
+                    worker_id: self.config.worker_id.clone(),
+                };
+                self.socket.send(message.to_frame().into_bytes())?;
+            }
+            if self.socket.in_flight() == 0 {
+                // Every thread busy, or nothing to do: wait for a task to finish.
+                if let Some(report) = self.running.finished_within(self.config.idle_wait) {
+                    finished.push(report);
+                }
+                continue;
+            }
+            // Answers come in the order the requests went out. A task finishing
+            // meanwhile waits at most `idle_wait` for a request to carry it.
+            let wait = self.config.idle_wait.min(STOP_CHECK);
+            if let Some(answer) = self.socket.answer_within(wait)? {
+                let ids = carried.pop_front().unwrap_or_default();
+                match self.read_answer(&answer, &ids) {
+                    Asked::Got(assignment) => start_on_pool(self.running, self.events, assignment),
+                    Asked::Nothing => ask_again = Instant::now() + self.config.idle_wait,
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// What a `RESULT_AND_REQUEST` was answered; `carried` are the ids of the
+    /// results it took, each now `Reported` (a result is sent once, whatever the
+    /// answer).
+    fn read_answer(&self, answer: &[u8], carried: &[TaskId]) -> Asked {
+        let text = String::from_utf8_lossy(answer);
+        let reply = DispatcherReply::parse(&text);
+        let heard = match &reply {
+            Ok(DispatcherReply::Task(_) | DispatcherReply::NoTasksAvailable) => {
+                "received with the next request".to_owned()
+            }
+            _ => text.trim().to_owned(),
+        };
+        for task_id in carried {
+            (self.events)(&Event::Reported {
+                task_id: task_id.clone(),
+                answer: heard.clone(),
+            });
+        }
+        match reply {
+            Ok(DispatcherReply::Task(assignment)) => Asked::Got(assignment),
+            Ok(DispatcherReply::NoTasksAvailable) => Asked::Nothing,
+            Ok(other) => {
+                dispatcher_error(self.events, &other.to_frame());
+                Asked::Nothing
+            }
+            Err(error) => {
+                dispatcher_error(self.events, &error.to_string());
+                Asked::Nothing
+            }
+        }
+    }
+}
+// ANCHOR_END: serve_one_trip
