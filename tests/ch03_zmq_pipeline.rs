@@ -735,3 +735,59 @@ fn bad_batches_get_an_error_per_task_and_the_pipeline_keeps_serving() {
         "{output}"
     );
 }
+
+#[test]
+fn a_batched_run_takes_replies_as_they_come_and_returns_each_once() {
+    use solution03::{Pipeline, PipelineConfig, Producer, Topic, Work, event};
+
+    // A small limit in flight, so most replies come back while tasks are still
+    // being sent — the ones `run_batched` takes between batches.
+    let config = PipelineConfig {
+        batch: 16,
+        max_in_flight: 64,
+        ..PipelineConfig::any_port(2)
+    };
+    let pipeline = Pipeline::bind(&config, event::silent()).expect("binds");
+    let context = pipeline.context().clone();
+    let (collector, publisher) = (
+        pipeline.collector_endpoint().to_owned(),
+        pipeline.publisher_endpoint().to_owned(),
+    );
+    let shutdown = pipeline.shutdown_handle();
+    let running = std::thread::spawn(move || pipeline.run());
+
+    let topic = Topic::new("batched-run").expect("a topic");
+    let mut producer =
+        Producer::connect(&context, &collector, &publisher, topic, LIMIT).expect("connects");
+    let tasks: Vec<(u64, solution03::Work)> = (0..20_000)
+        .map(|id| (id, Work::Add { a: id as i64, b: 1 }))
+        .collect();
+    let mut heard = 0;
+    let replies = producer
+        .run_batched(&tasks, 16, LIMIT, |_| heard += 1)
+        .expect("every result");
+    shutdown.stop();
+    running
+        .join()
+        .expect("the pipeline does not panic")
+        .expect("the pipeline stops cleanly");
+
+    assert_eq!(heard, tasks.len(), "on_reply is called once per reply");
+    let mut answered: Vec<(u64, Value)> = replies
+        .iter()
+        .map(|reply| {
+            (
+                reply.id.expect("an id"),
+                reply.value.clone().expect("a value"),
+            )
+        })
+        .collect();
+    answered.sort_by_key(|(id, _)| *id);
+    let expected: Vec<(u64, Value)> = (0..20_000u64).map(|id| (id, json!(id + 1))).collect();
+    assert!(
+        answered == expected,
+        "every task answered exactly once, with its own value"
+    );
+    assert_eq!(producer.pending(), 0);
+    assert!(producer.strays().is_empty(), "{:?}", producer.strays());
+}

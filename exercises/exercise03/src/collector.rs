@@ -13,9 +13,9 @@
 //! the batch and handing over all its results at once.
 
 use std::sync::Arc;
+use std::sync::mpsc::Sender;
 use std::time::Duration;
 
-use crossbeam_channel::Sender;
 use solution02::{Shutdown, ThreadPool};
 
 use crate::event::{Event, EventSink, StopReason};

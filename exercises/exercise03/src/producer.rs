@@ -21,6 +21,7 @@
 //! topic, takes only replies to those, and sets everything else aside as a stray —
 //! another producer's result, or a duplicate — instead of counting it as its own.
 
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
 
@@ -276,9 +277,10 @@ impl Producer {
     /// aside as a stray (or, on a topic not ours, dropped).
     fn take(&mut self, topic: Topic, reply: Reply) -> Option<Reply> {
         if let Some(id) = reply.id
-            && self.pending.get(&id) == Some(&topic)
+            && let Entry::Occupied(pending) = self.pending.entry(id)
+            && *pending.get() == topic
         {
-            self.pending.remove(&id);
+            pending.remove();
             return Some(reply);
         }
         if self.topics.contains(&topic) {
@@ -312,21 +314,31 @@ impl Producer {
     }
 
     /// Submits every task, `batch` per message (1: each alone, the original's way),
-    /// then collects one reply per pending task.
+    /// and returns one reply per task, in the order they arrived. After each batch
+    /// it takes the replies that have come back meanwhile, without waiting, then
+    /// collects the rest: the ids pending, and the replies queued in the socket, stay
+    /// about as many as the pipeline has in flight, not as many as there are tasks —
+    /// less memory, and bookkeeping that stays in the processor's caches.
     pub fn run_batched(
         &mut self,
         tasks: &[(TaskId, Work)],
         batch: usize,
         idle: Duration,
-        on_reply: impl FnMut(&Reply),
+        mut on_reply: impl FnMut(&Reply),
     ) -> Result<Vec<Reply>, ProducerError> {
         if batch <= 1 {
             return self.run(tasks, idle, on_reply);
         }
+        let mut replies = Vec::with_capacity(tasks.len());
         for chunk in tasks.chunks(batch) {
             self.submit_batch(chunk)?;
+            while let Some(reply) = self.next_reply(Duration::ZERO)? {
+                on_reply(&reply);
+                replies.push(reply);
+            }
         }
-        self.collect(idle, on_reply)
+        replies.extend(self.collect(idle, &mut on_reply)?);
+        Ok(replies)
     }
 
     /// Submits every task, then collects one reply per pending task.

@@ -11,9 +11,8 @@
 //! [`Batching::linger`], whichever comes first — so a lone result waits at most
 //! that long. Every other publication goes out as it comes.
 
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
-
-use crossbeam_channel::{Receiver, RecvTimeoutError};
 
 use crate::event::{Event, EventSink};
 use crate::in_flight::InFlight;
@@ -142,7 +141,10 @@ impl Iterator for Outbox<'_> {
     fn next(&mut self) -> Option<Vec<Publication>> {
         let next = match self.send_by {
             None => self.publications.recv().ok(),
-            Some(deadline) => match self.publications.recv_deadline(deadline) {
+            Some(deadline) => match self
+                .publications
+                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            {
                 Ok(publication) => Some(publication),
                 Err(RecvTimeoutError::Timeout) => {
                     self.send_by = None;

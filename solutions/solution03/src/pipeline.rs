@@ -16,10 +16,10 @@
 //! joined.
 
 use std::sync::Arc;
+use std::sync::mpsc::{self, Sender};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
-use crossbeam_channel::{Sender, unbounded};
 use solution02::{PoolError, Shutdown, ThreadPool};
 
 use crate::collector;
@@ -212,8 +212,13 @@ impl Pipeline {
             .build()?;
 
         // Unbounded, yet never long: it holds at most `max_in_flight` results plus
-        // the collector's own answers (welcomes and errors).
-        let (outbox, publications) = unbounded();
+        // the collector's own answers (welcomes and errors). The standard library's
+        // channel, not crossbeam's: waiting for the next result, crossbeam's
+        // receiver gives up the processor (`sched_yield`) several times before it
+        // sleeps, and on a machine busier than its cores each of those can wait out
+        // another program's time slice — with a result waiting behind it. The
+        // standard one spins briefly, then sleeps until a sender wakes it.
+        let (outbox, publications) = mpsc::channel();
         let in_flight = Arc::new(InFlight::new(self.max_in_flight));
         let publish = self.publish;
         let publisher_events = Arc::clone(&events);
