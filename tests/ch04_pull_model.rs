@@ -601,9 +601,7 @@ fn a_killed_one_trip_worker_fails_its_task_at_the_deadline() {
 /// A stand-in dispatcher that reads requests and answers none, and the endpoint
 /// it listens on. A ROUTER, so that each request arrives with its sender's identity.
 fn silent_dispatcher() -> (zmq::Socket, String) {
-    let router = zmq::Context::new()
-        .socket(zmq::ROUTER)
-        .expect("a socket");
+    let router = zmq::Context::new().socket(zmq::ROUTER).expect("a socket");
     router.set_linger(0).expect("linger");
     router.set_rcvtimeo(10_000).expect("a receive timeout");
     router.bind(ANY_PORT).expect("binds");
