@@ -367,9 +367,10 @@ pub fn parse_message(frames: &[Vec<u8>]) -> Result<Request, Rejection> {
 // ANCHOR: parse_batch
 /// Reads one `["BATCH", {"topic": …, "tasks": […]}]` message, already within
 /// [`MAX_MESSAGE_BYTES`]. A batch without a usable topic or list of tasks is one
-/// [`Rejection`]; otherwise each task is read on its own and a bad one — an unknown
-/// kind, a missing id, work over the limits, or any task of a batch over
-/// [`MAX_BATCH`] — is refused alone, under its own id, on the batch's topic.
+/// [`Rejection`] (a numeric topic on that number's frame, as for a single task);
+/// otherwise each task is read on its own and a bad one — an unknown kind, a
+/// missing id, work over the limits, or any task of a batch over [`MAX_BATCH`] —
+/// is refused alone, under its own id, on the batch's topic.
 #[cfg_attr(workbook_todo_parse_batch, allow(unused_variables))]
 pub fn parse_batch(frame: &[u8]) -> Result<Request, Rejection> {
     // TODO(parse-batch): read a BATCH message into a TaskBatch: every task accepted or refused on its own, under its id, on the batch's topic; every task of an oversized batch refused; one refusal for a message that is no batch at all

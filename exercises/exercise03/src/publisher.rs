@@ -64,7 +64,7 @@ impl HeldResults {
     /// that is each result alone, as a [`Publication::Result`].
     #[cfg_attr(workbook_todo_hold_results, allow(unused_variables))]
     pub fn hold(&mut self, topic: Topic, results: Vec<TaskResult>) -> Vec<Publication> {
-        // TODO(hold-results): hold a topic's results with those already held for it, and return every full message of them (each result alone when a message holds one)
+        // TODO(hold-results): hold a topic's results with those already held for it, and return every full message of them (each result alone when a message holds one); a topic with nothing left waiting is no longer held
         todo!("hold-results — book: ch03, \"Batching: many tasks per message\"")
     }
 

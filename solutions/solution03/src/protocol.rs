@@ -458,9 +458,10 @@ pub fn parse_message(frames: &[Vec<u8>]) -> Result<Request, Rejection> {
 // ANCHOR: parse_batch
 /// Reads one `["BATCH", {"topic": …, "tasks": […]}]` message, already within
 /// [`MAX_MESSAGE_BYTES`]. A batch without a usable topic or list of tasks is one
-/// [`Rejection`]; otherwise each task is read on its own and a bad one — an unknown
-/// kind, a missing id, work over the limits, or any task of a batch over
-/// [`MAX_BATCH`] — is refused alone, under its own id, on the batch's topic.
+/// [`Rejection`] (a numeric topic on that number's frame, as for a single task);
+/// otherwise each task is read on its own and a bad one — an unknown kind, a
+/// missing id, work over the limits, or any task of a batch over [`MAX_BATCH`] —
+/// is refused alone, under its own id, on the batch's topic.
 pub fn parse_batch(frame: &[u8]) -> Result<Request, Rejection> {
     // ANCHOR: todo-parse-batch
     // The fast path: every task well-formed, straight into typed tasks (from text

@@ -164,6 +164,20 @@ impl Workbook {
             .find(|s| !self.done(state, *s, &self.left(s.chapter)))
     }
 
+    /// What to do after `step` passed: the first step after it that is not done,
+    /// in this chapter and then the later ones, before any earlier step left
+    /// unchecked — a learner who skipped ahead is sent on, not back.
+    fn next_after(&self, state: &State, step: StepRef<'_>) -> Option<StepRef<'_>> {
+        let here = (step.chapter.number.as_str(), step.step);
+        let (before, after): (Vec<StepRef<'_>>, Vec<StepRef<'_>>) = self
+            .steps()
+            .partition(|s| (s.chapter.number.as_str(), s.step) <= here);
+        after
+            .into_iter()
+            .chain(before)
+            .find(|s| !self.done(state, *s, &self.left(s.chapter)))
+    }
+
     /// True when every step of `chapter` is done.
     fn chapter_done(&self, state: &State, chapter: &Chapter) -> bool {
         self.first_unfinished(state, Some(&chapter.number))
@@ -397,7 +411,7 @@ fn check(workbook: &Workbook, target: Option<&str>) -> Result<bool, String> {
                 ))
             );
         }
-        match workbook.first_unfinished(&state, None) {
+        match workbook.next_after(&state, step) {
             Some(next) => println!(
                 "  next: {} {} — cargo workbook check {}",
                 next.key(),
