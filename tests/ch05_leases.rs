@@ -352,7 +352,9 @@ fn a_result_finished_while_the_dispatcher_is_down_is_cached_and_delivered_after_
     drop(first); // SIGKILL while the task runs.
 
     patient.expect_line(LIMIT, |l| {
-        l.contains(&format!("Task {task}: COMPLETED, result cached"))
+        l.contains(&format!(
+            "Task {task}: COMPLETED, result queued for the cache"
+        ))
     });
     patient.expect_line(LIMIT, |l| {
         l.contains("Dispatcher unreachable; 1 result(s) kept in the cache")
@@ -1272,8 +1274,9 @@ fn a_batch_workers_group_of_results_outlives_the_dispatcher_and_the_worker_itsel
         })
         .collect();
     let mut batcher = batch_worker("batcher", "sleep", &endpoint, &cache);
-    for task in &tasks {
-        batcher.expect_line(LIMIT, |l| l.contains(&format!("Running task {task}")));
+    // Both start, in either order (each on a thread of its own).
+    for _ in &tasks {
+        batcher.expect_line(LIMIT, |l| l.contains("Running task"));
     }
     drop(first); // SIGKILL while both tasks run.
     batcher.expect_line(LIMIT, |l| {
@@ -1288,10 +1291,24 @@ fn a_batch_workers_group_of_results_outlives_the_dispatcher_and_the_worker_itsel
     drop(batcher);
     let _second = dispatcher(&endpoint, &db, &["--dead-after", "30"]);
     let mut again = batch_worker("batcher", "sleep", &endpoint, &cache);
+    // In either order: the two finished at the same moment, and the cache's
+    // writer may have saved them in one group or in two.
+    let mut delivered: Vec<String> = (0..tasks.len())
+        .map(|_| again.expect_line(LIMIT, |l| l.contains("Delivered task")))
+        .collect();
+    delivered.sort();
+    let mut expected: Vec<String> = tasks
+        .iter()
+        .map(|task| format!("Delivered task {task}: RESULT_RECEIVED"))
+        .collect();
+    expected.sort();
+    for (line, wanted) in delivered.iter().zip(&expected) {
+        assert!(
+            line.ends_with(wanted.as_str()),
+            "{line:?} is not {wanted:?}"
+        );
+    }
     for task in &tasks {
-        again.expect_line(LIMIT, |l| {
-            l.contains(&format!("Delivered task {task}: RESULT_RECEIVED"))
-        });
         let view = wait(&mut client, *task);
         assert_eq!(
             (view.status, view.attempts, view.result),
@@ -1300,4 +1317,62 @@ fn a_batch_workers_group_of_results_outlives_the_dispatcher_and_the_worker_itsel
     }
     let files = std::fs::read_dir(&cache).map(|d| d.count()).unwrap_or(99);
     assert_eq!(files, 0, "acknowledged results leave the cache");
+}
+
+/// A result as a worker caches it, for the cache writer's test.
+fn leased_result(task_id: TaskId) -> solution05::LeasedResult {
+    solution05::LeasedResult {
+        task_id,
+        lease_token: format!("token{task_id}"),
+        status: TaskStatus::Completed,
+        result: Some(json!(task_id)),
+        error: None,
+    }
+}
+
+#[test]
+fn the_cache_writer_saves_one_group_at_a_time_and_says_when_it_is_on_disk() {
+    use solution05::cache::{CacheWriter, ResultCache};
+    let dir = TempDir::new("ch05-cache-writer");
+    let folder = dir.join("cache");
+    let cache = ResultCache::open(&folder, Duration::from_secs(3600)).expect("opens");
+    let on_disk = || {
+        let found = ResultCache::open(&folder, Duration::from_secs(3600))
+            .and_then(|cache| cache.load(std::time::SystemTime::now()))
+            .expect("loads");
+        let mut ids: Vec<TaskId> = found.fresh.iter().map(|result| result.task_id).collect();
+        ids.sort_unstable();
+        ids
+    };
+    let mut writer = CacheWriter::start(cache);
+    assert!(!writer.busy());
+    assert!(
+        writer.write(vec![leased_result(1)]),
+        "an idle writer takes a group"
+    );
+    // While it writes, the next results wait: the caller keeps them for the
+    // next group, which shares one flush.
+    assert!(writer.busy());
+    assert!(
+        !writer.write(vec![leased_result(2)]),
+        "a busy writer takes no group"
+    );
+    let (group, saved) = writer.saved_within(LIMIT).expect("the group is written");
+    saved.expect("saved");
+    assert_eq!(group, vec![leased_result(1)]);
+    assert_eq!(
+        on_disk(),
+        vec![1],
+        "once the writer says so, the group is on disk"
+    );
+    assert!(!writer.busy());
+    assert!(writer.write(vec![leased_result(2), leased_result(3)]));
+    let (group, saved) = writer.saved_within(LIMIT).expect("the group is written");
+    saved.expect("saved");
+    assert_eq!(group.len(), 2);
+    assert_eq!(on_disk(), vec![1, 2, 3]);
+    let files = std::fs::read_dir(&folder).map(|d| d.count()).unwrap_or(0);
+    assert_eq!(files, 2, "one file per group");
+    assert!(!writer.write(Vec::new()), "nothing to write is not a group");
+    assert!(writer.try_saved().is_none());
 }

@@ -9,7 +9,10 @@
 //! Then the store alone, on one connection: claim + complete per task (two
 //! `BEGIN IMMEDIATE` transactions each), against a Python peer running the same
 //! transactions with `sqlite3`, and in batches of 32 (`claim_batch` and
-//! `finish_batch`: two transactions per 32 tasks).
+//! `finish_batch`: two transactions per 32 tasks). Those rows are information:
+//! issue 14 replaced their old "Rust / Python ≥ 5×" goal — both sides run
+//! SQLite's same C code on the same file — by the end-to-end goal and SQLite's
+//! bare ceiling.
 
 use std::fs::{self, File};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -158,12 +161,13 @@ fn bare_transactions(path: &Path, tasks: usize) -> Result<Duration, BenchError> 
     Ok(start.elapsed())
 }
 
-/// The workers' own floor: each result is written to the worker's cache — a
-/// flushed file, renamed, its folder flushed — before it is sent, and removed
-/// once acknowledged; `group` results at a time share one file and one flush
-/// (`save_all`, `remove_all`), as a worker in batches saves them. Four threads
-/// at once, as in the end-to-end run (two workers of two threads each), each
-/// with its own cache folder.
+/// What the workers' cache costs: each result written to disk — a flushed
+/// file, renamed, its folder flushed — and removed once acknowledged, one
+/// result per flush (`group` 1: each pool thread saving its own result, as
+/// workers did before the cache had a writer thread), or `group` results
+/// sharing one file and one flush (`save_all`, `remove_all`), as the writer
+/// saves what finished during its last flush. Four threads at once (two
+/// workers of two threads each), each with its own cache folder.
 fn cache_writes(dir: &Path, tasks: usize, group: usize) -> Result<Duration, BenchError> {
     const THREADS: usize = 4;
     let caches: Vec<ResultCache> = (0..THREADS)
@@ -260,6 +264,13 @@ impl Drop for Processes {
 
 /// Waits until the database holds `tasks` completed tasks; returns how long it took
 /// from `start`. Fails if a process dies first.
+///
+/// The watcher shares the machine with what it measures, so each look must cost
+/// next to nothing whatever the table's size: one index lookup — is any task
+/// still QUEUED or RUNNING? — every 10 ms, and the completed ones counted once, at
+/// the end. (`Store::stats` counts every status and scans the table once per
+/// worker: tens of milliseconds on 20,000 tasks, most of a core at this pace,
+/// taken from the run being measured.)
 fn wait_completed(
     path: &Path,
     tasks: usize,
@@ -267,12 +278,34 @@ fn wait_completed(
     processes: &mut Processes,
     logs: &Path,
 ) -> Result<Duration, BenchError> {
-    let store = Store::open(path, StoreConfig::default()).map_err(failed)?;
+    let connection = Connection::open(path).map_err(failed)?;
+    connection
+        .busy_timeout(Duration::from_secs(5))
+        .map_err(failed)?;
     let deadline = start + Duration::from_secs(300);
     loop {
-        let stats = store.stats(SystemTime::now()).map_err(failed)?;
-        if stats.tasks.completed >= tasks as u64 {
-            return Ok(start.elapsed());
+        let unfinished: bool = connection
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM tasks WHERE status IN ('QUEUED', 'RUNNING'))",
+            )
+            .map_err(failed)?
+            .query_row([], |row| row.get(0))
+            .map_err(failed)?;
+        if !unfinished {
+            let took = start.elapsed();
+            let completed: i64 = connection
+                .query_row(
+                    "SELECT count(*) FROM tasks WHERE status = 'COMPLETED'",
+                    [],
+                    |row| row.get(0),
+                )
+                .map_err(failed)?;
+            if completed != tasks as i64 {
+                return Err(failed(format!(
+                    "{completed} of {tasks} tasks completed, the others FAILED"
+                )));
+            }
+            return Ok(took);
         }
         for child in &mut processes.0 {
             if let Ok(Some(status)) = child.try_wait() {
@@ -287,8 +320,7 @@ fn wait_completed(
         }
         if Instant::now() > deadline {
             return Err(failed(format!(
-                "only {} of {tasks} tasks completed after 300 s",
-                stats.tasks.completed
+                "tasks still unfinished after 300 s (of {tasks})"
             )));
         }
         std::thread::sleep(Duration::from_millis(10));
@@ -474,7 +506,7 @@ pub fn run(quick: bool, steps: &Steps) -> Result<Report, BenchError> {
     })?;
     report.measure_spread(
         "cache",
-        "the workers' floor: cache each result on disk (fsync), 4 threads",
+        "the workers' cache, one result per flush (fsync), 4 threads",
         value,
         "tasks/s",
         spread,
@@ -574,12 +606,6 @@ pub fn run(quick: bool, steps: &Steps) -> Result<Report, BenchError> {
         Target::AtLeast(10.0),
     )?;
     report.ratio_goal(
-        "Rust / Python, claim + complete/s",
-        "rust",
-        "python",
-        Target::AtLeast(5.0),
-    )?;
-    report.ratio_goal(
         format!("batches of {BATCH} / one task per transaction"),
         "rust_batch",
         "rust",
@@ -596,7 +622,7 @@ pub fn run(quick: bool, steps: &Steps) -> Result<Report, BenchError> {
                 "Rust binaries, --batch 32 --workers 32",
                 Role::Rust,
             ),
-            ("cache", "Worker result cache (fsync)", Role::Ceiling),
+            ("cache", "Worker result cache, one per fsync", Role::Ceiling),
             (
                 "cache_batch",
                 "Worker result cache, groups of 32",
@@ -611,19 +637,31 @@ pub fn run(quick: bool, steps: &Steps) -> Result<Report, BenchError> {
     report.note(format!(
         "End to end: the database file is prepared with its tasks queued, the dispatcher \
          started, and the clock runs from starting the two workers (their start-up \
-         included) until the file holds every task COMPLETED. Python: Flask's threaded \
-         server, a sqlite3 connection per request, workers polling with requests \
-         ({python_tasks} tasks). Rust: the release binaries as separate processes, over \
-         ZeroMQ, default options, then --batch {BATCH} --workers {BATCH} ({tasks} tasks). \
-         Each Rust worker writes every result to its disk cache (fsync) before sending \
-         it — the original does not — and the workers' floor row measures that alone; with --batch {BATCH}, the results a \
-         worker finishes together share one file and one fsync (the groups row)."
+         included) until no task is QUEUED or RUNNING (then every task is checked \
+         COMPLETED). The watcher looks every 10 ms with one index lookup, so that it \
+         takes next to no CPU from the run it measures whatever the table's size (it \
+         used to count the whole table, per status and per worker, at each look: \
+         most of a core on 20,000 tasks, taken from the Rust run). Python: Flask's \
+         threaded server, a sqlite3 connection per request, workers polling with \
+         requests ({python_tasks} tasks). Rust: the release binaries as separate \
+         processes, over ZeroMQ, default options, then --batch {BATCH} --workers \
+         {BATCH} ({tasks} tasks). Each Rust worker sends a result only once it is on \
+         disk in its cache (fsync) — the original keeps results in memory — and a \
+         writer thread per worker flushes in groups: the results that finish during \
+         one flush share the next (group commit), so the flush no longer holds a \
+         pool thread. The two cache rows show why: one result per flush against \
+         {BATCH} per flush."
     ));
     report.note(
         "Store rows: one connection, only the loop timed, on identical WAL files \
          (synchronous=NORMAL) prepared by the Rust side; Python runs the same SQL in the \
-         same transactions. The ceiling is the same file and pragmas with nothing but two \
-         one-row UPDATE transactions per task.",
+         same transactions, statement for statement, with the same writes to the file; \
+         run alone one after the other, the two loops take the same time and CPU, and \
+         the gap between their rows here comes from the run around them, not the SQL. \
+         The old goal \"Rust / Python, claim + complete/s >= 5\" is dropped (issue 14): \
+         it compared SQLite's C loop with itself, and is replaced by the end-to-end goal \
+         and SQLite's ceiling — the same file and pragmas with nothing but two one-row \
+         UPDATE transactions per task.",
     );
     report.note(format!(
         "Best of {RUNS} runs each (the spread is in results.json). Machine: {} cores.",

@@ -60,7 +60,7 @@ enum Chapter {
     Ch03,
     /// ZeroMQ pull model vs a pyzmq dispatcher and workers, and bare REQ/REP.
     Ch04,
-    /// SQLite claim + complete per second vs Python's sqlite3 running the same transactions.
+    /// Leases on SQLite end to end (lease_dispatcher + 2 lease_workers) vs the Flask + sqlite3 original.
     Ch05,
     /// tonic on the pool vs grpcio's ThreadPoolExecutor vs bare tonic, with latency percentiles.
     Ch06,

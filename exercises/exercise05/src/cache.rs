@@ -22,13 +22,24 @@
 //! never delivers an answered result again. A worker delivers a group as it
 //! saved it, so in the usual case the whole file goes at once, with no new
 //! flush. The cache remembers (in memory) which file holds which result.
+//!
+//! Who waits for the flush? Not the pool's threads, and not the worker's main
+//! thread: a [`CacheWriter`] thread of its own saves, and the worker sends a
+//! result only once the writer says it is on disk. While the writer flushes one
+//! group, the results that finish meanwhile wait for the next write and share it
+//! — a database's *group commit*. The same durability (nothing leaves the worker
+//! before it is on disk), but a flush no longer costs a task: the slower the
+//! disk, the bigger the groups.
 
 use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime};
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, unbounded};
 
 use serde::{Deserialize, Serialize};
 
@@ -129,15 +140,29 @@ impl ResultCache {
     /// results is left, else written again (atomically) without them.
     pub fn remove_all(&self, results: &[LeasedResult]) -> Result<(), CacheError> {
         let gone: HashSet<PathBuf> = results.iter().map(|result| self.file(result)).collect();
-        let files: HashSet<PathBuf> = {
+        // Each file, and whether we know it holds nothing else: every result we
+        // remembered in it is gone now. Such a file is deleted unread.
+        let files: HashMap<PathBuf, bool> = {
             let mut held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
-            gone.iter()
-                .map(|name| held.remove(name).unwrap_or_else(|| name.clone()))
+            let files: HashSet<(PathBuf, bool)> = gone
+                .iter()
+                .map(|name| match held.remove(name) {
+                    Some(file) => (file, true),
+                    None => (name.clone(), false),
+                })
+                .collect();
+            files
+                .into_iter()
+                .map(|(file, known)| {
+                    let emptied = known && !held.values().any(|other| *other == file);
+                    (file, emptied)
+                })
                 .collect()
         };
-        for file in files {
+        for (file, emptied) in files {
             // Unreadable or already gone: nothing in it is worth keeping.
-            let entry = read_entry(&file).unwrap_or(Entry {
+            let entry = if emptied { None } else { read_entry(&file) };
+            let entry = entry.unwrap_or(Entry {
                 saved_at_ms: 0,
                 results: Vec::new(),
             });
@@ -187,6 +212,91 @@ impl ResultCache {
     }
     // ANCHOR_END: load
 }
+
+// ANCHOR: writer
+/// The thread that saves results, a group at a time (see the module's doc). One
+/// owner — the worker's main thread — hands it a group when it is idle, and
+/// learns when that group is on disk.
+pub struct CacheWriter {
+    groups: Option<Sender<Vec<LeasedResult>>>,
+    saved: Receiver<Saved>,
+    /// Whether a group is being written now.
+    busy: bool,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// A group the writer is done with: on disk, unless saving it failed.
+pub type Saved = (Vec<LeasedResult>, Result<(), CacheError>);
+
+impl CacheWriter {
+    /// Starts the thread, which saves into `cache`.
+    pub fn start(cache: ResultCache) -> Self {
+        let (groups, to_save) = unbounded::<Vec<LeasedResult>>();
+        let (saved_in, saved) = unbounded();
+        let thread = std::thread::spawn(move || {
+            // Ends when the owner drops its sender.
+            for group in to_save {
+                let outcome = cache.save_all(&group, SystemTime::now());
+                if saved_in.send((group, outcome)).is_err() {
+                    break;
+                }
+            }
+        });
+        Self {
+            groups: Some(groups),
+            saved,
+            busy: false,
+            thread: Some(thread),
+        }
+    }
+
+    /// Whether a group is being written now: the next one waits.
+    pub fn busy(&self) -> bool {
+        self.busy
+    }
+
+    /// Starts writing `group` (one file, one flush), if the writer is idle and
+    /// the group not empty; returns whether it did.
+    pub fn write(&mut self, group: Vec<LeasedResult>) -> bool {
+        if self.busy || group.is_empty() {
+            return false;
+        }
+        let Some(groups) = &self.groups else {
+            return false;
+        };
+        self.busy = groups.send(group).is_ok();
+        self.busy
+    }
+
+    /// The group just written, if the writer is done with it.
+    pub fn try_saved(&mut self) -> Option<Saved> {
+        let saved = self.saved.try_recv().ok()?;
+        self.busy = false;
+        Some(saved)
+    }
+
+    /// The group being written, once it is on disk: waits up to `wait`.
+    pub fn saved_within(&mut self, wait: Duration) -> Option<Saved> {
+        match self.saved.recv_timeout(wait) {
+            Ok(saved) => {
+                self.busy = false;
+                Some(saved)
+            }
+            Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => None,
+        }
+    }
+}
+
+impl Drop for CacheWriter {
+    /// Lets the thread finish the group it is writing, then ends it.
+    fn drop(&mut self) {
+        self.groups = None;
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+// ANCHOR_END: writer
 
 /// A cache file's group, or `None` if it cannot be read or is not one (torn,
 /// empty, not ours).

@@ -218,7 +218,7 @@ impl Event {
             } => format!("Running task {task_id} ({kind}), attempt {attempt}"),
             Event::Finished {
                 task_id, status, ..
-            } => format!("Task {task_id}: {status}, result cached"),
+            } => format!("Task {task_id}: {status}, result queued for the cache"),
             Event::Delivered { task_id, answer } => {
                 format!("Delivered task {task_id}: {answer}")
             }

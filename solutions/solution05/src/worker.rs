@@ -9,7 +9,9 @@
 //! that talks to the dispatcher, so a heartbeat never races a request on the REQ
 //! socket. What this file adds is what leases need: registering, heartbeats
 //! naming the leases held, the result cache, and backing off from an unreachable
-//! dispatcher.
+//! dispatcher. The cache has a thread of its own, the [`CacheWriter`]: a finished
+//! result waits in the outbox until the writer has it on disk, and only then is
+//! it sent — the results that finish during one flush share the next.
 
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
@@ -20,7 +22,7 @@ use solution03::work::DecodeError;
 use solution04::connection::ConnectionError;
 use solution04::worker::Running;
 
-use crate::cache::{CacheError, DEFAULT_CACHE_TTL, Found, ResultCache};
+use crate::cache::{CacheError, CacheWriter, DEFAULT_CACHE_TTL, Found, ResultCache, Saved};
 use crate::door::Door;
 use crate::event::{Event, EventSink};
 use crate::kinds::{self, check_capabilities};
@@ -33,6 +35,9 @@ use solution02::Shutdown;
 
 /// The original's heartbeat period.
 pub const DEFAULT_HEARTBEAT_EVERY: Duration = Duration::from_secs(30);
+/// How often the main thread looks at the cache's writer while it waits for a
+/// running task (see `wait_for_news`).
+const WRITER_CHECK: Duration = Duration::from_millis(1);
 
 /// How long to wait before trying an unreachable dispatcher again: `first`,
 /// doubling after each failure, never more than `max`.
@@ -133,14 +138,18 @@ pub struct Worker {
     context: zmq::Context,
     connection: Door,
     cache: ResultCache,
-    /// Tasks on the pool, as in chapter 04; each hands back its cached result.
+    /// Saves results on a thread of its own, a group per flush.
+    writer: CacheWriter,
+    /// Tasks on the pool, as in chapter 04; each hands back its result.
     running: Running<LeasedResult>,
     /// The leases of the tasks in `running`: their tokens go in every heartbeat.
     leases: HashMap<TaskId, String>,
-    /// Results computed and cached, not yet acknowledged, oldest first.
+    /// Results computed and not yet acknowledged, oldest first: the first
+    /// `saved` of them are on disk and may be sent; the rest are being written,
+    /// or wait in `unsaved` for the writer's next group.
     outbox: VecDeque<LeasedResult>,
-    /// In batches: results in the outbox not yet on disk, saved together (one
-    /// file, one flush) before any of them is delivered.
+    saved: usize,
+    /// The results in the outbox that the writer has not been handed yet.
     unsaved: Vec<LeasedResult>,
     registered: bool,
     next_heartbeat: Instant,
@@ -164,11 +173,14 @@ impl Worker {
         let now = Instant::now();
         Ok(Self {
             outbox: recovered.fresh.iter().cloned().collect(),
+            // What an earlier run left is on disk already.
+            saved: recovered.fresh.len(),
             recovered,
             config,
             events,
             context,
             connection,
+            writer: CacheWriter::start(cache.clone()),
             cache,
             running,
             leases: HashMap::new(),
@@ -213,9 +225,7 @@ impl Worker {
         // ANCHOR_END: run_given
         // ANCHOR: todo-worker-loop
         while !stop.is_stopped() {
-            while let Some(result) = self.running.try_finished() {
-                self.finished_task(result);
-            }
+            self.take_news();
             if Instant::now() >= self.next_contact && self.worth_a_round() {
                 match self.contact(stop) {
                     Ok(()) => self.backoff = None,
@@ -227,9 +237,7 @@ impl Worker {
                 .next_contact
                 .saturating_duration_since(Instant::now())
                 .max(self.config.idle_wait);
-            if let Some(result) = self.running.finished_within(wait) {
-                self.finished_task(result);
-            }
+            self.wait_for_news(wait);
         }
         Ok(())
         // ANCHOR_END: todo-worker-loop
@@ -291,33 +299,44 @@ impl Worker {
 
     // ANCHOR: deliver
     // ANCHOR: deliver_given
-    /// Sends every cached result, oldest first, up to `batch` per request. An
-    /// answer — accepted, or refused for good (a stale lease) — takes a result
-    /// out of the cache; no answer keeps it.
+    /// Sends every saved result (the first `saved` of the outbox), oldest
+    /// first, up to `batch` per request. An answer — accepted, or refused for
+    /// good (a stale lease) — takes a result out of the outbox; no answer keeps
+    /// it. Then the answered ones leave the cache together, so a group file
+    /// goes whole, unread and with no new flush.
     fn deliver(&mut self, stop: &Shutdown) -> Result<(), ConnectionError> {
         // ANCHOR_END: deliver_given
         // ANCHOR: todo-worker-deliver
-        while !self.outbox.is_empty() {
+        let mut answered = Vec::new();
+        let mut outcome = Ok(());
+        while self.saved > 0 {
             let group: Vec<LeasedResult> = self
                 .outbox
                 .iter()
-                .take(self.batch_size())
+                .take(self.batch_size().min(self.saved))
                 .cloned()
                 .collect();
-            let answers = self.send_results(&group, stop)?;
-            // Every result of the group is answered: out of the cache together.
-            if let Err(error) = self.cache.remove_all(&group) {
-                self.cache_failed(&error);
-            }
-            for (result, answer) in group.iter().zip(answers) {
+            let answers = match self.send_results(&group, stop) {
+                Ok(answers) => answers,
+                Err(error) => {
+                    outcome = Err(error);
+                    break;
+                }
+            };
+            for (result, answer) in group.into_iter().zip(answers) {
                 self.outbox.pop_front();
+                self.saved -= 1;
                 (self.events)(&Event::Delivered {
                     task_id: result.task_id,
                     answer,
                 });
+                answered.push(result);
             }
         }
-        Ok(())
+        if let Err(error) = self.cache.remove_all(&answered) {
+            self.cache_failed(&error);
+        }
+        outcome
         // ANCHOR_END: todo-worker-deliver
     }
     // ANCHOR_END: deliver
@@ -381,15 +400,14 @@ impl Worker {
 
     // ANCHOR: start_task
     /// Runs a lease on the pool, as chapter 04 runs a task, and records its token
-    /// for the heartbeats. The result goes to the cache before anything else.
+    /// for the heartbeats. The result comes back to the main thread, which hands
+    /// it to the cache's writer before anything else.
     fn start_task(&mut self, lease: Lease) {
         let (task_id, lease_token) = (lease.task_id, lease.lease_token.clone());
         let running_events = EventSink::clone(&self.events);
         let finished_events = EventSink::clone(&self.events);
-        let cache = self.cache.clone();
         let capabilities = self.config.capabilities.clone();
         let leased = lease.clone();
-        let saves_itself = self.batch_size() == 1;
         let started = self.running.start(
             move |thread| {
                 running_events(&Event::Running {
@@ -409,13 +427,6 @@ impl Worker {
                     ))
                 });
                 let result = LeasedResult::new(&leased, outcome);
-                // On disk before anything else: from here on a crash loses nothing.
-                // (In batches, the main thread saves a group at once: `finished_task`.)
-                if saves_itself && let Err(error) = cache.save(&result, SystemTime::now()) {
-                    finished_events(&Event::CacheFailed {
-                        reason: error.to_string(),
-                    });
-                }
                 finished_events(&Event::Finished {
                     thread,
                     task_id: result.task_id,
@@ -432,37 +443,73 @@ impl Worker {
     }
     // ANCHOR_END: start_task
 
+    // ANCHOR: news
+    /// Takes in what happened meanwhile, without waiting: finished tasks, and
+    /// the group the writer may have put on disk.
+    fn take_news(&mut self) {
+        while let Some(result) = self.running.try_finished() {
+            self.finished_task(result);
+        }
+        if let Some(saved) = self.writer.try_saved() {
+            self.saved_group(saved);
+        }
+    }
+
+    /// Waits up to `wait` for news: a finished task or, when none is running,
+    /// the group being written. Two channels and one thread: while both a task
+    /// and a write are under way, it looks at the writer every millisecond.
+    fn wait_for_news(&mut self, wait: Duration) {
+        if self.writer.busy() && self.running.count() == 0 {
+            if let Some(saved) = self.writer.saved_within(wait) {
+                self.saved_group(saved);
+            }
+            return;
+        }
+        let wait = if self.writer.busy() {
+            wait.min(WRITER_CHECK)
+        } else {
+            wait
+        };
+        if let Some(result) = self.running.finished_within(wait) {
+            self.finished_task(result);
+        }
+        self.take_news();
+    }
+
+    /// A result is back from the pool: into the outbox, and to the writer —
+    /// now if it is idle, else with the next group.
     fn finished_task(&mut self, result: LeasedResult) {
         self.leases.remove(&result.task_id);
-        if self.batch_size() > 1 {
-            self.unsaved.push(result.clone());
-            // Save when nothing else is about to finish, or a full group waits.
-            if self.running.count() == 0 || self.unsaved.len() >= self.batch_size() {
-                self.save_unsaved();
-            }
-        }
+        self.unsaved.push(result.clone());
         self.outbox.push_back(result);
+        self.write_unsaved();
     }
 
-    /// In batches: the results not yet on disk, in one file with one flush.
-    fn save_unsaved(&mut self) {
-        let group = std::mem::take(&mut self.unsaved);
-        if let Err(error) = self.cache.save_all(&group, SystemTime::now()) {
+    /// The writer is done with a group: on disk (or a failure said), so the
+    /// results may go; and what finished meanwhile is the next group.
+    fn saved_group(&mut self, (group, outcome): Saved) {
+        if let Err(error) = outcome {
             self.cache_failed(&error);
         }
+        self.saved += group.len();
+        self.write_unsaved();
     }
 
-    /// Once stopped, in batches: waits for the tasks still running and saves
-    /// their results, for the next run to deliver (one at a time, each task's
-    /// own report saves it).
+    /// Hands the waiting results to the writer, as one group, if it is idle.
+    fn write_unsaved(&mut self) {
+        if !self.writer.busy() && !self.unsaved.is_empty() {
+            let group = std::mem::take(&mut self.unsaved);
+            self.writer.write(group);
+        }
+    }
+    // ANCHOR_END: news
+
+    /// Once stopped: waits for the tasks still running and for the writer, so
+    /// that every result is on disk for the next run to deliver.
     fn save_the_rest(&mut self) {
-        if self.batch_size() > 1 {
-            while self.running.count() > 0 {
-                if let Some(result) = self.running.finished_within(self.config.idle_wait) {
-                    self.finished_task(result);
-                }
-            }
-            self.save_unsaved();
+        while self.running.count() > 0 || self.writer.busy() || !self.unsaved.is_empty() {
+            self.write_unsaved();
+            self.wait_for_news(self.config.idle_wait);
         }
     }
 
@@ -495,7 +542,7 @@ impl Worker {
     fn worth_a_round(&self) -> bool {
         !self.registered
             || self.running.room() > 0
-            || self.outbox.len() >= self.batch_size()
+            || self.saved >= self.batch_size()
             || Instant::now() >= self.next_heartbeat
     }
 
@@ -535,8 +582,6 @@ impl Worker {
         group: &[LeasedResult],
         stop: &Shutdown,
     ) -> Result<Vec<String>, ConnectionError> {
-        // Nothing leaves the worker before it is on disk.
-        self.save_unsaved();
         if let [result] = group
             && self.batch_size() == 1
         {
