@@ -246,9 +246,9 @@ impl Worker {
     // ANCHOR: deliver
     // ANCHOR: deliver_given
     /// Sends every saved result (the first `saved` of the outbox), oldest
-    /// first, up to `batch` per request. An answer — accepted, or refused for
-    /// good (a stale lease) — takes a result out of the outbox; no answer keeps
-    /// it. Then the answered ones leave the cache together, so a group file
+    /// first, up to `batch` per request. Any answer — accepted, or refused,
+    /// which asking again would not change — takes a result out of the outbox;
+    /// no answer keeps it. Then the answered ones leave the cache together, so a group file
     /// goes whole, unread and with no new flush.
     #[cfg_attr(workbook_todo_worker_deliver, allow(unused_variables))]
     fn deliver(&mut self, stop: &Shutdown) -> Result<(), ConnectionError> {

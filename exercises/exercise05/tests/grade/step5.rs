@@ -114,7 +114,10 @@ fn step5_workers_complete_tasks_and_a_task_nobody_can_run_waits() {
     assert_eq!(
         left,
         0,
-        "a delivered (acknowledged) result leaves the worker's cache; {}",
+        "a delivered (acknowledged) result leaves the worker's cache: `deliver` sends only \
+         the first `saved` results of the outbox (a result sent before the writer saved \
+         it is saved after it was removed) and takes the answered ones out with \
+         `remove_all`; {}",
         CACHE.hint()
     );
 }
