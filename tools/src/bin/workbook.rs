@@ -519,7 +519,22 @@ fn hint(workbook: &Workbook, id: Option<&str>) -> Result<ExitCode, String> {
         let todo = left
             .iter()
             .find(|t| step.is_none_or(|k| t.step == k))
-            .ok_or_else(|| format!("no todo is left in {target}: nothing to hint"))?;
+            .ok_or_else(|| {
+                // Everything there is written: hints stay readable, by name.
+                let ids: Vec<&str> = chapter
+                    .hints
+                    .steps
+                    .iter()
+                    .enumerate()
+                    .filter(|(index, _)| step.is_none_or(|k| k == index + 1))
+                    .flat_map(|(_, s)| s.todos.iter().map(String::as_str))
+                    .collect();
+                format!(
+                    "no todo is left in {target}: nothing to hint. To read a written todo's \
+                     hints again, name it: cargo workbook hint {}",
+                    ids.first().copied().unwrap_or("<todo>")
+                )
+            })?;
         return show_hint(workbook, &mut state, chapter, &todo.id.clone());
     }
     let (chapter, id) = match id {
