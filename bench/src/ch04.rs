@@ -130,10 +130,12 @@ fn pull_model(tasks: usize, protocol: WorkerProtocol) -> Result<Duration, BenchE
 }
 // ANCHOR_END: pull_run
 
-/// The ceiling of any REQ/REP design: bare round trips of a tiny frame between a
-/// REQ and a REP socket of the same library, over the same loopback TCP.
-fn bare_round_trips(round_trips: usize) -> Result<Duration, BenchError> {
-    let context = zmq::Context::new();
+/// A REP socket on a free loopback port that echoes `frames` frames on its own
+/// thread, and the endpoint it listens on.
+fn echo_server(
+    context: &zmq::Context,
+    frames: usize,
+) -> Result<(String, thread::JoinHandle<Result<(), zmq::Error>>), BenchError> {
     let server = context.socket(zmq::REP).map_err(failed)?;
     server.bind(ANY_PORT).map_err(failed)?;
     let endpoint = server
@@ -141,12 +143,20 @@ fn bare_round_trips(round_trips: usize) -> Result<Duration, BenchError> {
         .map_err(failed)?
         .map_err(|_| failed("the bound endpoint is not text"))?;
     let echo = thread::spawn(move || -> Result<(), zmq::Error> {
-        for _ in 0..round_trips {
+        for _ in 0..frames {
             let frame = server.recv_bytes(0)?;
             server.send(frame, 0)?;
         }
         Ok(())
     });
+    Ok((endpoint, echo))
+}
+
+/// The ceiling of any REQ/REP design: bare round trips of a tiny frame between a
+/// REQ and a REP socket of the same library, over the same loopback TCP.
+fn bare_round_trips(round_trips: usize) -> Result<Duration, BenchError> {
+    let context = zmq::Context::new();
+    let (endpoint, echo) = echo_server(&context, round_trips)?;
     let client = context.socket(zmq::REQ).map_err(failed)?;
     client.connect(&endpoint).map_err(failed)?;
     let start = Instant::now();
@@ -168,19 +178,7 @@ fn bare_round_trips(round_trips: usize) -> Result<Duration, BenchError> {
 fn bare_round_trips_run_shape(round_trips: usize) -> Result<(usize, Duration), BenchError> {
     let per_client = round_trips / WORKERS;
     let server_context = zmq::Context::new();
-    let server = server_context.socket(zmq::REP).map_err(failed)?;
-    server.bind(ANY_PORT).map_err(failed)?;
-    let endpoint = server
-        .get_last_endpoint()
-        .map_err(failed)?
-        .map_err(|_| failed("the bound endpoint is not text"))?;
-    let echo = thread::spawn(move || -> Result<(), zmq::Error> {
-        for _ in 0..per_client * WORKERS {
-            let frame = server.recv_bytes(0)?;
-            server.send(frame, 0)?;
-        }
-        Ok(())
-    });
+    let (endpoint, echo) = echo_server(&server_context, per_client * WORKERS)?;
     let connected = Arc::new(std::sync::Barrier::new(WORKERS + 1));
     let clients: Vec<_> = (0..WORKERS)
         .map(|_| {
