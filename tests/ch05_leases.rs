@@ -940,16 +940,14 @@ fn a_python_worker_written_with_requests_completes_tasks_through_the_http_door()
 fn a_sweep_of_bad_frames_on_the_zeromq_socket_is_answered_and_a_task_still_runs() {
     let dir = TempDir::new("ch05-sweep");
     let dispatcher = dispatcher(ANY_PORT, &dir.join("tasks.db"), &[]);
-    let socket = zmq::Context::new().socket(zmq::REQ).expect("a REQ socket");
-    socket.set_linger(0).expect("linger");
-    socket.set_rcvtimeo(5000).expect("a receive timeout");
-    socket.connect(&dispatcher.endpoint).expect("connects");
-    let samples: [&[u8]; 5] = [
+    let socket = raw_peer(&dispatcher.endpoint);
+    let samples: [&[u8]; 6] = [
         br#"REGISTER {"worker_id": "sweeper", "capabilities": ["add"]}"#,
         br#"HEARTBEAT {"worker_id": "sweeper", "leases": [{"task_id": 1, "lease_token": "ab"}]}"#,
         br#"REQUEST_TASK {"worker_id": "sweeper"}"#,
         br#"RESULT:{"task_id": 1, "lease_token": "ab", "status": "COMPLETED", "result": 3}"#,
         br#"SUBMIT {"kind": "add", "args": {"a": 1, "b": 2}}"#,
+        br#"RESULT_AND_REQUEST {"worker_id": "sweeper", "results": [{"task_id": 1, "lease_token": "ab", "status": "COMPLETED", "result": 3}], "max": 1}"#,
     ];
     let oversized = solution04::protocol::MAX_FRAME_BYTES + 1;
     let frames = common::bad_frames(5, &samples, oversized);
@@ -1082,6 +1080,25 @@ fn a_sweep_of_bad_requests_on_the_http_door_gets_answers_and_a_task_still_runs()
 }
 
 /// One frame over a REQ socket, and its answer as text.
+/// A REQ socket on the dispatcher at `endpoint`, as a worker written by hand
+/// would hold: an answer within 5 s, or the test fails.
+fn raw_peer(endpoint: &str) -> zmq::Socket {
+    let socket = zmq::Context::new().socket(zmq::REQ).expect("a REQ socket");
+    socket.set_linger(0).expect("linger");
+    socket.set_rcvtimeo(5000).expect("a receive timeout");
+    socket.connect(endpoint).expect("connects");
+    socket
+}
+
+/// A [`raw_peer`] registered as `worker_id`, with the capability `add`.
+fn registered_peer(endpoint: &str, worker_id: &str) -> zmq::Socket {
+    let socket = raw_peer(endpoint);
+    let registration = json!({"worker_id": worker_id, "capabilities": ["add"]});
+    let answer = frame_exchange(&socket, &format!("REGISTER {registration}"));
+    assert_eq!(answer, "REGISTERED");
+    socket
+}
+
 fn frame_exchange(socket: &zmq::Socket, frame: &str) -> String {
     socket.send(frame, 0).expect("sends");
     let answer = socket.recv_bytes(0).expect("an answer within 5 s");
@@ -1103,15 +1120,7 @@ fn batches_over_both_doors_lease_each_task_alone_and_fence_each_result_alone() {
             body["task_id"].as_i64().expect("a task id")
         })
         .collect();
-    let socket = zmq::Context::new().socket(zmq::REQ).expect("a REQ socket");
-    socket.set_linger(0).expect("linger");
-    socket.set_rcvtimeo(5000).expect("a receive timeout");
-    socket.connect(&dispatcher.endpoint).expect("connects");
-    let answer = frame_exchange(
-        &socket,
-        r#"REGISTER {"worker_id": "b1", "capabilities": ["add"]}"#,
-    );
-    assert_eq!(answer, "REGISTERED");
+    let socket = registered_peer(&dispatcher.endpoint, "b1");
 
     // Two of three over ZeroMQ, in one claim: two leases, two tokens.
     let answer = frame_exchange(&socket, r#"REQUEST_TASKS {"worker_id": "b1", "max": 2}"#);
@@ -1200,6 +1209,194 @@ fn batches_over_both_doors_lease_each_task_alone_and_fence_each_result_alone() {
     assert!(
         lines.iter().any(|l| l.contains("stale lease")),
         "the refusal is reported: {lines:#?}"
+    );
+}
+
+/// The part of `answer` after `command` and a space, read as JSON.
+fn answer_body(answer: &str, command: &str) -> Value {
+    let body = answer
+        .strip_prefix(command)
+        .and_then(|rest| rest.strip_prefix(' '))
+        .unwrap_or_else(|| panic!("{command} {{…}}, got {answer:?}"));
+    serde_json::from_str(body).expect("a JSON body")
+}
+
+#[test]
+fn one_trip_requests_record_results_and_lease_the_next_tasks_in_one_answer() {
+    let dir = TempDir::new("ch05-one-trip");
+    let dispatcher = dispatcher(ANY_PORT, &dir.join("tasks.db"), &[]);
+    let mut client = dispatcher.client();
+    let tasks: Vec<TaskId> = (1..=3)
+        .map(|n| client.submit(&add(n, n)).expect("submits"))
+        .collect();
+    let socket = registered_peer(&dispatcher.endpoint, "t1");
+    let first: Value = serde_json::from_str(&frame_exchange(
+        &socket,
+        r#"REQUEST_TASK {"worker_id": "t1"}"#,
+    ))
+    .expect("a lease");
+    let result = |lease: &Value, token: &Value| {
+        json!({"task_id": lease["task_id"], "lease_token": token, "status": "COMPLETED",
+               "result": lease["args"]["a"].as_i64().unwrap_or(0) * 2})
+    };
+    let one_trip = |worker: &str, results: Value, max: usize| {
+        let request = json!({"worker_id": worker, "results": results, "max": max});
+        answer_body(
+            &frame_exchange(&socket, &format!("RESULT_AND_REQUEST {request}")),
+            "RECEIVED_AND_TASKS",
+        )
+    };
+
+    // The first result rides on the request for the next two tasks.
+    let received = one_trip("t1", json!([result(&first, &first["lease_token"])]), 2);
+    assert_eq!(received["answers"], json!([{"task_id": tasks[0]}]));
+    let leases = received["tasks"]
+        .as_array()
+        .expect("a list of leases")
+        .clone();
+    let ids: Vec<i64> = leases
+        .iter()
+        .filter_map(|l| l["task_id"].as_i64())
+        .collect();
+    assert_eq!(
+        ids,
+        tasks[1..],
+        "the two tasks left, each with a lease of its own"
+    );
+    assert_ne!(leases[0]["lease_token"], leases[1]["lease_token"]);
+
+    // A forged token is refused alone; nothing left to lease.
+    let received = one_trip(
+        "t1",
+        json!([
+            result(&leases[0], &leases[0]["lease_token"]),
+            result(&leases[1], &json!("0000000000000000")),
+        ]),
+        1,
+    );
+    assert_eq!(received["answers"][0], json!({"task_id": tasks[1]}));
+    assert!(
+        received["answers"][1]["refused"]
+            .as_str()
+            .is_some_and(|reason| reason.contains("stale lease")),
+        "{received}"
+    );
+    assert_eq!(received["tasks"], json!([]));
+
+    // A worker the dispatcher does not know: its results are recorded all the
+    // same, and the claim says why it got nothing.
+    let received = one_trip(
+        "stranger",
+        json!([result(&leases[1], &leases[1]["lease_token"])]),
+        1,
+    );
+    assert_eq!(
+        (
+            &received["answers"],
+            &received["tasks"],
+            &received["claim_refused"]
+        ),
+        (
+            &json!([{"task_id": tasks[2]}]),
+            &json!([]),
+            &json!("UNKNOWN_WORKER stranger")
+        )
+    );
+
+    // Bad one-trip frames are refused with a reason; the dispatcher lives on.
+    for bad in [
+        r#"RESULT_AND_REQUEST {"worker_id": "t1", "results": [], "max": 0}"#,
+        r#"RESULT_AND_REQUEST {"worker_id": "t1", "results": [{"task_id": 1}], "max": 1}"#,
+        r#"RESULT_AND_REQUEST {"worker_id": "t1", "results": [{"task_id": 1, "lease_token": "ab", "status": "RUNNING"}], "max": 1}"#,
+        r#"RESULT_AND_REQUEST {"worker_id": "t1""#,
+        "RESULT_AND_REQUEST",
+    ] {
+        let answer = frame_exchange(&socket, bad);
+        assert!(answer.starts_with("ERROR "), "{bad} → {answer}");
+    }
+    for (task, sum) in tasks.iter().zip([2, 4, 6]) {
+        let view = client.status(*task).expect("status");
+        assert_eq!(
+            (view.status, view.result),
+            (TaskStatus::Completed, Some(json!(sum)))
+        );
+    }
+}
+
+/// What a `lease_worker` started with `extra` sends when its first task is
+/// done: the frames a stand-in dispatcher received, up to the first that
+/// carries a result. The stand-in hands out one task, then none.
+fn frames_until_a_result(dir: &Path, extra: &[&str]) -> Vec<String> {
+    let socket = zmq::Context::new().socket(zmq::REP).expect("a REP socket");
+    socket.set_linger(0).expect("linger");
+    socket.set_rcvtimeo(10_000).expect("a receive timeout");
+    socket.bind(ANY_PORT).expect("binds");
+    let endpoint = socket
+        .get_last_endpoint()
+        .expect("an endpoint")
+        .expect("a text endpoint");
+    let _worker = worker_with(extra, "w1", "add", &endpoint, &dir.join("cache"));
+    let lease = json!({"task_id": 1, "kind": "add", "args": {"a": 2, "b": 3},
+                       "lease_token": "ab12", "attempt": 1, "max_attempts": 5});
+    let mut frames = Vec::new();
+    let mut leased = false;
+    loop {
+        let frame = String::from_utf8(socket.recv_bytes(0).expect("a frame within 10 s"))
+            .expect("a text frame");
+        let command = frame
+            .split([' ', ':'])
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        let answer = match command.as_str() {
+            "REGISTER" => "REGISTERED".to_owned(),
+            "HEARTBEAT" => "HEARTBEAT_OK 0".to_owned(),
+            "REQUEST_TASK" if !leased => {
+                leased = true;
+                lease.to_string()
+            }
+            "REQUEST_TASK" => "NO_TASKS_AVAILABLE".to_owned(),
+            "RESULT" => "RESULT_RECEIVED".to_owned(),
+            "RESULT_AND_REQUEST" => {
+                let received = json!({"answers": [{"task_id": 1}], "tasks": []});
+                format!("RECEIVED_AND_TASKS {received}")
+            }
+            other => panic!("a frame the worker should not send: {other} in {frame:?}"),
+        };
+        socket.send(answer.as_str(), 0).expect("answers");
+        let carries_a_result = frame.contains("\"result\"");
+        frames.push(frame);
+        if carries_a_result {
+            return frames;
+        }
+    }
+}
+
+#[test]
+fn a_lease_worker_sends_its_result_on_its_next_request_unless_told_otherwise() {
+    let dir = TempDir::new("ch05-one-trip-worker");
+    let frames = frames_until_a_result(&dir.join("one-trip"), &[]);
+    let last = frames.last().expect("frames");
+    let sent: Value = serde_json::from_str(
+        last.strip_prefix("RESULT_AND_REQUEST ")
+            .unwrap_or_else(|| panic!("by default the result rides on a request: {frames:#?}")),
+    )
+    .expect("JSON");
+    assert_eq!(
+        (
+            &sent["worker_id"],
+            &sent["results"][0]["task_id"],
+            &sent["results"][0]["result"]
+        ),
+        (&json!("w1"), &json!(1), &json!(5))
+    );
+    assert!(sent["max"].as_u64().is_some_and(|max| max >= 1), "{sent}");
+
+    let frames = frames_until_a_result(&dir.join("original"), &["--protocol", "original"]);
+    let last = frames.last().expect("frames");
+    assert!(
+        last.starts_with("RESULT:{"),
+        "--protocol original sends the result on a frame of its own: {frames:#?}"
     );
 }
 

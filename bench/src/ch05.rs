@@ -363,15 +363,15 @@ fn lease_binaries() -> Result<(PathBuf, PathBuf), BenchError> {
 
 // ANCHOR: end_to_end
 /// Ours, as a user runs it: `lease_dispatcher` on the prepared file, then two
-/// `lease_worker`s, with their default options or in batches; timed from starting the workers
-/// to the last task COMPLETED in the file. `workers` and `batch` are the
-/// workers' `--workers` (2 by default) and `--batch` (1 by default).
+/// `lease_worker`s, with their default options, the original protocol or in
+/// batches; timed from starting the workers to the last task COMPLETED in the
+/// file. `workers`, `batch` and `protocol` are the workers' `--workers` (2 by
+/// default), `--batch` (1 by default) and `--protocol` (`one-trip` by default).
 fn rust_end_to_end(
     binaries: &(PathBuf, PathBuf),
     dir: &Path,
     tasks: usize,
-    workers: usize,
-    batch: usize,
+    (workers, batch, protocol): (usize, usize, &str),
 ) -> Result<Duration, BenchError> {
     let db = dir.join("e2e.db");
     prepare(&db, tasks)?;
@@ -391,7 +391,7 @@ fn rust_end_to_end(
         worker
             .args(["--no-color", "--id", id, "--capabilities", "add"])
             .args(["--endpoint", &endpoint, "--batch", &batch.to_string()])
-            .args(["--workers", &workers.to_string()])
+            .args(["--workers", &workers.to_string(), "--protocol", protocol])
             .arg("--cache-dir")
             .arg(dir.join(format!("cache-{id}")));
         processes.spawn(worker, &dir.join(format!("{id}.log")))?;
@@ -449,7 +449,7 @@ fn runs(
 pub const BATCH: usize = 32;
 
 /// Measurements in [`run`], for its progress bar.
-pub const STEPS: u64 = 9 * RUNS as u64;
+pub const STEPS: u64 = 10 * RUNS as u64;
 
 /// Measures chapter 05 and returns its results.
 pub fn run(quick: bool, steps: &Steps) -> Result<Report, BenchError> {
@@ -479,12 +479,26 @@ pub fn run(quick: bool, steps: &Steps) -> Result<Report, BenchError> {
         "tasks/s",
         spread,
     );
+    let (value, spread) = runs(
+        &scratch,
+        "Rust binaries, original protocol",
+        tasks,
+        steps,
+        |dir| rust_end_to_end(&binaries, dir, tasks, (2, 1, "original")),
+    )?;
+    report.measure_spread(
+        "rust_e2e_original",
+        "end to end, lease_dispatcher + 2 lease_workers --protocol original",
+        value,
+        "tasks/s",
+        spread,
+    );
     let (value, spread) = runs(&scratch, "Rust binaries end to end", tasks, steps, |dir| {
-        rust_end_to_end(&binaries, dir, tasks, 2, 1)
+        rust_end_to_end(&binaries, dir, tasks, (2, 1, "one-trip"))
     })?;
     report.measure_spread(
         "rust_e2e",
-        "end to end, lease_dispatcher + 2 lease_workers (processes)",
+        "end to end, the same with default options (one trip a task)",
         value,
         "tasks/s",
         spread,
@@ -492,7 +506,7 @@ pub fn run(quick: bool, steps: &Steps) -> Result<Report, BenchError> {
     let (value, spread) = runs(&scratch, "Rust binaries in batches", tasks, steps, |dir| {
         // A worker claims no more tasks than it has free threads: a batch of 32
         // needs 32 of them (cheap: the tasks are tiny, the threads mostly wait).
-        rust_end_to_end(&binaries, dir, tasks, BATCH, BATCH)
+        rust_end_to_end(&binaries, dir, tasks, (BATCH, BATCH, "one-trip"))
     })?;
     report.measure_spread(
         "rust_e2e_batch",
@@ -616,6 +630,11 @@ pub fn run(quick: bool, steps: &Steps) -> Result<Report, BenchError> {
         "tasks/s",
         &[
             ("python_e2e", "Python original, end to end", Role::Python),
+            (
+                "rust_e2e_original",
+                "Rust binaries, --protocol original",
+                Role::Rust,
+            ),
             ("rust_e2e", "Rust binaries, end to end", Role::Rust),
             (
                 "rust_e2e_batch",
@@ -644,8 +663,10 @@ pub fn run(quick: bool, steps: &Steps) -> Result<Report, BenchError> {
          most of a core on 20,000 tasks, taken from the Rust run). Python: Flask's \
          threaded server, a sqlite3 connection per request, workers polling with \
          requests ({python_tasks} tasks). Rust: the release binaries as separate \
-         processes, over ZeroMQ, default options, then --batch {BATCH} --workers \
-         {BATCH} ({tasks} tasks). Each Rust worker sends a result only once it is on \
+         processes, over ZeroMQ: --protocol original (REQUEST_TASK, then RESULT: two \
+         round trips and two commits a task), default options (one-trip: the result \
+         rides on the next request, recorded in the same transaction as the next \
+         claim), then --batch {BATCH} --workers {BATCH} ({tasks} tasks). Each Rust worker sends a result only once it is on \
          disk in its cache (fsync) — the original keeps results in memory — and a \
          writer thread per worker flushes in groups: the results that finish during \
          one flush share the next (group commit), so the flush no longer holds a \

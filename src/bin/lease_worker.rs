@@ -10,7 +10,7 @@ use clap::Parser;
 use solution03::work::KINDS;
 use solution05::{Backoff, EventSink, Worker, WorkerConfig};
 use workbook::{seconds, term};
-use workbook_ch04::exit;
+use workbook_ch04::{ProtocolArg, exit};
 use workbook_ch05::door::DoorArgs;
 use workbook_ch05::print_lease_event;
 
@@ -53,6 +53,12 @@ struct Cli {
     #[arg(long, value_name = "K", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=1024))]
     batch: u16,
 
+    /// How results travel: `one-trip` (each group of results rides on the
+    /// request for the next tasks: RESULT_AND_REQUEST, one round trip per task)
+    /// or `original` (RESULT, then REQUEST_TASK: two).
+    #[arg(long, value_enum, default_value_t = ProtocolArg::OneTrip)]
+    protocol: ProtocolArg,
+
     /// Seconds between heartbeats.
     #[arg(long, value_name = "SECONDS", default_value = "30", value_parser = seconds::parse)]
     heartbeat_every: Duration,
@@ -92,7 +98,8 @@ Examples:
   lease_worker --id w2 --capabilities primes --workers 4 --endpoint tcp://127.0.0.1:5557
   lease_worker -w Worker1 -c Add Divide           as the NATS original is started
   lease_worker --id w3 --capabilities add --http   through the HTTP door on port 5000
-  lease_worker --id w4 --capabilities add --batch 32   32 tasks per claim, results in groups";
+  lease_worker --id w4 --capabilities add --batch 32   32 tasks per claim, results in groups
+  lease_worker --id w5 --capabilities add --protocol original   RESULT, then REQUEST_TASK";
 
 /// One of [`KINDS`], in any case (with the argument's `ignore_case`), kept in
 /// lower case: the dispatcher knows the kinds by their lower-case names.
@@ -115,6 +122,7 @@ fn main() -> ExitCode {
     let mut config = WorkerConfig::new(&endpoint, &cli.id, &capabilities);
     config.workers = usize::from(cli.workers);
     config.batch = usize::from(cli.batch);
+    config.protocol = cli.protocol.into();
     config.heartbeat_every = cli.heartbeat_every;
     config.request_timeout = cli.timeout;
     config.idle_wait = cli.poll;

@@ -4,12 +4,11 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use clap::{Parser, ValueEnum};
+use clap::Parser;
 use solution04::dispatcher::DEFAULT_WORKERS_ENDPOINT;
-use solution04::worker::WorkerProtocol;
 use solution04::{EventSink, Shutdown, Worker, WorkerConfig};
 use workbook::term;
-use workbook_ch04::print_pull_event;
+use workbook_ch04::{ProtocolArg, print_pull_event};
 
 /// A pull worker: runs up to PROCESSES tasks at once on a thread pool, asking the
 /// dispatcher for the next one whenever a thread is free. Survives dispatcher
@@ -35,28 +34,12 @@ struct Cli {
 
     /// How results travel: `original` (REQUEST_TASK, then RESULT: — two round trips
     /// per task) or `one-trip` (each result rides on the next request: RESULT_AND_REQUEST).
-    #[arg(long, value_enum, default_value_t = Protocol::Original)]
-    protocol: Protocol,
+    #[arg(long, value_enum, default_value_t = ProtocolArg::Original)]
+    protocol: ProtocolArg,
 
     /// Plain output (also when NO_COLOR is set or output is not a terminal).
     #[arg(long)]
     no_color: bool,
-}
-
-/// `--protocol`'s values.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum Protocol {
-    Original,
-    OneTrip,
-}
-
-impl From<Protocol> for WorkerProtocol {
-    fn from(protocol: Protocol) -> Self {
-        match protocol {
-            Protocol::Original => WorkerProtocol::Original,
-            Protocol::OneTrip => WorkerProtocol::OneTrip,
-        }
-    }
 }
 
 const EXAMPLES: &str = "\

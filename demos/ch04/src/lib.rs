@@ -6,6 +6,7 @@
 pub mod exit;
 
 use solution04::Speaker;
+use solution04::worker::WorkerProtocol;
 use workbook::term::{self, Voice};
 
 /// The pull model's speakers in the colours of chapter 02's: the dispatcher like
@@ -23,4 +24,22 @@ pub fn voice(speaker: Speaker) -> Voice {
 pub fn print_pull_event(event: &solution04::Event) {
     let speaker = event.speaker();
     term::print_tagged(&speaker.to_string(), voice(speaker), &event.message());
+}
+
+/// `--protocol`'s values, for `pull_worker` and `lease_worker`: how a worker's
+/// results travel (see [`WorkerProtocol`]). Each binary's own `--help` says
+/// which is its default; a doc comment here would become clap's help text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ProtocolArg {
+    Original,
+    OneTrip,
+}
+
+impl From<ProtocolArg> for WorkerProtocol {
+    fn from(protocol: ProtocolArg) -> Self {
+        match protocol {
+            ProtocolArg::Original => WorkerProtocol::Original,
+            ProtocolArg::OneTrip => WorkerProtocol::OneTrip,
+        }
+    }
 }

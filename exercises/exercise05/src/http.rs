@@ -271,6 +271,7 @@ async fn ask_batch(jobs: &Sender<Job>, request: BatchRequest) -> Response {
         }
         Ok(BatchReply::Tasks(leases)) => ok(StatusCode::OK, value(&leases)),
         Ok(BatchReply::ResultsReceived(answers)) => ok(StatusCode::OK, value(&answers)),
+        Ok(BatchReply::ReceivedAndTasks(received)) => ok(StatusCode::OK, value(&received)),
         Ok(BatchReply::Other(reply)) => respond(reply),
         Err(_) => gone(),
     }

@@ -18,7 +18,10 @@ use crate::http::{
     GET_TASK, GET_TASKS, HEALTH, HEARTBEAT, HttpHeartbeat, STATS, SUBMIT_RESULT, SUBMIT_RESULTS,
     SUBMIT_TASK, TASK,
 };
-use crate::protocol::{BatchReply, BatchRequest, Reply, Request, WorkRequest};
+use crate::protocol::{
+    BatchReply, BatchRequest, BatchWorkRequest, ReceivedAndTasks, Reply, Request,
+    ResultsAndRequest, WorkRequest,
+};
 use solution02::Shutdown;
 
 /// A dispatcher's HTTP door, at a base URL such as `http://127.0.0.1:5000`.
@@ -115,6 +118,9 @@ impl HttpConnection {
             BatchRequest::Results(results) => {
                 self.post(&format!("{}{SUBMIT_RESULTS}", self.base), results)
             }
+            BatchRequest::ResultsAndRequest(one_trip) => {
+                return self.one_trip_in_two(one_trip, stop);
+            }
         };
         let (status, body) = sent.map_err(|_| ConnectionError::NoAnswer {
             endpoint: self.base.clone(),
@@ -139,10 +145,40 @@ impl HttpConnection {
                 });
                 BatchReply::Other(reply(&one, status, &body))
             }
-            (BatchRequest::Results(_), _) => {
+            (BatchRequest::Results(_) | BatchRequest::ResultsAndRequest(_), _) => {
                 BatchReply::Other(reply(&Request::Stats, status, &body))
             }
         })
+    }
+
+    /// The HTTP door has no one-trip route: a `RESULT_AND_REQUEST` goes as the
+    /// two requests it joins — the results, then the claim — answered as one.
+    fn one_trip_in_two(
+        &mut self,
+        one_trip: &ResultsAndRequest,
+        stop: &Shutdown,
+    ) -> Result<BatchReply, ConnectionError> {
+        let answers = if one_trip.results.is_empty() {
+            Vec::new()
+        } else {
+            match self.exchange_batch(&BatchRequest::Results(one_trip.results.clone()), stop)? {
+                BatchReply::ResultsReceived(answers) => answers,
+                other => return Ok(other),
+            }
+        };
+        let claim = BatchRequest::RequestTasks(BatchWorkRequest {
+            worker_id: one_trip.worker_id.clone(),
+            max: one_trip.max,
+        });
+        let (tasks, claim_refused) = match self.exchange_batch(&claim, stop)? {
+            BatchReply::Tasks(tasks) => (tasks, None),
+            other => (Vec::new(), Some(other.to_frame())),
+        };
+        Ok(BatchReply::ReceivedAndTasks(ReceivedAndTasks {
+            answers,
+            tasks,
+            claim_refused,
+        }))
     }
 
     fn post(&self, url: &str, body: &impl Serialize) -> Result<(u16, String), ureq::Error> {

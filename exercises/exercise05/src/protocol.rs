@@ -29,6 +29,17 @@
 //!                                   → RESULTS_RECEIVED [{"task_id": 7}, {"task_id": 8, "refused": "stale lease …"}]
 //! ```
 //!
+//! And chapter 04's one round trip per task, which the lease worker uses by
+//! default (`lease_worker --protocol one-trip`): finished results ride on the
+//! request for the next tasks. The results are recorded first, then the claim is
+//! made; a refused claim (`UNKNOWN_WORKER w1`) still answers the results.
+//!
+//! ```text
+//! RESULT_AND_REQUEST {"worker_id": "w1", "results": [{"task_id": 7, "lease_token": "9f…", …}], "max": 1}
+//!     → RECEIVED_AND_TASKS {"answers": [{"task_id": 7}], "tasks": [{"task_id": 8, …}]}
+//!     | RECEIVED_AND_TASKS {"answers": […], "tasks": [], "claim_refused": "UNKNOWN_WORKER w1"}
+//! ```
+//!
 //! A worker the dispatcher does not know (its database was replaced) is told
 //! `UNKNOWN_WORKER <id>` and registers again. Anything unreadable is answered
 //! with `ERROR <reason>` (`ERROR_OCCURED <reason>` for a request for work, as in
@@ -36,6 +47,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+pub use solution04::protocol::RESULT_AND_REQUEST;
 use solution04::protocol::{
     ERROR, ERROR_OCCURED, NO_TASKS_AVAILABLE, ProtocolError as FrameError, REQUEST_TASK,
     RESULT_PREFIX, RESULT_RECEIVED, quote, single_text_frame,
@@ -61,6 +73,7 @@ pub const REQUEST_TASKS: &str = "REQUEST_TASKS";
 pub const TASKS: &str = "TASKS";
 pub const RESULTS: &str = "RESULTS";
 pub const RESULTS_RECEIVED: &str = "RESULTS_RECEIVED";
+pub const RECEIVED_AND_TASKS: &str = "RECEIVED_AND_TASKS";
 
 /// `{"worker_id": "w1", "capabilities": ["add", "primes"]}`
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -106,6 +119,32 @@ pub struct ResultAnswer {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refused: Option<String>,
 }
+
+// ANCHOR: results_and_request
+/// `{"worker_id": "w1", "results": […], "max": 1}`: the one-trip message —
+/// the results finished since the last request, and a request for up to `max`
+/// tasks (chapter 04's `RESULT_AND_REQUEST`, with leases).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResultsAndRequest {
+    pub worker_id: String,
+    #[serde(default)]
+    pub results: Vec<LeasedResult>,
+    pub max: usize,
+}
+
+/// `{"answers": […], "tasks": […]}`: the answer to each result, in the order
+/// sent, and the leases granted (none when there is nothing to do).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReceivedAndTasks {
+    pub answers: Vec<ResultAnswer>,
+    pub tasks: Vec<Lease>,
+    /// Why no task was handed out, when the claim was refused (the frame a
+    /// `REQUEST_TASKS` would have been answered with): the results are
+    /// answered all the same.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim_refused: Option<String>,
+}
+// ANCHOR_END: results_and_request
 
 // ANCHOR: leased_result
 /// A worker's result, with the token of the lease it ran under.
@@ -206,7 +245,7 @@ pub enum ProtocolError {
     Frame(#[from] FrameError),
     #[error(
         "unknown request {0:?}: expected REGISTER, HEARTBEAT, REQUEST_TASK, REQUEST_TASKS, \
-         RESULT:, RESULTS, SUBMIT, STATUS, STATS or HEALTH"
+         RESULT:, RESULTS, RESULT_AND_REQUEST, SUBMIT, STATUS, STATS or HEALTH"
     )]
     UnknownRequest(String),
     #[error("unknown reply {0:?}")]
@@ -341,6 +380,8 @@ pub enum BatchRequest {
     RequestTasks(BatchWorkRequest),
     /// `RESULTS […]`: a group of results, in one transaction, each fenced alone.
     Results(Vec<LeasedResult>),
+    /// `RESULT_AND_REQUEST {…}`: results, then a claim, in one round trip.
+    ResultsAndRequest(ResultsAndRequest),
 }
 
 /// The dispatcher's answer to a batch, understood.
@@ -350,6 +391,8 @@ pub enum BatchReply {
     Tasks(Vec<Lease>),
     /// `RESULTS_RECEIVED […]`: one answer per result, in the order sent.
     ResultsReceived(Vec<ResultAnswer>),
+    /// `RECEIVED_AND_TASKS {…}`: the answer to a `RESULT_AND_REQUEST`.
+    ReceivedAndTasks(ReceivedAndTasks),
     /// Any single answer: `UNKNOWN_WORKER`, `ERROR …`.
     Other(Reply),
 }
@@ -372,13 +415,17 @@ impl BatchRequest {
             )),
             RESULTS => Some(
                 json_body::<Vec<LeasedResult>>(RESULTS, body).and_then(|results| {
-                    if results.len() > MAX_BATCH {
-                        return Err(ProtocolError::BadBatch(results.len()));
-                    }
-                    for result in &results {
-                        result.outcome()?;
-                    }
+                    check_results(&results)?;
                     Ok(BatchRequest::Results(results))
+                }),
+            ),
+            RESULT_AND_REQUEST => Some(
+                json_body::<ResultsAndRequest>(RESULT_AND_REQUEST, body).and_then(|request| {
+                    if !(1..=MAX_BATCH).contains(&request.max) {
+                        return Err(ProtocolError::BadBatch(request.max));
+                    }
+                    check_results(&request.results)?;
+                    Ok(BatchRequest::ResultsAndRequest(request))
                 }),
             ),
             _ => None,
@@ -389,6 +436,9 @@ impl BatchRequest {
         match self {
             BatchRequest::RequestTasks(request) => format!("{REQUEST_TASKS} {}", to_json(request)),
             BatchRequest::Results(results) => format!("{RESULTS} {}", to_json(results)),
+            BatchRequest::ResultsAndRequest(request) => {
+                format!("{RESULT_AND_REQUEST} {}", to_json(request))
+            }
         }
     }
 }
@@ -399,6 +449,9 @@ impl BatchReply {
             BatchReply::Tasks(leases) => format!("{TASKS} {}", to_json(leases)),
             BatchReply::ResultsReceived(answers) => {
                 format!("{RESULTS_RECEIVED} {}", to_json(answers))
+            }
+            BatchReply::ReceivedAndTasks(received) => {
+                format!("{RECEIVED_AND_TASKS} {}", to_json(received))
             }
             BatchReply::Other(reply) => reply.to_frame(),
         }
@@ -414,7 +467,23 @@ impl BatchReply {
                 RESULTS_RECEIVED,
                 body,
             )?)),
+            RECEIVED_AND_TASKS => Ok(BatchReply::ReceivedAndTasks(json_body(
+                RECEIVED_AND_TASKS,
+                body,
+            )?)),
             _ => Ok(BatchReply::Other(Reply::parse(frame)?)),
         }
     }
+}
+
+/// A group of results (`RESULTS`, `RESULT_AND_REQUEST`): at most [`MAX_BATCH`],
+/// each one final, a FAILED one with its error.
+fn check_results(results: &[LeasedResult]) -> Result<(), ProtocolError> {
+    if results.len() > MAX_BATCH {
+        return Err(ProtocolError::BadBatch(results.len()));
+    }
+    for result in results {
+        result.outcome()?;
+    }
+    Ok(())
 }

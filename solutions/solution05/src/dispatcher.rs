@@ -21,9 +21,10 @@ use solution04::protocol::REQUEST_TASK;
 use crate::event::{Event, EventSink};
 use crate::kinds::check_capabilities;
 use crate::protocol::{
-    BatchReply, BatchRequest, Health, ProtocolError, Reply, Request, ResultAnswer,
+    BatchReply, BatchRequest, Health, LeasedResult, ProtocolError, ReceivedAndTasks, Reply,
+    Request, ResultAnswer, ResultsAndRequest,
 };
-use crate::store::{Finished, Outcome, Recorded, Store, StoreConfig, StoreError};
+use crate::store::{Finished, Lease, Outcome, Recorded, Store, StoreConfig, StoreError};
 use solution02::shutdown::{STOP_CHECK, Shutdown};
 
 /// Where the dispatcher listens by default: one port for workers and clients.
@@ -315,74 +316,115 @@ impl Desk {
     // ANCHOR: serve_batch
     /// A batch: up to `max` leases in one transaction, or a group of results in
     /// one transaction, each fenced by its own token — a refusal answers for its
-    /// result alone. Both doors call it.
+    /// result alone; or both in one transaction, for one round trip. Both doors
+    /// call it.
     pub fn serve_batch(&mut self, request: BatchRequest, now: SystemTime) -> BatchReply {
         match request {
             BatchRequest::RequestTasks(request) => {
                 match self.store.claim_batch(&request.worker_id, request.max, now) {
                     Ok(leases) => {
-                        for lease in &leases {
-                            (self.events)(&Event::Leased {
-                                task_id: lease.task_id,
-                                worker_id: request.worker_id.clone(),
-                                attempt: lease.attempt,
-                            });
-                        }
+                        self.leased(&request.worker_id, &leases);
                         BatchReply::Tasks(leases)
                     }
                     Err(error) => BatchReply::Other(self.refusal(error)),
                 }
             }
             BatchRequest::Results(results) => {
-                let mut group = Vec::with_capacity(results.len());
-                for result in results {
-                    match result.outcome() {
-                        Ok(outcome) => group.push(Finished {
-                            task_id: result.task_id,
-                            lease_token: result.lease_token,
-                            outcome,
-                        }),
-                        Err(error) => return BatchReply::Other(Reply::Error(error.to_string())),
-                    }
-                }
-                let answers = match self.store.finish_batch(&group, now) {
-                    Ok(answers) => answers,
-                    Err(error) => return BatchReply::Other(self.refusal(error)),
+                let group = match finished_group(results) {
+                    Ok(group) => group,
+                    Err(error) => return BatchReply::Other(Reply::Error(error.to_string())),
                 };
-                let answers = group
-                    .into_iter()
-                    .zip(answers)
-                    .map(|(finished, answer)| {
-                        let task_id = finished.task_id;
-                        let refused = match answer {
-                            Ok(recorded) => {
-                                (self.events)(&Event::Recorded {
-                                    task_id,
-                                    status: recorded.status(),
-                                    again: matches!(recorded, Recorded::Already(_)),
-                                    error: match finished.outcome {
-                                        Outcome::Failed(failure) => Some(failure),
-                                        Outcome::Completed(_) => None,
-                                    },
-                                });
-                                None
-                            }
-                            Err(refused) => {
-                                let reason = refused.to_string();
-                                (self.events)(&Event::Refused {
-                                    reason: reason.clone(),
-                                });
-                                Some(reason)
-                            }
-                        };
-                        ResultAnswer { task_id, refused }
-                    })
-                    .collect();
-                BatchReply::ResultsReceived(answers)
+                match self.store.finish_batch(&group, now) {
+                    Ok(answers) => BatchReply::ResultsReceived(self.recorded(group, answers)),
+                    Err(error) => BatchReply::Other(self.refusal(error)),
+                }
             }
+            BatchRequest::ResultsAndRequest(request) => self.serve_one_trip(request, now),
         }
     }
     // ANCHOR_END: serve_batch
+
+    // ANCHOR: serve_one_trip
+    /// `RESULT_AND_REQUEST`: the results, then the claim, in one transaction
+    /// ([`Store::finish_and_claim`]) — the two batch answers above, in one
+    /// reply. A refused claim still answers the results: the worker must not
+    /// send them again, and learns why it got no task (`claim_refused`).
+    fn serve_one_trip(&mut self, request: ResultsAndRequest, now: SystemTime) -> BatchReply {
+        let group = match finished_group(request.results) {
+            Ok(group) => group,
+            Err(error) => return BatchReply::Other(Reply::Error(error.to_string())),
+        };
+        let done = match self
+            .store
+            .finish_and_claim(&group, &request.worker_id, request.max, now)
+        {
+            Ok(done) => done,
+            Err(error) => return BatchReply::Other(self.refusal(error)),
+        };
+        let answers = self.recorded(group, done.answers);
+        let (tasks, claim_refused) = match done.claimed {
+            Ok(leases) => {
+                self.leased(&request.worker_id, &leases);
+                (leases, None)
+            }
+            Err(error) => (Vec::new(), Some(self.refusal(error).to_frame())),
+        };
+        BatchReply::ReceivedAndTasks(ReceivedAndTasks {
+            answers,
+            tasks,
+            claim_refused,
+        })
+    }
+    // ANCHOR_END: serve_one_trip
+
+    /// Reports each lease granted to `worker_id`.
+    fn leased(&self, worker_id: &str, leases: &[Lease]) {
+        for lease in leases {
+            (self.events)(&Event::Leased {
+                task_id: lease.task_id,
+                worker_id: worker_id.to_owned(),
+                attempt: lease.attempt,
+            });
+        }
+    }
+
+    /// Reports what became of each result of a group, and answers each: recorded,
+    /// or refused and why.
+    fn recorded(
+        &self,
+        group: Vec<Finished>,
+        answers: Vec<Result<Recorded, StoreError>>,
+    ) -> Vec<ResultAnswer> {
+        group
+            .into_iter()
+            .zip(answers)
+            .map(|(finished, answer)| {
+                let task_id = finished.task_id;
+                let refused = match answer {
+                    Ok(recorded) => {
+                        (self.events)(&Event::Recorded {
+                            task_id,
+                            status: recorded.status(),
+                            again: matches!(recorded, Recorded::Already(_)),
+                            error: match finished.outcome {
+                                Outcome::Failed(failure) => Some(failure),
+                                Outcome::Completed(_) => None,
+                            },
+                        });
+                        None
+                    }
+                    Err(refused) => {
+                        let reason = refused.to_string();
+                        (self.events)(&Event::Refused {
+                            reason: reason.clone(),
+                        });
+                        Some(reason)
+                    }
+                };
+                ResultAnswer { task_id, refused }
+            })
+            .collect()
+    }
 
     /// A store error as an answer: a refusal the peer can act on, or a failure
     /// of the database — the dispatcher keeps serving either way. On the wire
@@ -427,4 +469,18 @@ impl Desk {
         }
     }
     // ANCHOR_END: monitor
+}
+
+/// A group of results as the store records them: each one's outcome, checked.
+fn finished_group(results: Vec<LeasedResult>) -> Result<Vec<Finished>, ProtocolError> {
+    results
+        .into_iter()
+        .map(|result| {
+            Ok(Finished {
+                outcome: result.outcome()?,
+                task_id: result.task_id,
+                lease_token: result.lease_token,
+            })
+        })
+        .collect()
 }

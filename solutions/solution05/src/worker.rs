@@ -20,7 +20,7 @@ use std::time::{Duration, Instant, SystemTime};
 use solution02::PoolError;
 use solution03::work::DecodeError;
 use solution04::connection::ConnectionError;
-use solution04::worker::Running;
+use solution04::worker::{Running, WorkerProtocol};
 
 use crate::cache::{CacheError, CacheWriter, DEFAULT_CACHE_TTL, Found, ResultCache, Saved};
 use crate::door::Door;
@@ -28,7 +28,7 @@ use crate::event::{Event, EventSink};
 use crate::kinds::{self, check_capabilities};
 use crate::protocol::{
     BatchReply, BatchRequest, BatchWorkRequest, Heartbeat, HeldLease, LeasedResult, Registration,
-    Reply, Request, WorkRequest,
+    Reply, Request, ResultAnswer, ResultsAndRequest, WorkRequest,
 };
 use crate::store::{ErrorType, Lease, Outcome, TaskId, task_failure};
 use solution02::Shutdown;
@@ -93,6 +93,10 @@ pub struct WorkerConfig {
     /// `REQUEST_TASKS` and `RESULTS` in groups — each task still with a lease of
     /// its own.
     pub batch: usize,
+    /// How results travel: chapter 04's one round trip per task (the default
+    /// here: each group of results rides on a request for work while a thread
+    /// is free), or the original's two (`RESULT`, then `REQUEST_TASK`).
+    pub protocol: WorkerProtocol,
 }
 
 impl WorkerConfig {
@@ -113,6 +117,7 @@ impl WorkerConfig {
             cache_ttl: DEFAULT_CACHE_TTL,
             backoff: Backoff::default(),
             batch: 1,
+            protocol: WorkerProtocol::OneTrip,
         }
     }
 }
@@ -567,21 +572,28 @@ impl Worker {
         Ok(match self.connection.exchange_batch(&request, stop)? {
             BatchReply::Tasks(leases) => Claimed::Leases(leases),
             BatchReply::Other(other) => Claimed::Other(other),
-            unexpected @ BatchReply::ResultsReceived(_) => {
+            unexpected @ (BatchReply::ResultsReceived(_) | BatchReply::ReceivedAndTasks(_)) => {
                 Claimed::Other(Reply::Error(unexpected.to_frame()))
             }
         })
     }
 
     /// Sends `group` and returns the dispatcher's answer to each result, in
-    /// order, as frames: one `RESULT` when the worker delivers one at a time
-    /// (`batch` 1), else one `RESULTS`. A whole-batch answer (an `ERROR`)
-    /// answers each result of the group.
+    /// order, as frames. With the one-trip protocol and a thread free, the group
+    /// asks for work too (`RESULT_AND_REQUEST`), and the leases it brings start
+    /// at once — so the claim that follows in the round finds no room left.
+    /// Otherwise one `RESULT` when the worker delivers one at a time (`batch`
+    /// 1), else one `RESULTS`. A whole-batch answer (an `ERROR`) answers each
+    /// result of the group.
     fn send_results(
         &mut self,
         group: &[LeasedResult],
         stop: &Shutdown,
     ) -> Result<Vec<String>, ConnectionError> {
+        let room = self.running.room().min(self.batch_size());
+        if self.config.protocol == WorkerProtocol::OneTrip && room > 0 {
+            return self.send_results_and_claim(group, room, stop);
+        }
         if let [result] = group
             && self.batch_size() == 1
         {
@@ -590,17 +602,58 @@ impl Worker {
         }
         let request = BatchRequest::Results(group.to_vec());
         Ok(match self.connection.exchange_batch(&request, stop)? {
-            BatchReply::ResultsReceived(answers) if answers.len() == group.len() => answers
-                .into_iter()
-                .map(|answer| match answer.refused {
-                    None => Reply::ResultReceived.to_frame(),
-                    Some(reason) => Reply::Refused(reason).to_frame(),
-                })
-                .collect(),
+            BatchReply::ResultsReceived(answers) => answer_frames(answers, group.len()),
             other => vec![other.to_frame(); group.len()],
         })
     }
+
+    /// One round trip: `group`, and a claim for up to `want` tasks, each
+    /// granted lease started on the pool. A refused claim (`UNKNOWN_WORKER`)
+    /// still answers the results.
+    fn send_results_and_claim(
+        &mut self,
+        group: &[LeasedResult],
+        want: usize,
+        stop: &Shutdown,
+    ) -> Result<Vec<String>, ConnectionError> {
+        let request = BatchRequest::ResultsAndRequest(ResultsAndRequest {
+            worker_id: self.config.worker_id.clone(),
+            results: group.to_vec(),
+            max: want,
+        });
+        let received = match self.connection.exchange_batch(&request, stop)? {
+            BatchReply::ReceivedAndTasks(received) => received,
+            other => return Ok(vec![other.to_frame(); group.len()]),
+        };
+        for lease in received.tasks {
+            self.start_task(lease);
+        }
+        match received.claim_refused.map(|frame| Reply::parse(&frame)) {
+            None => {}
+            Some(Ok(Reply::UnknownWorker(_))) => self.registered = false,
+            Some(Ok(other)) => self.dispatcher_error(&other),
+            Some(Err(error)) => self.dispatcher_error(&Reply::Error(error.to_string())),
+        }
+        Ok(answer_frames(received.answers, group.len()))
+    }
     // ANCHOR_END: batches
+}
+
+/// The dispatcher's answers to a group of `sent` results, as frames: recorded
+/// (`RESULT_RECEIVED`) or refused (`ERROR …`). An answer list that does not
+/// match the group answers every result with an error saying so.
+fn answer_frames(answers: Vec<ResultAnswer>, sent: usize) -> Vec<String> {
+    if answers.len() != sent {
+        let reason = format!("{} answers to {sent} results", answers.len());
+        return vec![Reply::Error(reason).to_frame(); sent];
+    }
+    answers
+        .into_iter()
+        .map(|answer| match answer.refused {
+            None => Reply::ResultReceived.to_frame(),
+            Some(reason) => Reply::Refused(reason).to_frame(),
+        })
+        .collect()
 }
 
 /// What a claim brought: leases (none when the queue is empty), or another

@@ -1,5 +1,7 @@
-//! Claiming a task and recording its outcome: the two transactions every task goes
-//! through, each one `BEGIN IMMEDIATE`, the second fenced by the lease token.
+//! Claiming a task and recording its outcome: the two steps every task goes
+//! through, each inside a `BEGIN IMMEDIATE` transaction, the second fenced by
+//! the lease token. A one-trip worker's request takes both in one transaction:
+//! its results, then its next tasks.
 
 // The store's types, its connection and its helpers live in mod.rs.
 use super::liveness::give_up_expired;
@@ -39,7 +41,6 @@ const LEASE: &str = "UPDATE tasks
 type FinishRow = (String, Option<String>, Option<String>, Option<String>);
 
 impl Store {
-    // ANCHOR: claim
     /// Leases the next task this worker can run, if there is one: a RUNNING task
     /// whose lease ran out, else the oldest QUEUED one — with attempts left and a
     /// kind among the worker's capabilities. A batch of one: see [`Store::claim_batch`].
@@ -47,25 +48,30 @@ impl Store {
         Ok(self.claim_batch(worker_id, 1, now)?.pop())
     }
 
-    // ANCHOR: claim_given
-    /// Leases up to `max` tasks this worker can run, in one `BEGIN IMMEDIATE`
-    /// transaction, so two claimers can never both take the same task: RUNNING
-    /// tasks whose lease ran out first, then the oldest QUEUED ones — with attempts
-    /// left and a kind among the worker's capabilities. Each task gets a lease of
-    /// its own (its own token, its own expiry): the batch is one transaction, not
-    /// one lease. Fewer than `max`, or none, when the queue holds fewer.
-    #[cfg_attr(workbook_todo_store_claim, allow(unused_variables))]
+    // ANCHOR: claim_batch
+    /// Leases up to `max` tasks this worker can run ([`lease_next`]), in one
+    /// `BEGIN IMMEDIATE` transaction, so two claimers can never both take the
+    /// same task. Fewer than `max`, or none, when the queue holds fewer.
     pub fn claim_batch(
         &mut self,
         worker_id: &str,
         max: usize,
         now: SystemTime,
     ) -> Result<Vec<Lease>, StoreError> {
-        // ANCHOR_END: claim_given
-        // TODO(store-claim): lease up to `max` tasks this worker can run — expired leases first, then the oldest QUEUED tasks — in one BEGIN IMMEDIATE transaction, each with a lease (a token) of its own
-        todo!("store-claim — book: ch05, \"Claiming with BEGIN IMMEDIATE\"")
+        let lease_ends = unix_millis(now) + millis(self.config.lease);
+        // IMMEDIATE takes the write lock *before* reading: the rows `lease_next`
+        // picks cannot be picked by another connection between its SELECT and
+        // its UPDATE.
+        let tx = self
+            .connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let leases = lease_next(&tx, worker_id, max, unix_millis(now), lease_ends)?;
+        // Commit even with nothing leased: the tasks given up on stay FAILED (a
+        // `Transaction` that is dropped rolls back).
+        tx.commit()?;
+        Ok(leases)
     }
-    // ANCHOR_END: claim
+    // ANCHOR_END: claim_batch
 
     /// Records a task's result, fenced by its lease token.
     pub fn complete(
@@ -119,28 +125,95 @@ impl Store {
         results: &[Finished],
         now: SystemTime,
     ) -> Result<Vec<Result<Recorded, StoreError>>, StoreError> {
-        let now = unix_millis(now);
         let tx = self
             .connection
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut answers = Vec::with_capacity(results.len());
-        for finished in results {
-            match record(
-                &tx,
-                finished.task_id,
-                &finished.lease_token,
-                &finished.outcome,
-                now,
-            ) {
-                Err(StoreError::Sqlite(error)) => return Err(error.into()),
-                answer => answers.push(answer),
-            }
-        }
+        let answers = record_all(&tx, results, unix_millis(now))?;
         tx.commit()?;
         Ok(answers)
     }
     // ANCHOR_END: finish_batch
+
+    // ANCHOR: finish_and_claim
+    /// The one-trip protocol's transaction: a group of results recorded as
+    /// [`Store::finish_batch`] records them, then up to `max` tasks leased as
+    /// [`Store::claim_batch`] leases them — one `BEGIN IMMEDIATE`, one commit,
+    /// for both. A refused claim (a worker the store does not know) comes back
+    /// beside the answers, and the results are committed all the same; only a
+    /// failure of the database itself fails the lot.
+    pub fn finish_and_claim(
+        &mut self,
+        results: &[Finished],
+        worker_id: &str,
+        max: usize,
+        now: SystemTime,
+    ) -> Result<FinishedAndClaimed, StoreError> {
+        let lease_ends = unix_millis(now) + millis(self.config.lease);
+        let tx = self
+            .connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let answers = record_all(&tx, results, unix_millis(now))?;
+        let claimed = match lease_next(&tx, worker_id, max, unix_millis(now), lease_ends) {
+            Err(StoreError::Sqlite(error)) => return Err(error.into()),
+            claimed => claimed,
+        };
+        tx.commit()?;
+        Ok(FinishedAndClaimed { answers, claimed })
+    }
+    // ANCHOR_END: finish_and_claim
 }
+
+/// What [`Store::finish_and_claim`] did: each result's answer, in the order
+/// given, and the leases granted — or why the claim was refused.
+#[derive(Debug)]
+pub struct FinishedAndClaimed {
+    pub answers: Vec<Result<Recorded, StoreError>>,
+    pub claimed: Result<Vec<Lease>, StoreError>,
+}
+
+/// Inside a transaction: [`record`] for each result, in order. A stale or
+/// conflicting one is refused alone; a failure of the database fails the lot.
+fn record_all(
+    tx: &Transaction<'_>,
+    results: &[Finished],
+    now: i64,
+) -> Result<Vec<Result<Recorded, StoreError>>, StoreError> {
+    let mut answers = Vec::with_capacity(results.len());
+    for finished in results {
+        match record(
+            tx,
+            finished.task_id,
+            &finished.lease_token,
+            &finished.outcome,
+            now,
+        ) {
+            Err(StoreError::Sqlite(error)) => return Err(error.into()),
+            answer => answers.push(answer),
+        }
+    }
+    Ok(answers)
+}
+
+// ANCHOR: claim
+// ANCHOR: claim_given
+/// Inside a transaction (`now` and `lease_ends` in Unix milliseconds): leases up
+/// to `max` tasks this worker can run — RUNNING tasks whose lease ran out first,
+/// then the oldest QUEUED ones, with attempts left and a kind among the worker's
+/// capabilities. Each task gets a lease of its own (its own token, its own
+/// expiry): the batch is one transaction, not one lease. Its caller commits.
+#[cfg_attr(workbook_todo_store_claim, allow(unused_variables))]
+fn lease_next(
+    tx: &Transaction<'_>,
+    worker_id: &str,
+    max: usize,
+    now: i64,
+    lease_ends: i64,
+) -> Result<Vec<Lease>, StoreError> {
+    // ANCHOR_END: claim_given
+    // TODO(store-claim): inside the BEGIN IMMEDIATE transaction it is given, lease up to `max` tasks this worker can run — expired leases first, then the oldest QUEUED tasks — each with a lease (a token) of its own
+    todo!("store-claim — book: ch05, \"Claiming with BEGIN IMMEDIATE\"")
+}
+// ANCHOR_END: claim
 
 // ANCHOR: finish
 // ANCHOR: finish_given

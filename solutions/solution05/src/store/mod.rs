@@ -30,6 +30,7 @@ mod liveness;
 mod schema;
 mod stats;
 
+pub use claim::FinishedAndClaimed;
 pub use stats::{Stats, StatusCounts, WorkerStats};
 
 /// A task's id: the table's row id, so it survives restarts and never repeats.
