@@ -295,7 +295,8 @@ fn step1_a_task_out_of_attempts_fails_with_a_clear_error() {
     let error = view.error.clone().or_book(
         &format!(
             "the task FAILED with an error once its last lease expired (a claim gives up on \
-             it, and commits even when it leases nothing), got {view:?}"
+             it with `give_up_expired`, and returns `Ok` even when it leases nothing, so \
+             that `claim_batch` commits), got {view:?}"
         ),
         ATTEMPTS,
     );
@@ -329,8 +330,8 @@ fn step1_the_queue_survives_closing_and_reopening_the_file() {
     assert_eq!(
         (view.status, view.lease_owner.as_deref()),
         (TaskStatus::Running, Some("w1")),
-        "after reopening, the task is still RUNNING under its lease (was the claim \
-         committed?); {}",
+        "after reopening, the task is still RUNNING under its lease (did `lease_next` \
+         write it with `LEASE`, on the transaction it is given?); {}",
         DURABLE.hint()
     );
     assert_eq!(
