@@ -281,6 +281,8 @@ lease_restart() {
 lease_restart | sed -E "s|tcp://127.0.0.1:[0-9]+|tcp://127.0.0.1:5557|g; s|/tmp/tmp\.[A-Za-z0-9]+/|./|g" > "$out/ch05-restart.txt"
 echo "wrote $out/ch05-restart.txt"
 capture ch05-worker-help.txt target/release/lease_worker --help
+# Faults: a short run of the chaos command (the README's 10,000 tasks take a minute).
+capture ch05-chaos.txt target/release/chaos ch05 --tasks 3000 --bin-dir target/release
 # The HTTP front door driven with curl, as the Flask original's README drives its
 # queue: a task played by hand as a worker would (register, lease, heartbeat,
 # result), the refusals, then a real lease_worker and add_task through the door.

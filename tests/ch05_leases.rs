@@ -937,6 +937,42 @@ fn a_python_worker_written_with_requests_completes_tasks_through_the_http_door()
 }
 
 #[test]
+fn a_submission_sent_again_under_its_key_is_queued_once_by_either_door() {
+    let dir = TempDir::new("ch05-keys");
+    let (dispatcher, url) = http_dispatcher(&dir.join("tasks.db"), &[]);
+    let socket = raw_peer(&dispatcher.endpoint);
+    let submitted = |frame: &str| {
+        let answer = frame_exchange(&socket, frame);
+        answer
+            .strip_prefix("SUBMITTED ")
+            .and_then(|id| id.parse::<i64>().ok())
+            .unwrap_or_else(|| panic!("SUBMITTED <id> for {frame}, got {answer:?}"))
+    };
+    let keyed = r#"SUBMIT {"kind": "add", "args": {"a": 1, "b": 2}, "key": "order-7"}"#;
+    let first = submitted(keyed);
+    assert_eq!(submitted(keyed), first, "the same key: the same task");
+    let other = submitted(r#"SUBMIT {"kind": "add", "args": {"a": 1, "b": 2}, "key": "order-8"}"#);
+    assert_ne!(other, first, "another key: another task");
+    let keyless = r#"SUBMIT {"kind": "add", "args": {"a": 1, "b": 2}}"#;
+    assert_ne!(
+        submitted(keyless),
+        submitted(keyless),
+        "no key: a task each time"
+    );
+    // The HTTP door reads the same field, on the same table.
+    let (status, body) = post(
+        &format!("{url}/submit-task"),
+        json!({"kind": "add", "args": {"a": 1, "b": 2}, "key": "order-7"}),
+    );
+    assert_eq!((status, &body["task_id"]), (201, &json!(first)), "{body}");
+    let stats = dispatcher.client().stats().expect("stats");
+    assert_eq!(
+        stats.tasks.queued, 4,
+        "order-7, order-8 and two keyless tasks"
+    );
+}
+
+#[test]
 fn a_sweep_of_bad_frames_on_the_zeromq_socket_is_answered_and_a_task_still_runs() {
     let dir = TempDir::new("ch05-sweep");
     let dispatcher = dispatcher(ANY_PORT, &dir.join("tasks.db"), &[]);

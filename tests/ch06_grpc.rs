@@ -259,6 +259,15 @@ fn dispatcher_submit_claim_result_then_status_completed() {
     let submitted = ok_line(&address, &["submit", "add", r#"{"a": 2, "b": 3}"#]);
     assert!(submitted.starts_with("Submitted task "), "{submitted}");
     let id = submitted.trim_start_matches("Submitted task ").to_owned();
+    // Under a key, a submission sent again is the same task.
+    let keyed = ["submit", "add", r#"{"a": 5, "b": 5}"#, "--key", "order-7"];
+    let first = ok_line(&address, &keyed);
+    assert_eq!(
+        ok_line(&address, &keyed),
+        first,
+        "the same key: the same task"
+    );
+    assert_ne!(first, submitted, "{first}");
 
     let (leased, token) = lease_of(&ok_line(&address, &["claim", "w1", "add", "primes"]));
     assert_eq!(leased, id);
@@ -280,7 +289,10 @@ fn dispatcher_submit_claim_result_then_status_completed() {
         "{status}"
     );
     let stats = ok_line(&address, &["stats"]);
-    assert_eq!(stats, "queued 0, running 0, done 1, failed 0");
+    assert_eq!(
+        stats, "queued 1, running 0, done 1, failed 0",
+        "the keyed task waits"
+    );
     drop(server);
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{db_arg}{suffix}"));
@@ -586,6 +598,7 @@ fn a_sweep_of_bad_protobuf_on_every_method_gets_status_codes_and_the_server_serv
         kind: "add".into(),
         args_json: r#"{"a": 1, "b": 2}"#.into(),
         max_attempts: 3,
+        key: "sweep-sample".into(),
     }
     .encode_to_vec();
     let status = pb::GetTaskRequest { task_id: 1 }.encode_to_vec();

@@ -169,7 +169,9 @@ fn submit_all(
             let due = started + Duration::from_secs_f64(index as f64 / rate);
             thread::sleep(due.saturating_duration_since(Instant::now()));
         }
-        let new_task = NewTask::new(task.kind, task.args());
+        // The key makes the resend below safe: a submission whose answer was
+        // lost in a kill is queued once, not twice.
+        let new_task = NewTask::new(task.kind, task.args()).with_key(format!("chaos-{index}"));
         loop {
             if stop.load(Ordering::SeqCst) {
                 return ids;

@@ -272,12 +272,16 @@ async fn submit_all(
     for (index, task) in tasks.iter().enumerate() {
         pace(started, index, rate).await;
         let args = task.args().to_string();
+        let key = format!("chaos-{index}");
         loop {
             if stop.load(Ordering::SeqCst) {
                 return ids;
             }
             let answer = match channel(address, &mut cached).await {
-                Some(channel) => client::submit_task(&channel, task.kind, &args).await.ok(),
+                // Keyed: a resend after a lost answer queues nothing new.
+                Some(channel) => client::submit_keyed_task(&channel, task.kind, &args, &key)
+                    .await
+                    .ok(),
                 None => None,
             };
             match answer {

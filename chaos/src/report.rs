@@ -139,7 +139,7 @@ impl fmt::Display for Report {
         }
         writeln!(
             f,
-            "  duplicates    {} tasks queued twice (an answer to a submission lost in a kill)",
+            "  duplicates    {} tasks queued twice (a resubmission after an answer lost in a kill)",
             self.duplicate_tasks
         )?;
         writeln!(f, "  lost          {}", self.lost.len())?;

@@ -85,6 +85,10 @@ enum Command {
         /// The task's arguments as JSON.
         #[arg(default_value = "null")]
         args: String,
+        /// A name for this submission: sent again under the same key, it queues
+        /// nothing new and prints the first task's id.
+        #[arg(long)]
+        key: Option<String>,
     },
     /// Dispatcher: a task's state, and its result or error.
     Status { id: i64 },
@@ -174,9 +178,10 @@ async fn run(cli: Cli) -> Result<(), client::ClientError> {
             ));
             say(&load::run(config).await?.to_string());
         }
-        Command::Submit { kind, args } => {
+        Command::Submit { kind, args, key } => {
             let channel = client::connect(&cli.address).await?;
-            let id = client::submit_task(&channel, &kind, &args).await?;
+            let key = key.unwrap_or_default();
+            let id = client::submit_keyed_task(&channel, &kind, &args, &key).await?;
             say(&format!("Submitted task {id}"));
         }
         Command::Status { id } => {

@@ -131,10 +131,22 @@ pub async fn submit_task(
     kind: &str,
     args_json: &str,
 ) -> Result<i64, ClientError> {
+    submit_keyed_task(channel, kind, args_json, "").await
+}
+
+/// [`submit_task`] under a key of the caller's: sent again with the same key
+/// (its answer lost), it queues nothing new and answers the first task's id.
+pub async fn submit_keyed_task(
+    channel: &Channel,
+    kind: &str,
+    args_json: &str,
+    key: &str,
+) -> Result<i64, ClientError> {
     let request = pb::SubmitTaskRequest {
         kind: kind.to_owned(),
         args_json: args_json.to_owned(),
         max_attempts: 0,
+        key: key.to_owned(),
     };
     let mut client = dispatcher(channel);
     let call = client.submit_task(with_deadline(request, DEFAULT_CALL_TIMEOUT));

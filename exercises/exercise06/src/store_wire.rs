@@ -46,6 +46,7 @@ pub fn new_task(request: &pb::SubmitTaskRequest) -> Result<NewTask, Status> {
         kind: request.kind.clone(),
         args: parse_json("args_json", &request.args_json)?,
         max_attempts: (request.max_attempts > 0).then_some(request.max_attempts),
+        key: (!request.key.is_empty()).then(|| request.key.clone()),
     })
 }
 

@@ -87,6 +87,12 @@ pub struct NewTask {
     /// How many leases it may get; the store's default when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_attempts: Option<u32>,
+    /// A name the client gives this submission, so that sending it again — its
+    /// answer lost in a crash — queues it once: the store answers a key it
+    /// knows with the task it queued the first time (chapter 07's JetStream
+    /// does the same with a message id). Absent, every submission is a new task.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
 }
 
 impl NewTask {
@@ -95,7 +101,15 @@ impl NewTask {
             kind: kind.to_owned(),
             args,
             max_attempts: None,
+            key: None,
         }
+    }
+
+    /// The same task, submitted under `key` (see [`NewTask::key`]).
+    #[must_use]
+    pub fn with_key(mut self, key: impl Into<String>) -> Self {
+        self.key = Some(key.into());
+        self
     }
 }
 
@@ -262,12 +276,24 @@ impl Store {
             return Err(StoreError::NoAttempts);
         }
         let now = unix_millis(now);
-        self.connection.execute(
-            "INSERT INTO tasks (kind, args, max_attempts, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?4)",
-            params![task.kind, task.args.to_string(), max_attempts, now],
+        let args = task.args.to_string();
+        // A known key inserts nothing (its index is UNIQUE; keyless tasks are
+        // NULLs, which never conflict): the task queued under it is the answer.
+        let inserted = self.connection.execute(
+            "INSERT INTO tasks (kind, args, max_attempts, created_at, updated_at, submit_key)
+             VALUES (?1, ?2, ?3, ?4, ?4, ?5)
+             ON CONFLICT (submit_key) DO NOTHING",
+            params![task.kind, args, max_attempts, now, task.key],
         )?;
-        Ok(self.connection.last_insert_rowid())
+        if inserted == 1 {
+            return Ok(self.connection.last_insert_rowid());
+        }
+        // As JetStream treats a message id it has seen: the key alone names the
+        // submission, whatever the second one holds.
+        Ok(self
+            .connection
+            .prepare_cached("SELECT id FROM tasks WHERE submit_key = ?1")?
+            .query_row([&task.key], |row| row.get(0))?)
     }
 
     /// Records a worker and what it can run (again, after a restart: the new list wins).

@@ -8,7 +8,8 @@ use super::*;
 // ANCHOR: schema
 /// Each step brings a database from one version (`PRAGMA user_version`) to the
 /// next; a new column later is a new step, and old files are upgraded on open.
-const MIGRATIONS: &[&str] = &["
+const MIGRATIONS: &[&str] = &[
+    "
     CREATE TABLE tasks (
         id               INTEGER PRIMARY KEY AUTOINCREMENT,
         kind             TEXT    NOT NULL,
@@ -34,7 +35,13 @@ const MIGRATIONS: &[&str] = &["
         alive          INTEGER NOT NULL DEFAULT 1,
         registered_at  INTEGER NOT NULL
     );
-"];
+",
+    "
+    -- A client's name for a submission: sent again, it queues nothing new.
+    ALTER TABLE tasks ADD COLUMN submit_key TEXT;
+    CREATE UNIQUE INDEX tasks_submit_key ON tasks (submit_key);
+",
+];
 // ANCHOR_END: schema
 
 impl Store {
@@ -71,4 +78,49 @@ impl Store {
         })
     }
     // ANCHOR_END: open
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::SystemTime;
+
+    use serde_json::json;
+
+    use super::*;
+
+    /// A file written before the submission key existed: version 1, one task.
+    fn first_version() -> Connection {
+        let connection = Connection::open_in_memory().expect("opens");
+        connection.execute_batch(MIGRATIONS[0]).expect("version 1");
+        connection
+            .pragma_update(None, "user_version", 1)
+            .expect("versioned");
+        connection
+            .execute(
+                "INSERT INTO tasks (kind, args, created_at, updated_at)
+                 VALUES ('add', '{\"a\": 1, \"b\": 2}', 0, 0)",
+                [],
+            )
+            .expect("an old task");
+        connection
+    }
+
+    #[test]
+    fn an_older_file_is_upgraded_on_open_and_keeps_its_tasks() {
+        let mut store =
+            Store::prepare(first_version(), StoreConfig::default(), None).expect("upgrades");
+        let keyed = NewTask::new("add", json!({"a": 1, "b": 2})).with_key("k1");
+        let first = store.submit(&keyed, SystemTime::now()).expect("submits");
+        assert_eq!(first, 2, "the old task keeps id 1");
+        assert_eq!(
+            store.submit(&keyed, SystemTime::now()).expect("resubmits"),
+            first,
+            "the same key again queues nothing new"
+        );
+        let version: i64 = store
+            .connection
+            .pragma_query_value(None, "user_version", |row| row.get(0))
+            .expect("a version");
+        assert_eq!(version, MIGRATIONS.len() as i64);
+    }
 }
