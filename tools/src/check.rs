@@ -3,7 +3,8 @@
 //! message (which says what it expected, what it got, and the book section).
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::fs;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::grading::{Outcome, parse_libtest};
@@ -130,6 +131,23 @@ fn strip_ansi(line: &str) -> String {
     out
 }
 
+/// Where cargo builds for `workspace`: `CARGO_TARGET_DIR`, or its `target/`.
+pub fn target_dir(workspace: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| workspace.join("target"), PathBuf::from)
+}
+
+/// Whether `exerciseNN` has been built into `target` before: if not, the first
+/// check compiles it and its dependencies, which takes minutes, not seconds,
+/// and the learner should be told so before the wait.
+pub fn built_before(target: &Path, chapter: &str) -> bool {
+    let prefix = format!("exercise{chapter}-");
+    fs::read_dir(target.join("debug").join(".fingerprint")).is_ok_and(|entries| {
+        entries
+            .filter_map(Result::ok)
+            .any(|entry| entry.file_name().to_string_lossy().starts_with(&prefix))
+    })
+}
+
 /// Runs `cargo test -p exerciseNN --test grade -- stepK_` in `workspace` (every
 /// step of the chapter when `step` is `None`).
 pub fn run_step(
@@ -182,6 +200,17 @@ pub fn run_step(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_chapter_is_built_before_once_cargo_left_its_fingerprint() {
+        let target = std::env::temp_dir().join(format!("built-before-{}", std::process::id()));
+        assert!(!built_before(&target, "05"), "no target folder yet");
+        let fingerprints = target.join("debug").join(".fingerprint");
+        fs::create_dir_all(fingerprints.join("exercise07-1a2b")).expect("creates");
+        let (five, seven) = (built_before(&target, "05"), built_before(&target, "07"));
+        let _ = fs::remove_dir_all(&target);
+        assert_eq!((five, seven), (false, true));
+    }
 
     #[test]
     fn keeps_the_failure_block_without_the_backtrace_note() {

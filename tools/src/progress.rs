@@ -59,3 +59,37 @@ pub fn todos_left(workspace: &Path, chapter: &Chapter) -> Vec<TodoLeft> {
     }
     left
 }
+
+/// The first of `items` that `unfinished` accepts, looking first at those from
+/// here on (`from_here` holds, in their order) and then wrapping round to the
+/// ones before: how the tool picks a learner's next step — a learner who skipped
+/// ahead is sent on, not back.
+pub fn first_from<T>(
+    items: impl IntoIterator<Item = T>,
+    from_here: impl Fn(&T) -> bool,
+    unfinished: impl FnMut(&T) -> bool,
+) -> Option<T> {
+    let (here_on, before): (Vec<T>, Vec<T>) = items.into_iter().partition(|item| from_here(item));
+    here_on.into_iter().chain(before).find(unfinished)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::first_from;
+
+    /// Steps 1 to 4; `done` lists the finished ones; the next after `passed`.
+    fn next_after(passed: usize, done: &[usize]) -> Option<usize> {
+        first_from(1..=4, |step| *step > passed, |step| !done.contains(step))
+    }
+
+    #[test]
+    fn after_a_passed_step_comes_the_first_unfinished_one_after_it() {
+        // Step 2 was written but never checked; step 3 just passed: on to 4.
+        assert_eq!(next_after(3, &[1, 3]), Some(4));
+        // Step 4 done too: only now back to the step left behind.
+        assert_eq!(next_after(3, &[1, 3, 4]), Some(2));
+        // Finished steps after it are skipped.
+        assert_eq!(next_after(1, &[1, 2, 3]), Some(4));
+        assert_eq!(next_after(4, &[1, 2, 3, 4]), None);
+    }
+}

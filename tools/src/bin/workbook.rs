@@ -154,14 +154,12 @@ impl Workbook {
     /// earlier ones.
     fn first_unfinished(&self, state: &State, only: Option<&str>) -> Option<StepRef<'_>> {
         let focus = only.or(state.chapter.as_deref()).unwrap_or("");
-        let (earlier, from_focus): (Vec<StepRef<'_>>, Vec<StepRef<'_>>) = self
-            .steps()
-            .filter(|s| only.is_none_or(|n| s.chapter.number == n))
-            .partition(|s| s.chapter.number.as_str() < focus);
-        from_focus
-            .into_iter()
-            .chain(earlier)
-            .find(|s| !self.done(state, *s, &self.left(s.chapter)))
+        progress::first_from(
+            self.steps()
+                .filter(|s| only.is_none_or(|n| s.chapter.number == n)),
+            |s| s.chapter.number.as_str() >= focus,
+            |s| !self.done(state, *s, &self.left(s.chapter)),
+        )
     }
 
     /// What to do after `step` passed: the first step after it that is not done,
@@ -169,13 +167,11 @@ impl Workbook {
     /// unchecked — a learner who skipped ahead is sent on, not back.
     fn next_after(&self, state: &State, step: StepRef<'_>) -> Option<StepRef<'_>> {
         let here = (step.chapter.number.as_str(), step.step);
-        let (before, after): (Vec<StepRef<'_>>, Vec<StepRef<'_>>) = self
-            .steps()
-            .partition(|s| (s.chapter.number.as_str(), s.step) <= here);
-        after
-            .into_iter()
-            .chain(before)
-            .find(|s| !self.done(state, *s, &self.left(s.chapter)))
+        progress::first_from(
+            self.steps(),
+            |s| (s.chapter.number.as_str(), s.step) > here,
+            |s| !self.done(state, *s, &self.left(s.chapter)),
+        )
     }
 
     /// True when every step of `chapter` is done.
@@ -379,6 +375,15 @@ fn check(workbook: &Workbook, target: Option<&str>) -> Result<bool, String> {
             step.chapter.number, step.step
         ))
     );
+    if !check::built_before(&check::target_dir(&workbook.root), &step.chapter.number) {
+        println!(
+            "{}",
+            paint.dim(&format!(
+                "First build of exercise{} and what it uses: a few minutes, once.",
+                step.chapter.number
+            ))
+        );
+    }
     let cargo = workbook_tools::cargo();
     let result: StepCheck = check::run_step(
         &cargo,
