@@ -116,3 +116,39 @@ fn a_written_body_gets_the_compilers_warnings_back() {
     let after = warnings();
     assert!(after.contains("unused variable: `x`"), "{after}");
 }
+
+/// `hint 01.1` once step 1 is written: nothing is left to hint there, and the
+/// tool names a todo whose hints can still be read, by name.
+#[test]
+fn hint_on_a_finished_step_names_a_todo_to_read_again() {
+    let dir = scratch();
+    let _cleanup = Cleanup(dir.clone());
+    let chapter = Chapter::load(&dir, "01").expect("loads");
+    generate::write(&chapter, Build::Skeleton).expect("writes the skeleton");
+    let written = EXPECTED_SKELETON.replace(
+        "    // TODO(double): return twice x\n    todo!(\"double — book: ch01, \\\"Doubling\\\"\")\n",
+        "    x * 2\n",
+    );
+    fs::write(dir.join("exercises/exercise01/src/lib.rs"), written).expect("write");
+    // The tool finds its workspace by this file, from the folder it runs in.
+    fs::create_dir_all(dir.join("tools")).expect("a tools folder");
+    fs::write(dir.join("tools/Cargo.toml"), "").expect("a marker");
+    let hint = |target: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_workbook"))
+            .current_dir(&dir)
+            .args(["hint", target, "--no-color"])
+            .output()
+            .expect("runs the tool")
+    };
+    let finished = hint("01.1");
+    let said = String::from_utf8_lossy(&finished.stderr);
+    assert!(!finished.status.success(), "{finished:?}");
+    assert!(
+        said.contains("no todo is left in 01.1") && said.contains("cargo workbook hint double"),
+        "{said}"
+    );
+    // Step 2 is still todo!(): its hint comes, one level.
+    let open = hint("01.2");
+    assert!(open.status.success(), "{open:?}");
+    assert!(String::from_utf8_lossy(&open.stdout).contains("greet"));
+}
