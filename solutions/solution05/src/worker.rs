@@ -12,6 +12,10 @@
 //! dispatcher. The cache has a thread of its own, the [`CacheWriter`]: a finished
 //! result waits in the outbox until the writer has it on disk, and only then is
 //! it sent — the results that finish during one flush share the next.
+//!
+//! How a result travels is chapter 04's choice too ([`WorkerProtocol`]): by
+//! default it rides on the next request for work (`RESULT_AND_REQUEST`, one round
+//! trip a task), or, with `Original`, it goes alone as `RESULT`.
 
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;

@@ -49,7 +49,7 @@ impl Store {
     }
 
     // ANCHOR: claim_batch
-    /// Leases up to `max` tasks this worker can run ([`lease_next`]), in one
+    /// Leases up to `max` tasks this worker can run (`lease_next`), in one
     /// `BEGIN IMMEDIATE` transaction, so two claimers can never both take the
     /// same task. Fewer than `max`, or none, when the queue holds fewer.
     pub fn claim_batch(
@@ -98,7 +98,7 @@ impl Store {
     }
 
     /// Accepts an outcome only with the task's current lease token: one
-    /// `BEGIN IMMEDIATE` transaction around [`record`].
+    /// `BEGIN IMMEDIATE` transaction around `record`.
     pub fn finish(
         &mut self,
         task_id: TaskId,
@@ -171,7 +171,7 @@ pub struct FinishedAndClaimed {
     pub claimed: Result<Vec<Lease>, StoreError>,
 }
 
-/// Inside a transaction: [`record`] for each result, in order. A stale or
+/// Inside a transaction: `record` for each result, in order. A stale or
 /// conflicting one is refused alone; a failure of the database fails the lot.
 fn record_all(
     tx: &Transaction<'_>,
