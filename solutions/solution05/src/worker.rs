@@ -456,11 +456,16 @@ impl Worker {
     /// Takes in what happened meanwhile, without waiting: finished tasks, and
     /// the group the writer may have put on disk.
     fn take_news(&mut self) {
-        while let Some(result) = self.running.try_finished() {
-            self.finished_task(result);
-        }
+        self.take_finished();
         if let Some(saved) = self.writer.try_saved() {
             self.saved_group(saved);
+        }
+    }
+
+    /// Takes in every finished task's result, without waiting.
+    fn take_finished(&mut self) {
+        while let Some(result) = self.running.try_finished() {
+            self.finished_task(result);
         }
     }
 
@@ -583,9 +588,10 @@ impl Worker {
     }
 
     /// Sends `group` and returns the dispatcher's answer to each result, in
-    /// order, as frames. With the one-trip protocol and a thread free, the group
-    /// asks for work too (`RESULT_AND_REQUEST`), and the leases it brings start
-    /// at once — so the claim that follows in the round finds no room left.
+    /// order, as frames. With the one-trip protocol and a thread free (finished
+    /// tasks are taken in first: their threads are free), the group asks for work
+    /// too (`RESULT_AND_REQUEST`), and the leases it brings start at once — so
+    /// the claim that follows in the round finds no room left.
     /// Otherwise one `RESULT` when the worker delivers one at a time (`batch`
     /// 1), else one `RESULTS`. A whole-batch answer (an `ERROR`) answers each
     /// result of the group.
@@ -594,6 +600,9 @@ impl Worker {
         group: &[LeasedResult],
         stop: &Shutdown,
     ) -> Result<Vec<String>, ConnectionError> {
+        // A thread whose task is done is free, though its result is not taken
+        // in yet: take it in, so that the free thread's claim rides here.
+        self.take_finished();
         let room = self.running.room().min(self.batch_size());
         if self.config.protocol == WorkerProtocol::OneTrip && room > 0 {
             return self.send_results_and_claim(group, room, stop);
