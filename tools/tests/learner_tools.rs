@@ -6,19 +6,14 @@ mod common;
 
 use std::fs;
 
-use common::{Cleanup, EXPECTED_SKELETON, read, scratch};
-use workbook_tools::chapter::Chapter;
+use common::{EXPECTED_SKELETON, read, with_double, with_skeleton};
 use workbook_tools::check;
-use workbook_tools::generate::{self, Build};
 use workbook_tools::progress;
 use workbook_tools::reset;
 
 #[test]
 fn status_check_and_reset_follow_the_learner() {
-    let dir = scratch();
-    let _cleanup = Cleanup(dir.clone());
-    let chapter = Chapter::load(&dir, "01").expect("loads");
-    generate::write(&chapter, Build::Skeleton).expect("writes the skeleton");
+    let (dir, _cleanup, chapter) = with_skeleton();
     let lib = dir.join("exercises/exercise01/src/lib.rs");
 
     let left = progress::todos_left(&dir, &chapter);
@@ -45,10 +40,7 @@ fn status_check_and_reset_follow_the_learner() {
     );
 
     // A wrong body: the check shows the assertion's own message.
-    let written = EXPECTED_SKELETON.replace(
-        "    // TODO(double): return twice x\n    todo!(\"double — book: ch01, \\\"Doubling\\\"\")\n",
-        "    x + x + 1\n",
-    );
+    let written = with_double("x + x + 1");
     assert_ne!(written, EXPECTED_SKELETON);
     fs::write(&lib, &written).expect("write");
     assert_eq!(progress::todos_left(&dir, &chapter).len(), 1);
@@ -84,10 +76,7 @@ fn status_check_and_reset_follow_the_learner() {
 /// while its `todo!()` is there.
 #[test]
 fn a_written_body_gets_the_compilers_warnings_back() {
-    let dir = scratch();
-    let _cleanup = Cleanup(dir.clone());
-    let chapter = Chapter::load(&dir, "01").expect("loads");
-    generate::write(&chapter, Build::Skeleton).expect("writes the skeleton");
+    let (dir, _cleanup, _) = with_skeleton();
     let lib = dir.join("exercises/exercise01/src/lib.rs");
     let warnings = || {
         let output = std::process::Command::new(workbook_tools::cargo())
@@ -108,10 +97,7 @@ fn a_written_body_gets_the_compilers_warnings_back() {
     assert_eq!(warnings(), "", "the skeleton compiles cleanly");
 
     // `x` forgotten: the compiler says so, though `greet` is still todo!().
-    let written = EXPECTED_SKELETON.replace(
-        "    // TODO(double): return twice x\n    todo!(\"double — book: ch01, \\\"Doubling\\\"\")\n",
-        "    4\n",
-    );
+    let written = with_double("4");
     fs::write(&lib, &written).expect("write");
     let after = warnings();
     assert!(after.contains("unused variable: `x`"), "{after}");
@@ -121,14 +107,8 @@ fn a_written_body_gets_the_compilers_warnings_back() {
 /// tool names a todo whose hints can still be read, by name.
 #[test]
 fn hint_on_a_finished_step_names_a_todo_to_read_again() {
-    let dir = scratch();
-    let _cleanup = Cleanup(dir.clone());
-    let chapter = Chapter::load(&dir, "01").expect("loads");
-    generate::write(&chapter, Build::Skeleton).expect("writes the skeleton");
-    let written = EXPECTED_SKELETON.replace(
-        "    // TODO(double): return twice x\n    todo!(\"double — book: ch01, \\\"Doubling\\\"\")\n",
-        "    x * 2\n",
-    );
+    let (dir, _cleanup, _) = with_skeleton();
+    let written = with_double("x * 2");
     fs::write(dir.join("exercises/exercise01/src/lib.rs"), written).expect("write");
     // The tool finds its workspace by this file, from the folder it runs in.
     fs::create_dir_all(dir.join("tools")).expect("a tools folder");

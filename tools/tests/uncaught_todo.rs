@@ -6,17 +6,14 @@ mod common;
 
 use std::fs;
 
-use common::{Cleanup, EXPECTED_SKELETON, GRADE, read, scratch};
+use common::{Cleanup, EXPECTED_SKELETON, GRADE, read, scratch, with_skeleton};
 use workbook_tools::chapter::Chapter;
 use workbook_tools::generate::{self, Build};
 use workbook_tools::mutants;
 
 #[test]
 fn the_verifier_names_a_todo_no_test_catches() {
-    let dir = scratch();
-    let _cleanup = Cleanup(dir.clone());
-    let chapter = Chapter::load(&dir, "01").expect("the fixture chapter loads");
-    generate::write(&chapter, Build::Skeleton).expect("writes the exercise");
+    let (dir, _cleanup, chapter) = with_skeleton();
 
     let exercise = dir.join("exercises/exercise01");
     assert_eq!(read(&exercise.join("src/lib.rs")), EXPECTED_SKELETON);

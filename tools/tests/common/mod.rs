@@ -7,6 +7,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use workbook_tools::chapter::Chapter;
+use workbook_tools::generate::{self, Build};
+
 /// The tiny workspace's manifest. Its skeleton's build.rs calls the real
 /// `todos-left` crate, as every generated exercise's does.
 pub fn workspace() -> String {
@@ -154,4 +157,22 @@ impl Drop for Cleanup {
 
 pub fn read(path: &Path) -> String {
     fs::read_to_string(path).expect("the generator wrote it")
+}
+
+/// A fresh tiny workspace with its exercise's skeleton written: the folder, the
+/// guard that deletes it (keep it alive for the test), and the chapter.
+pub fn with_skeleton() -> (PathBuf, Cleanup, Chapter) {
+    let dir = scratch();
+    let cleanup = Cleanup(dir.clone());
+    let chapter = Chapter::load(&dir, "01").expect("the fixture chapter loads");
+    generate::write(&chapter, Build::Skeleton).expect("writes the skeleton");
+    (dir, cleanup, chapter)
+}
+
+/// The skeleton's `lib.rs` with `double`'s todo written as `body`.
+pub fn with_double(body: &str) -> String {
+    EXPECTED_SKELETON.replace(
+        "    // TODO(double): return twice x\n    todo!(\"double — book: ch01, \\\"Doubling\\\"\")\n",
+        &format!("    {body}\n"),
+    )
 }
