@@ -8,6 +8,8 @@
 //! says why — it is never skipped.
 
 mod common;
+#[path = "common/zmq_peers.rs"]
+mod zmq_peers;
 
 use std::time::{Duration, Instant};
 
@@ -15,6 +17,7 @@ use bench::python::{Python, peer};
 use common::{Running, run, start};
 use serde_json::{Value, json};
 use solution04::{Client, ErrorType, TaskReport, TaskStatus};
+use zmq_peers::{req_socket, stand_in};
 
 const DISPATCHER: &str = env!("CARGO_BIN_EXE_pull_dispatcher");
 const WORKER: &str = env!("CARGO_BIN_EXE_pull_worker");
@@ -244,14 +247,6 @@ fn a_worker_reconnects_when_the_dispatcher_restarts() {
     assert_eq!(wait(&mut client, &id).result, Some(json!(4)));
 }
 
-fn raw_socket(endpoint: &str) -> zmq::Socket {
-    let socket = zmq::Context::new().socket(zmq::REQ).expect("a socket");
-    socket.set_linger(0).expect("linger");
-    socket.set_rcvtimeo(5000).expect("a receive timeout");
-    socket.connect(endpoint).expect("connects");
-    socket
-}
-
 fn ask(socket: &zmq::Socket, frame: &[u8]) -> String {
     socket.send(frame, 0).expect("sends");
     let answer = socket.recv_bytes(0).expect("an answer within 5 s");
@@ -261,8 +256,8 @@ fn ask(socket: &zmq::Socket, frame: &[u8]) -> String {
 #[test]
 fn garbage_gets_error_answers_and_the_dispatcher_lives_on() {
     let dispatcher = Dispatcher::start("5");
-    let workers = raw_socket(&dispatcher.workers);
-    let clients = raw_socket(&dispatcher.clients);
+    let workers = req_socket(&dispatcher.workers);
+    let clients = req_socket(&dispatcher.clients);
     let started = Instant::now();
     for (socket, frame, wanted) in [
         (&workers, b"GIVE ME WORK".as_slice(), "ERROR "),
@@ -367,8 +362,8 @@ fn a_python_worker_completes_tasks_against_the_rust_dispatcher() {
 #[test]
 fn a_sweep_of_bad_frames_is_answered_on_both_sockets_and_the_dispatcher_serves_on() {
     let dispatcher = Dispatcher::start("5");
-    let workers = raw_socket(&dispatcher.workers);
-    let clients = raw_socket(&dispatcher.clients);
+    let workers = req_socket(&dispatcher.workers);
+    let clients = req_socket(&dispatcher.clients);
     let samples: [&[u8]; 4] = [
         br#"REQUEST_TASK {"worker_id": "w1"}"#,
         br#"RESULT:{"task_id": "t1", "status": "COMPLETED", "result": 3}"#,
@@ -502,7 +497,7 @@ fn workers_on_both_protocols_share_one_dispatcher() {
 #[test]
 fn a_result_carried_on_a_request_is_recorded_exactly_once() {
     let mut dispatcher = Dispatcher::start("5");
-    let workers = raw_socket(&dispatcher.workers);
+    let workers = req_socket(&dispatcher.workers);
     let mut client = dispatcher.client();
     let id = client
         .submit("add", json!({"a": 2, "b": 3}))
@@ -601,15 +596,7 @@ fn a_killed_one_trip_worker_fails_its_task_at_the_deadline() {
 /// A stand-in dispatcher that reads requests and answers none, and the endpoint
 /// it listens on. A ROUTER, so that each request arrives with its sender's identity.
 fn silent_dispatcher() -> (zmq::Socket, String) {
-    let router = zmq::Context::new().socket(zmq::ROUTER).expect("a socket");
-    router.set_linger(0).expect("linger");
-    router.set_rcvtimeo(10_000).expect("a receive timeout");
-    router.bind(ANY_PORT).expect("binds");
-    let endpoint = router
-        .get_last_endpoint()
-        .expect("an endpoint")
-        .expect("text");
-    (router, endpoint)
+    stand_in(zmq::ROUTER)
 }
 
 /// The next request at the stand-in: the sender's identity and the frame.

@@ -11,6 +11,8 @@
 //! clean up, as in a real crash.
 
 mod common;
+#[path = "common/zmq_peers.rs"]
+mod zmq_peers;
 
 use std::collections::HashSet;
 use std::io::{Read, Write};
@@ -25,6 +27,7 @@ use grading::temp::TempDir;
 use serde_json::{Value, json};
 use solution05::client::connect_once;
 use solution05::{Client, NewTask, Shutdown, Stats, TaskId, TaskStatus, TaskView};
+use zmq_peers::{req_socket, stand_in};
 
 const DISPATCHER: &str = env!("CARGO_BIN_EXE_lease_dispatcher");
 const WORKER: &str = env!("CARGO_BIN_EXE_lease_worker");
@@ -940,7 +943,7 @@ fn a_python_worker_written_with_requests_completes_tasks_through_the_http_door()
 fn a_submission_sent_again_under_its_key_is_queued_once_by_either_door() {
     let dir = TempDir::new("ch05-keys");
     let (dispatcher, url) = http_dispatcher(&dir.join("tasks.db"), &[]);
-    let socket = raw_peer(&dispatcher.endpoint);
+    let socket = req_socket(&dispatcher.endpoint);
     let submitted = |frame: &str| {
         let answer = frame_exchange(&socket, frame);
         answer
@@ -976,7 +979,7 @@ fn a_submission_sent_again_under_its_key_is_queued_once_by_either_door() {
 fn a_sweep_of_bad_frames_on_the_zeromq_socket_is_answered_and_a_task_still_runs() {
     let dir = TempDir::new("ch05-sweep");
     let dispatcher = dispatcher(ANY_PORT, &dir.join("tasks.db"), &[]);
-    let socket = raw_peer(&dispatcher.endpoint);
+    let socket = req_socket(&dispatcher.endpoint);
     let samples: [&[u8]; 6] = [
         br#"REGISTER {"worker_id": "sweeper", "capabilities": ["add"]}"#,
         br#"HEARTBEAT {"worker_id": "sweeper", "leases": [{"task_id": 1, "lease_token": "ab"}]}"#,
@@ -1116,19 +1119,9 @@ fn a_sweep_of_bad_requests_on_the_http_door_gets_answers_and_a_task_still_runs()
 }
 
 /// One frame over a REQ socket, and its answer as text.
-/// A REQ socket on the dispatcher at `endpoint`, as a worker written by hand
-/// would hold: an answer within 5 s, or the test fails.
-fn raw_peer(endpoint: &str) -> zmq::Socket {
-    let socket = zmq::Context::new().socket(zmq::REQ).expect("a REQ socket");
-    socket.set_linger(0).expect("linger");
-    socket.set_rcvtimeo(5000).expect("a receive timeout");
-    socket.connect(endpoint).expect("connects");
-    socket
-}
-
-/// A [`raw_peer`] registered as `worker_id`, with the capability `add`.
+/// A [`req_socket`] registered as `worker_id`, with the capability `add`.
 fn registered_peer(endpoint: &str, worker_id: &str) -> zmq::Socket {
-    let socket = raw_peer(endpoint);
+    let socket = req_socket(endpoint);
     let registration = json!({"worker_id": worker_id, "capabilities": ["add"]});
     let answer = frame_exchange(&socket, &format!("REGISTER {registration}"));
     assert_eq!(answer, "REGISTERED");
@@ -1363,14 +1356,7 @@ fn one_trip_requests_record_results_and_lease_the_next_tasks_in_one_answer() {
 /// done: the frames a stand-in dispatcher received, up to the first that
 /// carries a result. The stand-in hands out one task, then none.
 fn frames_until_a_result(dir: &Path, extra: &[&str]) -> Vec<String> {
-    let socket = zmq::Context::new().socket(zmq::REP).expect("a REP socket");
-    socket.set_linger(0).expect("linger");
-    socket.set_rcvtimeo(10_000).expect("a receive timeout");
-    socket.bind(ANY_PORT).expect("binds");
-    let endpoint = socket
-        .get_last_endpoint()
-        .expect("an endpoint")
-        .expect("a text endpoint");
+    let (socket, endpoint) = stand_in(zmq::REP);
     let _worker = worker_with(extra, "w1", "add", &endpoint, &dir.join("cache"));
     let lease = json!({"task_id": 1, "kind": "add", "args": {"a": 2, "b": 3},
                        "lease_token": "ab12", "attempt": 1, "max_attempts": 5});
